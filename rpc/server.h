@@ -1,0 +1,59 @@
+/* HTTPS listener for XML-RPC: libmicrohttpd (thread per connection) over GnuTLS with a
+ * mandatory, verified client certificate (RPC-STACK.md §3).
+ *
+ * POST on "/" or "/RPC2" only (else 404/405); bodies over max_body get 413 before
+ * they are read (Content-Length) or as soon as they pass the limit (chunked);
+ * connections beyond max_connections get 503 and are closed. Requests on one
+ * connection are served one after another; connections run in parallel, so a slow
+ * verb never delays ping on another connection. */
+#ifndef RPC_SERVER_H
+#define RPC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "xmlrpc.h"
+
+struct rpc_peer {
+	char addr[64];          /* peer IP */
+	char local_addr[64];    /* our IP the connection came in on */
+	char cn[256];           /* client certificate subject CN */
+	char dn[512];           /* full subject DN */
+};
+
+/* Serves one request body; returns the reply (never NULL except on OOM, then 500). */
+typedef struct rpc_blob *(*rpc_dispatch_fn)(const char *body, size_t len,
+					    const struct rpc_peer *peer, const char *flow,
+					    void *userdata);
+
+struct rpc_server_opts {
+	const char *ip;           /* "0.0.0.0", "::", "127.0.0.1", ... */
+	int port;                 /* 0 = any free port (see rpc_server_port) */
+	bool tls;
+	const char *cert_pem;     /* PEM contents, not file names */
+	const char *key_pem;
+	const char *ca_pem;
+	const char *priorities;   /* GnuTLS priority string */
+	bool verify_peer_name;    /* client cert must name the peer address (VDSM verify_client_cert) */
+	int max_connections;
+	size_t max_body;
+	int idle_timeout;         /* seconds */
+	rpc_dispatch_fn dispatch;
+	void *userdata;
+};
+
+struct rpc_server;
+
+/* Starts listening. Returns 0 or -errno with a message in errbuf. */
+int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
+		     char *errbuf, size_t errlen);
+int rpc_server_port(const struct rpc_server *s);
+/* Stops accepting, closes connections after their current request, frees s. */
+void rpc_server_stop(struct rpc_server *s);
+
+struct rpc_server_counters {
+	unsigned long connections, requests, refused_limit, refused_size, tls_refused;
+};
+void rpc_server_get_counters(const struct rpc_server *s, struct rpc_server_counters *ret);
+
+#endif

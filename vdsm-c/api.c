@@ -1,0 +1,347 @@
+/* The one verb table, and the dispatcher that serves it. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "log.h"
+#include "util/util.h"
+#include "verbs/verbs.h"
+
+#define READY (VD_VERB_NEEDS_READY)
+#define AUDIT (VD_VERB_AUDIT)
+
+/* Every verb vdsm-c serves. Rows: name, handler, min/max args, flags, args, help.
+ * Only verbs that really work are listed (no placeholders). Introspection is not
+ * gated by readiness, as in VDSM where it is registered outside the API wrapper. */
+static struct vd_verb verbs[] = {
+	{ "ping", verb_ping, 0, 0, READY, "",
+	  "Liveness check; also marks the manager as seen (setupNetworks connectivity check)." },
+	{ "getVdsCapabilities", verb_get_vds_capabilities, 0, 0, READY, "",
+	  "Host capabilities: CPU, memory, NUMA, network devices, software versions." },
+	{ "getVdsStats", verb_get_vds_stats, 0, 0, READY, "",
+	  "Host statistics from the last sample (CPU, memory, network, storage domains)." },
+	{ "getVdsHardwareInfo", verb_get_vds_hardware_info, 0, 0, READY, "",
+	  "DMI system information (manufacturer, product, version, serial, UUID, family)." },
+	{ "system.listMethods", verb_list_methods, 0, 0, 0, "",
+	  "Names of every method this agent serves." },
+	{ "system.methodHelp", verb_method_help, 1, 1, 0, "methodName",
+	  "Signature line and description of a method." },
+	{ "system.methodSignature", verb_method_signature, 1, 1, 0, "methodName",
+	  "XML-RPC signatures of a method (\"undef\": untyped)." },
+};
+
+static int verb_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vd_verb *)a)->name, ((const struct vd_verb *)b)->name);
+}
+
+const struct vd_verb *vd_api_lookup(const char *name)
+{
+	struct vd_verb key = { .name = name };
+
+	return bsearch(&key, verbs, ELEMENTSOF(verbs), sizeof(verbs[0]), verb_cmp);
+}
+
+const struct vd_verb *vd_api_table(unsigned *ret_n)
+{
+	*ret_n = ELEMENTSOF(verbs);
+	return verbs;
+}
+
+/* ---- readiness ---- */
+
+static atomic_int ready_holds;
+
+void vd_ready_hold(const char *what)
+{
+	atomic_fetch_add(&ready_holds, 1);
+	log_debug("initialising: %s", what);
+}
+
+void vd_ready_release(const char *what)
+{
+	if (atomic_fetch_sub(&ready_holds, 1) == 1)
+		log_notice("initialisation complete (%s was last); serving all verbs", what);
+}
+
+bool vd_is_ready(void)
+{
+	return atomic_load(&ready_holds) == 0;
+}
+
+/* ---- client seen ---- */
+
+static _Atomic double client_seen;
+
+void vd_client_seen_mark(void)
+{
+	atomic_store_explicit(&client_seen, util_now_monotonic(), memory_order_relaxed);
+}
+
+double vd_client_seen_last(void)
+{
+	return atomic_load_explicit(&client_seen, memory_order_relaxed);
+}
+
+/* ---- static replies ---- */
+
+static struct rpc_blob *done_reply;     /* {status:{0,"Done"}} */
+static struct rpc_blob *recovery_reply; /* {status:{99,...}} */
+
+static struct rpc_blob *status_reply(int code, const char *message)
+{
+	xmlrpc_env env;
+	struct rpc_blob *b = NULL;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_value *v = rpc_envelope(&env, NULL, code, message);
+	if (v) {
+		b = rpc_serialize_response(v);
+		xmlrpc_DECREF(v);
+	}
+	xmlrpc_env_clean(&env);
+	return b;
+}
+
+int vd_api_init(void)
+{
+	qsort(verbs, ELEMENTSOF(verbs), sizeof(verbs[0]), verb_cmp);
+	for (size_t i = 1; i < ELEMENTSOF(verbs); i++)
+		if (strcmp(verbs[i - 1].name, verbs[i].name) == 0) {
+			log_err("verb table: '%s' listed twice", verbs[i].name);
+			return -1;
+		}
+	done_reply = status_reply(0, vd_code_message(VD_ERR_DONE));
+	recovery_reply = status_reply(VD_ERR_RECOVERY, vd_code_message(VD_ERR_RECOVERY));
+	return done_reply && recovery_reply ? 0 : -1;
+}
+
+void vd_api_fini(void)
+{
+	rpc_blob_unref(done_reply);
+	rpc_blob_unref(recovery_reply);
+	done_reply = recovery_reply = NULL;
+}
+
+/* ---- dispatch ---- */
+
+static struct rpc_blob *fault(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static struct rpc_blob *fault(const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return rpc_serialize_fault(RPC_FAULT_CODE, msg);
+}
+
+static void audit(const struct vd_call *c, int code, double started)
+{
+	log_notice("AUDIT verb=%s client=%s addr=%s flow=%s obj=%s code=%d ms=%.1f", c->verb,
+		   c->client_cn && *c->client_cn ? c->client_cn : "-",
+		   c->client_addr ? c->client_addr : "-", c->flow && *c->flow ? c->flow : "-",
+		   c->audit_obj[0] ? c->audit_obj : "-", code,
+		   (util_now_monotonic() - started) * 1000.0);
+}
+
+struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_call *ctx,
+			       bool *ret_is_fault)
+{
+	char why[300];
+	char *method = NULL;
+	xmlrpc_value *params = NULL;
+	xmlrpc_env env;
+	struct vd_error err = { 0 };
+	struct rpc_blob *reply;
+	int max_depth = (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID);
+
+	*ret_is_fault = true;
+	/* Faults only for what VDSM's Python server could not dispatch (API.md §1.1). */
+	if (rpc_body_check(body, len, max_depth, why, sizeof(why)) < 0) {
+		log_warning("refused request from %s: %s", ctx->client_addr, why);
+		return fault("<type 'exceptions.Exception'>:unparsable request: %s", why);
+	}
+	if (rpc_parse_call(body, len, &method, &params, why, sizeof(why)) < 0) {
+		log_info("unparsable request from %s: %s", ctx->client_addr, why);
+		return fault("<class 'xml.parsers.expat.ExpatError'>:%s", why);
+	}
+	const struct vd_verb *v = vd_api_lookup(method);
+	if (!v) {
+		log_info("unknown method '%s' from %s", method, ctx->client_addr);
+		reply = fault("<type 'exceptions.Exception'>:method \"%s\" is not supported", method);
+		free(method);
+		xmlrpc_DECREF(params);
+		return reply;
+	}
+	free(method);
+	*ret_is_fault = false;
+
+	struct vd_call call = *ctx;
+	call.verb = v->name;
+	call.params = params;
+	xmlrpc_env_init(&env);
+	call.nparams = xmlrpc_array_size(&env, params);
+	double started = util_now_monotonic();
+
+	if ((v->flags & VD_VERB_NEEDS_READY) && !vd_is_ready()) {
+		reply = rpc_blob_ref(recovery_reply);
+		err.code = VD_ERR_RECOVERY;
+		goto out;
+	}
+	if (call.nparams < v->min_args || call.nparams > v->max_args) {
+		/* VDSM catches the TypeError inside its wrapper: a normal reply, code 16. */
+		vd_error_set(&err, VD_ERR_UNEXPECTED,
+			     "Unexpected exception: %s takes %d to %d arguments (%s), %d given",
+			     v->name, v->min_args, v->max_args, *v->args ? v->args : "none",
+			     call.nparams);
+		if (v->min_args == v->max_args)
+			snprintf(err.msg, sizeof(err.msg),
+				 "Unexpected exception: %s takes %d argument%s (%s), %d given", v->name,
+				 v->min_args, v->min_args == 1 ? "" : "s", *v->args ? v->args : "none",
+				 call.nparams);
+		reply = NULL;
+	} else {
+		xmlrpc_value *payload = v->fn(&call, &env, &err);
+		if (call.reply_blob && !vd_error_is_set(&err)) {
+			if (payload)
+				xmlrpc_DECREF(payload);
+			reply = TAKE_PTR(call.reply_blob);
+			goto out;
+		}
+		rpc_blob_unref(TAKE_PTR(call.reply_blob));
+		if (env.fault_occurred && !vd_error_is_set(&err)) {
+			log_err("%s: building the reply failed: %s", v->name, env.fault_string);
+			vd_error_set(&err, VD_ERR_UNEXPECTED, NULL);
+		}
+		if (vd_error_is_set(&err)) {
+			if (payload)
+				xmlrpc_DECREF(payload);
+			reply = NULL;
+		} else if (!payload && !call.ok_message) {
+			reply = rpc_blob_ref(done_reply);
+		} else {
+			xmlrpc_value *r = rpc_envelope(&env, payload, 0,
+						       call.ok_message ? call.ok_message : "Done");
+			reply = r ? rpc_serialize_response(r) : NULL;
+			if (r)
+				xmlrpc_DECREF(r);
+			if (!reply) {
+				log_err("%s: serializing the reply failed", v->name);
+				vd_error_set(&err, VD_ERR_UNEXPECTED, NULL);
+			}
+		}
+	}
+	if (!reply) {
+		/* Error reply: status only. */
+		xmlrpc_env eenv;
+		xmlrpc_env_init(&eenv);
+		xmlrpc_value *r = rpc_envelope(&eenv, NULL, err.code, err.msg);
+		reply = r ? rpc_serialize_response(r) : NULL;
+		if (r)
+			xmlrpc_DECREF(r);
+		xmlrpc_env_clean(&eenv);
+		if (err.code != VD_ERR_RECOVERY)
+			log_warning("%s from %s failed: code %d: %s", v->name, ctx->client_addr,
+				    err.code, err.msg);
+	}
+out:
+	if (v->flags & VD_VERB_AUDIT)
+		audit(&call, err.code, started);
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(params);
+	return reply;
+}
+
+/* ---- argument helpers ---- */
+
+xmlrpc_value *vd_arg(const struct vd_call *c, int idx)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+
+	if (idx >= c->nparams)
+		return NULL;
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, c->params, idx, &v);
+	xmlrpc_env_clean(&env);
+	if (v)
+		xmlrpc_DECREF(v); /* borrowed: the params array holds it */
+	return v;
+}
+
+int vd_arg_string(const struct vd_call *c, int idx, const char *name, char **ret,
+		  struct vd_error *err)
+{
+	xmlrpc_value *v = vd_arg(c, idx);
+	char *s = v ? rpc_to_string(v) : NULL;
+
+	if (!s)
+		return vd_error_set(err, VD_ERR_UNEXPECTED,
+				    "Unexpected exception: parameter '%s' of %s must be a string",
+				    name, c->verb);
+	*ret = s;
+	return 0;
+}
+
+int vd_arg_uuid(const struct vd_call *c, int idx, const char *name, char ret[37], int code,
+		struct vd_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+
+	if (vd_arg_string(c, idx, name, &s, err) < 0)
+		return -1;
+	if (!util_uuid_valid(s))
+		return vd_error_set(err, code, "%s: parameter '%s' is not a UUID: '%.64s'",
+				    vd_code_message(code) ? vd_code_message(code) : "Error", name, s);
+	memcpy(ret, s, 37);
+	return 0;
+}
+
+int vd_arg_bool(const struct vd_call *c, int idx, const char *name, bool def, bool *ret,
+		struct vd_error *err)
+{
+	xmlrpc_value *v = vd_arg(c, idx);
+
+	*ret = def;
+	if (!v)
+		return 0;
+	int r = rpc_to_bool(v, ret);
+	if (r == RPC_BADTYPE)
+		return vd_error_set(err, VD_ERR_UNEXPECTED,
+				    "Unexpected exception: parameter '%s' of %s must be a boolean",
+				    name, c->verb);
+	if (r == RPC_ABSENT)
+		*ret = def;
+	return 0;
+}
+
+static int arg_of_type(const struct vd_call *c, int idx, const char *name, xmlrpc_type t,
+		       const char *what, xmlrpc_value **ret, struct vd_error *err)
+{
+	xmlrpc_value *v = vd_arg(c, idx);
+
+	if (!v || xmlrpc_value_type(v) != t)
+		return vd_error_set(err, VD_ERR_UNEXPECTED,
+				    "Unexpected exception: parameter '%s' of %s must be %s", name,
+				    c->verb, what);
+	*ret = v;
+	return 0;
+}
+
+int vd_arg_struct(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
+		  struct vd_error *err)
+{
+	return arg_of_type(c, idx, name, XMLRPC_TYPE_STRUCT, "a struct", ret, err);
+}
+
+int vd_arg_array(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
+		 struct vd_error *err)
+{
+	return arg_of_type(c, idx, name, XMLRPC_TYPE_ARRAY, "an array", ret, err);
+}

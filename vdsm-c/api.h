@@ -1,0 +1,90 @@
+/* The verb layer: one table (api.c) maps every XML-RPC method name to its handler,
+ * argument count, audit flag and readiness gate; the dispatcher turns a request body
+ * into a serialized reply (API.md §1.1–§2).
+ *
+ * Handlers never see HTTP or XML text. A handler receives the call, returns a payload
+ * struct (its reply keys, or NULL for a status-only reply) and, on failure, sets err
+ * (VDSM code + message) and returns NULL. The dispatcher adds `status`. */
+#ifndef VD_API_H
+#define VD_API_H
+
+#include <stdbool.h>
+#include <xmlrpc-c/base.h>
+
+#include "errors.h"
+#include "../rpc/xmlrpc.h"
+
+struct vd_peer;
+
+struct vd_call {
+	const char *verb;
+	xmlrpc_value *params;          /* the call's param array (borrowed) */
+	int nparams;
+	const char *client_cn;         /* CN of the client certificate ("" with plain HTTP) */
+	const char *client_dn;
+	const char *client_addr;       /* peer IP address */
+	const char *local_addr;        /* our address the request came in on */
+	const char *flow;              /* FlowID header or NULL */
+	/* Set by the handler: */
+	const char *ok_message;        /* success message instead of "Done" */
+	char audit_obj[160];           /* ids of the objects the verb touched, for the audit line */
+	struct rpc_blob *reply_blob;   /* a complete serialized reply (cached replies); owned */
+};
+
+typedef xmlrpc_value *(*vd_verb_fn)(struct vd_call *call, xmlrpc_env *env, struct vd_error *err);
+
+enum {
+	VD_VERB_AUDIT = 1 << 0,        /* state-changing: one audit line per call */
+	VD_VERB_NEEDS_READY = 1 << 1,  /* answers 99 until the agent has initialised */
+};
+
+struct vd_verb {
+	const char *name;
+	vd_verb_fn fn;
+	int min_args, max_args;
+	unsigned flags;
+	const char *args;              /* parameter names, e.g. "vmId" or "[fullStatus], [vmList]" */
+	const char *help;
+};
+
+/* Looks a verb up by name (binary search over the sorted table). NULL if unknown. */
+const struct vd_verb *vd_api_lookup(const char *name);
+/* The whole table, sorted by name, and its length. */
+const struct vd_verb *vd_api_table(unsigned *ret_n);
+
+/* Initialisation gate (API.md §2.2): verbs flagged NEEDS_READY answer code 99 while
+ * any hold is outstanding. The daemon starts with one hold per start-up task. */
+void vd_ready_hold(const char *what);
+void vd_ready_release(const char *what);
+bool vd_is_ready(void);
+
+/* "Client seen" time (API.md §5.1 ping): ping, getVdsCapabilities and list mark it;
+ * the setupNetworks connectivity check waits for a mark after its start. */
+void vd_client_seen_mark(void);
+double vd_client_seen_last(void);   /* monotonic seconds, 0 = never */
+
+/* Parses, dispatches and serializes one request. Never returns NULL unless out of
+ * memory. *ret_is_fault tells whether the reply is an XML-RPC fault. */
+struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_call *ctx,
+			       bool *ret_is_fault);
+
+/* Called once at start (builds the sorted table and the static replies). */
+int vd_api_init(void);
+void vd_api_fini(void);
+
+/* ---- argument helpers for handlers ----
+ * All set err (code 16 unless noted, message naming the parameter) and return -1 on a
+ * bad argument; 0 on success. Optional arguments beyond nparams take the default. */
+xmlrpc_value *vd_arg(const struct vd_call *c, int idx);
+int vd_arg_string(const struct vd_call *c, int idx, const char *name, char **ret,
+		  struct vd_error *err);
+int vd_arg_uuid(const struct vd_call *c, int idx, const char *name, char ret[37], int code,
+		struct vd_error *err);
+int vd_arg_bool(const struct vd_call *c, int idx, const char *name, bool def, bool *ret,
+		struct vd_error *err);
+int vd_arg_struct(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
+		  struct vd_error *err);
+int vd_arg_array(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
+		 struct vd_error *err);
+
+#endif

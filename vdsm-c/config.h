@@ -1,0 +1,75 @@
+/* vdsm.conf: a VDSM-style ini file read once at start; read-only afterwards.
+ *
+ * One table (config.c) lists every key with its section, parser, field and default.
+ * A bad value or an unreadable file fails the load (the daemon exits with status 2);
+ * an unknown key or section is a warning with file:line. The origin of every effective
+ * value (built-in default or file:line) is kept and logged at start. */
+#ifndef VD_CONFIG_H
+#define VD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VD_CONF_STR_MAX 512
+
+enum vd_tls_min {
+	VD_TLS_MIN_1_0,
+	VD_TLS_MIN_1_2,
+};
+
+struct vd_config {
+	/* [addresses] (also accepted in [vars]) */
+	char management_ip[64];
+	int management_port;
+	/* [vars] */
+	bool ssl;
+	char trust_store_path[VD_CONF_STR_MAX];
+	char ssl_protocol[32];          /* tlsv1 | tlsv1_2 | sslv23 */
+	char ssl_excludes[128];         /* OP_NO_TLSv1,OP_NO_TLSv1_1 (VDSM 4.1 names) */
+	char ssl_ciphers[256];          /* GnuTLS priority string; "" = built-in */
+	bool verify_client_cert;        /* also match client cert CN/SAN to the peer address */
+	char libvirt_uri[VD_CONF_STR_MAX];
+	char root[VD_CONF_STR_MAX];     /* prefix for every state path ("" = /) */
+	char host_root[VD_CONF_STR_MAX];/* prefix for host facts: /proc /sys /dev /etc ("" = /) */
+	char log_level[16];
+	char syslog_socket[VD_CONF_STR_MAX];
+	int max_connections;
+	int max_request_bytes;
+	int connection_timeout;         /* idle keep-alive timeout, seconds */
+	int max_xml_depth;
+	int host_mem_reserve;           /* MiB */
+	int extra_mem_reserve;          /* MiB */
+	int guest_ram_overhead;         /* MiB */
+	int host_sample_stats_interval; /* seconds */
+	char fake_nics[256];
+	char hidden_bonds[256];
+	char hidden_vlans[256];
+	bool report_host_threads_as_cores;
+	/* [devel] */
+	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
+};
+
+/* Fills c with built-in defaults. */
+void vd_config_defaults(struct vd_config *c);
+
+/* Loads path over the current values of c. Returns 0, or -1 with a message naming
+ * the file, line and key in errbuf. Warnings (unknown keys) are logged. */
+int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t errlen);
+
+/* Applies one "section.key=value" override (used by --set on the command line). */
+int vd_config_set(struct vd_config *c, const char *assignment, char *errbuf, size_t errlen);
+
+/* Checks cross-key rules after loading. Returns 0 or -1 with errbuf. */
+int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen);
+
+/* Logs every effective value with its origin at info level. */
+void vd_config_log(const struct vd_config *c);
+
+/* Path of a built-in default location under the root prefix; caller frees. */
+char *vd_config_path(const struct vd_config *c, const char *abs_path);
+
+/* A path-valued key (by field address, e.g. c->trust_store_path): as written when the
+ * config set it, or the built-in default placed under the root prefix. Caller frees. */
+char *vd_config_state_path(const struct vd_config *c, const char *field);
+
+#endif

@@ -1,0 +1,341 @@
+/* vdsmd: flags, config, daemonising, signals, start-up and shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "version.h"
+#include "../rpc/server.h"
+#include "util/util.h"
+
+#define EXIT_CONFIG 2
+
+void verbs_host_fini(void);
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vdsmd [--config FILE] [--root DIR] [--foreground] [--set SECTION.KEY=VALUE]...\n"
+		"  --config FILE   vdsm.conf to read (default: ROOT/etc/vdsm-c/vdsm.conf if it exists)\n"
+		"  --root DIR      prefix for every state path (overrides vars.root)\n"
+		"  --foreground    stay in the foreground and also log to stderr\n"
+		"  --set S.K=V     override one config value\n"
+		"  --version       print the version and exit\n");
+}
+
+static struct rpc_blob *dispatch(const char *body, size_t len, const struct rpc_peer *peer,
+				 const char *flow, void *userdata)
+{
+	struct vd_call ctx = {
+		.client_cn = peer->cn,
+		.client_dn = peer->dn,
+		.client_addr = peer->addr,
+		.local_addr = peer->local_addr,
+		.flow = flow,
+	};
+	bool is_fault;
+
+	(void)userdata;
+	return vd_api_handle(body, len, &ctx, &is_fault);
+}
+
+static char *read_pem(const char *path, char *errbuf, size_t errlen)
+{
+	char *buf = NULL;
+	int r = util_read_file(path, 1 << 20, &buf, NULL);
+
+	if (r < 0) {
+		snprintf(errbuf, errlen, "cannot read %s: %s", path, strerror(-r));
+		return NULL;
+	}
+	return buf;
+}
+
+static void tls_priorities(const struct vd_config *c, char *buf, size_t size)
+{
+	if (c->ssl_ciphers[0]) {
+		snprintf(buf, size, "%s", c->ssl_ciphers);
+		return;
+	}
+	if (strcmp(c->ssl_protocol, "tlsv1_2") == 0)
+		snprintf(buf, size, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+	else /* tlsv1 / sslv23: what a 3.6 engine configured for TLSv1 needs (API.md §1) */
+		snprintf(buf, size, "NORMAL:-VERS-SSL3.0");
+	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_2"))
+		strncat(buf, ":-VERS-TLS1.2", size - strlen(buf) - 1);
+	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_1"))
+		strncat(buf, ":-VERS-TLS1.1", size - strlen(buf) - 1);
+	/* "OP_NO_TLSv1" is a prefix of the others: match it as a whole word. */
+	char tmp[sizeof(c->ssl_excludes) + 2];
+	snprintf(tmp, sizeof(tmp), ",%s,", c->ssl_excludes);
+	for (char *p = tmp; *p; p++)
+		if (*p == ' ')
+			*p = ',';
+	if (strstr(tmp, ",OP_NO_TLSv1,"))
+		strncat(buf, ":-VERS-TLS1.0", size - strlen(buf) - 1);
+}
+
+static int write_runtime_file(const char *name, const char *content)
+{
+	char rel[128];
+	_cleanup_free_ char *dir = vd_state_path("/run/vdsm-c"), *path = NULL;
+
+	snprintf(rel, sizeof(rel), "/run/vdsm-c/%s", name);
+	path = vd_state_path(rel);
+	if (!dir || !path)
+		return -ENOMEM;
+	int r = util_mkdir_p(dir, 0755);
+	if (r < 0)
+		return r;
+	return util_write_atomic(path, content, strlen(content), 0644);
+}
+
+static void remove_runtime_file(const char *name)
+{
+	char rel[128];
+	snprintf(rel, sizeof(rel), "/run/vdsm-c/%s", name);
+	_cleanup_free_ char *path = vd_state_path(rel);
+	if (path)
+		unlink(path);
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return -errno;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+/* Start-up work that may take time runs here while the RPC server already answers
+ * (code 99 for gated verbs until it finishes, API.md §2.2). */
+static void *init_thread(void *arg)
+{
+	const struct vd_config *c = arg;
+
+	if (c->startup_delay > 0) {
+		log_notice("devel.startup_delay: staying in the initialising state for %d s",
+			   c->startup_delay);
+		sleep(c->startup_delay);
+	}
+	vd_ready_release("startup");
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "set", required_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct vd_config conf;
+	const char *config_path = NULL, *root_flag = NULL;
+	const char *sets[32];
+	int nsets = 0, opt;
+	bool foreground = false;
+	char errbuf[600];
+
+	while ((opt = getopt_long(argc, argv, "c:r:fs:Vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'r': root_flag = optarg; break;
+		case 'f': foreground = true; break;
+		case 's':
+			if (nsets == (int)ELEMENTSOF(sets)) {
+				fprintf(stderr, "vdsmd: too many --set options\n");
+				return EXIT_CONFIG;
+			}
+			sets[nsets++] = optarg;
+			break;
+		case 'V': printf("vdsmd (vdsm-c) %s, VDSM %s contract\n", VDSM_C_VERSION, VDSM_COMPAT_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_CONFIG;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vdsmd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+
+	vd_log_open("vdsmd", NULL, true);
+	vd_config_defaults(&conf);
+	_cleanup_free_ char *default_conf = NULL;
+	if (!config_path) {
+		default_conf = util_path(root_flag, "/etc/vdsm-c/vdsm.conf");
+		if (default_conf && access(default_conf, F_OK) == 0)
+			config_path = default_conf;
+	}
+	if (config_path && vd_config_load(&conf, config_path, errbuf, sizeof(errbuf)) < 0) {
+		log_err("%s", errbuf);
+		return EXIT_CONFIG;
+	}
+	for (int i = 0; i < nsets; i++)
+		if (vd_config_set(&conf, sets[i], errbuf, sizeof(errbuf)) < 0) {
+			log_err("%s", errbuf);
+			return EXIT_CONFIG;
+		}
+	if (root_flag) {
+		if (strlen(root_flag) >= sizeof(conf.root)) {
+			log_err("--root: path too long");
+			return EXIT_CONFIG;
+		}
+		snprintf(conf.root, sizeof(conf.root), "%s", root_flag);
+	}
+	if (vd_config_validate(&conf, errbuf, sizeof(errbuf)) < 0) {
+		log_err("%s%s%s", config_path ? config_path : "", config_path ? ": " : "", errbuf);
+		return EXIT_CONFIG;
+	}
+
+	vd_rt.conf = &conf;
+	vd_rt.root = conf.root;
+	vd_rt.host_root = conf.host_root;
+	vd_rt.start_mono = util_now_monotonic();
+	if (util_uuid_generate(vd_rt.generation_id) < 0) {
+		log_err("cannot generate the generation id");
+		return 1;
+	}
+	vd_log_set_level(vd_log_level_from_string(conf.log_level));
+	_cleanup_free_ char *syslog_path = vd_config_state_path(&conf, conf.syslog_socket);
+	vd_log_open("vdsmd", syslog_path, foreground);
+
+	/* Certificates are read before daemonising so a missing file is seen at once. */
+	_cleanup_free_ char *ts = vd_config_state_path(&conf, conf.trust_store_path);
+	_cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
+	if (conf.ssl) {
+		char p[VD_CONF_STR_MAX + 64];
+		snprintf(p, sizeof(p), "%s/certs/vdsmcert.pem", ts);
+		cert = read_pem(p, errbuf, sizeof(errbuf));
+		snprintf(p, sizeof(p), "%s/keys/vdsmkey.pem", ts);
+		if (cert)
+			key = read_pem(p, errbuf, sizeof(errbuf));
+		snprintf(p, sizeof(p), "%s/certs/cacert.pem", ts);
+		if (key)
+			ca = read_pem(p, errbuf, sizeof(errbuf));
+		if (!ca) {
+			log_err("TLS: %s (create them with scripts/vdsm-c-certs, or set vars.ssl = false for tests)",
+				errbuf);
+			return 1;
+		}
+	} else {
+		log_warning("*** vars.ssl = false: serving PLAIN HTTP without client authentication. "
+			    "Anyone who can reach port %d controls this host. Use only for tests. ***",
+			    conf.management_port);
+	}
+
+	if (!foreground && daemonize() < 0) {
+		log_err("cannot daemonise: %s", strerror(errno));
+		return 1;
+	}
+
+	/* Signals are taken by sigwait() below; every thread inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	vd_config_log(&conf);
+	rpc_codec_init(conf.max_request_bytes, conf.max_xml_depth);
+	if (vd_api_init() < 0)
+		return 1;
+	vd_ready_hold("startup");
+
+	char prio[300];
+	tls_priorities(&conf, prio, sizeof(prio));
+	struct rpc_server_opts so = {
+		.ip = conf.management_ip,
+		.port = conf.management_port,
+		.tls = conf.ssl,
+		.cert_pem = cert,
+		.key_pem = key,
+		.ca_pem = ca,
+		.priorities = prio,
+		.verify_peer_name = conf.verify_client_cert,
+		.max_connections = conf.max_connections,
+		.max_body = conf.max_request_bytes,
+		.idle_timeout = conf.connection_timeout,
+		.dispatch = dispatch,
+	};
+	struct rpc_server *srv = NULL;
+	int r = rpc_server_start(&so, &srv, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		log_err("%s", errbuf);
+		vd_api_fini();
+		return 1;
+	}
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write_runtime_file("vdsmd.pid", buf) < 0)
+		log_warning("cannot write the pid file under %s/run/vdsm-c", *conf.root ? conf.root : "");
+	snprintf(buf, sizeof(buf), "%d\n", rpc_server_port(srv));
+	write_runtime_file("vdsmd.port", buf);
+	log_notice("vdsmd %s listening on %s port %d (%s)", VDSM_C_VERSION, conf.management_ip,
+		   rpc_server_port(srv), conf.ssl ? "HTTPS, client certificate required" : "plain HTTP");
+
+	pthread_t init_tid;
+	if (pthread_create(&init_tid, NULL, init_thread, &conf) != 0) {
+		log_err("cannot start the initialisation thread");
+		rpc_server_stop(srv);
+		return 1;
+	}
+	/* Not joined: a shutdown must not wait for start-up work (it may be stuck). */
+	pthread_detach(init_tid);
+
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_notice("SIGHUP: configuration is read only at start; restart to apply changes");
+			continue;
+		}
+		log_notice("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+	rpc_server_stop(srv);
+	verbs_host_fini();
+	vd_api_fini();
+	remove_runtime_file("vdsmd.port");
+	remove_runtime_file("vdsmd.pid");
+	log_notice("stopped");
+	vd_log_close();
+	return 0;
+}

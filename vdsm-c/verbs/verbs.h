@@ -1,0 +1,18 @@
+/* Verb handlers, one file per module under vdsm-c/verbs/. Only api.c calls them. */
+#ifndef VD_VERBS_H
+#define VD_VERBS_H
+
+#include "../api.h"
+
+/* host.c */
+xmlrpc_value *verb_ping(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_vds_hardware_info(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+
+/* introspect.c */
+xmlrpc_value *verb_list_methods(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_method_help(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_method_signature(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+
+#endif
