@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "modules.h"
 #include "version.h"
 #include "../rpc/server.h"
 #include "util/util.h"
@@ -143,6 +144,11 @@ static void *init_thread(void *arg)
 {
 	const struct vd_config *c = arg;
 
+	if (vd_modules_start() < 0) {
+		log_err("a required module failed to start; stopping");
+		kill(getpid(), SIGTERM);
+		return NULL;
+	}
 	if (c->startup_delay > 0) {
 		log_notice("devel.startup_delay: staying in the initialising state for %d s",
 			   c->startup_delay);
@@ -331,6 +337,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	rpc_server_stop(srv);
+	vd_modules_stop();
 	verbs_host_fini();
 	vd_api_fini();
 	remove_runtime_file("vdsmd.port");
