@@ -1,0 +1,376 @@
+"""Foundation: transport, TLS, envelope, faults, limits, lifecycle of the real vdsmd."""
+import http.client
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import unittest
+import xmlrpc.client
+
+import vdsmtest
+from vdsmtest import Agent
+
+
+def tls_connect(agent, client_cert=True, cert_dir=None):
+    ctx = vdsmtest.ssl_context(agent.pkidir, client_cert, cert_dir)
+    raw = socket.create_connection((agent.ip, agent.port), timeout=10)
+    return ctx.wrap_socket(raw)
+
+
+def post_over(sock, body, path="/"):
+    req = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n"
+           % (path, len(body))).encode() + body
+    sock.sendall(req)
+    return sock.recv(65536)
+
+
+class RpcTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent().start()
+        cls.agent.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.agent.stop()
+        cls.agent.__exit__(None, None, None)
+        assert rc == 0, "vdsmd exited %s" % rc
+
+    def assertAlive(self):
+        self.assertEqual(self.agent.call("ping")["status"]["code"], 0)
+
+    def test_ping_reply_shape(self):
+        r = self.agent.call("ping")
+        self.assertEqual(r, {"status": {"code": 0, "message": "Done"}})
+        self.assertIs(type(r["status"]["code"]), int)
+
+    def test_ping_wire_types(self):
+        status, body = self.agent.raw_post(xmlrpc.client.dumps((), "ping").encode())
+        self.assertEqual(status, 200)
+        self.assertRegex(body, rb"<name>code</name>\s*<value><i4>0</i4></value>")
+        for bad in (b"<i8>", b"<nil", b"dateTime"):
+            self.assertNotIn(bad, body)
+
+    def test_rpc2_path(self):
+        status, body = self.agent.raw_post(xmlrpc.client.dumps((), "ping").encode(), path="/RPC2")
+        self.assertEqual(status, 200)
+        status, _ = self.agent.raw_post(xmlrpc.client.dumps((), "ping").encode(), path="/other")
+        self.assertEqual(status, 404)
+
+    def test_get_not_allowed(self):
+        ctx = vdsmtest.ssl_context(self.agent.pkidir)
+        c = http.client.HTTPSConnection(self.agent.ip, self.agent.port, context=ctx, timeout=10)
+        c.request("GET", "/")
+        self.assertEqual(c.getresponse().status, 405)
+        c.close()
+
+    def test_no_client_certificate_refused(self):
+        with self.assertRaises((ssl.SSLError, ConnectionError, OSError, http.client.HTTPException)):
+            # TLS 1.3: the client may finish its side; the refusal shows on first I/O.
+            s = tls_connect(self.agent, client_cert=False)
+            data = post_over(s, xmlrpc.client.dumps((), "ping").encode())
+            if not data:
+                raise ConnectionError("closed before any HTTP reply")
+            self.fail("got an HTTP reply without a client certificate: %r" % data[:80])
+        self.assertAlive()
+
+    def test_foreign_ca_certificate_refused(self):
+        other = vdsmtest.pki("other")
+        with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+            s = tls_connect(self.agent, cert_dir=other)
+            data = post_over(s, xmlrpc.client.dumps((), "ping").encode())
+            if not data:
+                raise ConnectionError("closed before any HTTP reply")
+            self.fail("got an HTTP reply with a foreign certificate: %r" % data[:80])
+        self.assertAlive()
+        self.assertIn("TLS: refused client", self.agent.log())
+
+    def test_malformed_xml_is_fault_1(self):
+        for body in (b"<methodCall><methodName>ping</methodName><params>",
+                     b"not xml at all", b"",
+                     b"<methodCall><methodName>ping</methodName><params><param><value><foo/>"
+                     b"</value></param></params></methodCall>"):
+            status, reply = self.agent.raw_post(body)
+            self.assertEqual(status, 200, body)
+            with self.assertRaises(xmlrpc.client.Fault) as cm:
+                xmlrpc.client.loads(reply)
+            self.assertEqual(cm.exception.faultCode, 1)
+        self.assertAlive()
+
+    def test_unknown_method_is_fault_1(self):
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            self.agent.call("noSuchVerb")
+        self.assertEqual(cm.exception.faultCode, 1)
+        self.assertIn('method "noSuchVerb" is not supported', cm.exception.faultString)
+
+    def test_wrong_arity_is_status_16(self):
+        r = self.agent.call("ping", "extra")
+        self.assertEqual(r["status"]["code"], 16)
+        self.assertIn("ping", r["status"]["message"])
+        r = self.agent.call("system.methodHelp")
+        self.assertEqual(r["status"]["code"], 16)
+        self.assertIn("methodName", r["status"]["message"])
+
+    def test_doctype_refused_before_parsing(self):
+        bomb = (b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa">'
+                b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                b"<methodCall><methodName>ping</methodName><params><param><value>&b;</value>"
+                b"</param></params></methodCall>")
+        status, reply = self.agent.raw_post(bomb)
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            xmlrpc.client.loads(reply)
+        self.assertEqual(cm.exception.faultCode, 1)
+        self.assertIn("DOCTYPE", cm.exception.faultString)
+        self.assertAlive()
+
+    def test_deep_nesting_refused(self):
+        depth = 3000
+        body = (b"<methodCall><methodName>ping</methodName><params><param>" +
+                b"<value><array><data>" * depth + b"</data></array></value>" * depth +
+                b"</param></params></methodCall>")
+        status, reply = self.agent.raw_post(body)
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            xmlrpc.client.loads(reply)
+        self.assertIn("nested deeper", cm.exception.faultString)
+        # Within the limit: parsed, and the arity check answers 16.
+        body = (b"<methodCall><methodName>ping</methodName><params><param>" +
+                b"<value><array><data>" * 10 + b"</data></array></value>" * 10 +
+                b"</param></params></methodCall>")
+        status, reply = self.agent.raw_post(body)
+        self.assertEqual(xmlrpc.client.loads(reply)[0][0]["status"]["code"], 16)
+
+    def test_oversized_body_refused(self):
+        limit = 2 * 1024 * 1024
+        body = b"<methodCall><methodName>ping</methodName><params><param><value>" + \
+               b"x" * (limit + 10) + b"</value></param></params></methodCall>"
+        try:
+            status, _ = self.agent.raw_post(body)
+            self.assertEqual(status, 413)
+        except (ConnectionError, BrokenPipeError, ssl.SSLError):
+            pass  # the server may close while the client is still sending
+        self.assertIn("over the", self.agent.log())
+        self.assertAlive()
+
+    def test_oversized_chunked_body_refused(self):
+        s = tls_connect(self.agent)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        sent = 0
+        try:
+            while sent < 3 * 1024 * 1024:
+                s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                sent += len(chunk)
+            s.sendall(b"0\r\n\r\n")
+            data = s.recv(4096)
+            self.assertIn(b" 413 ", data.split(b"\r\n")[0] + b" ")
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            s.close()
+        self.assertAlive()
+
+    def test_keepalive_reuses_connection(self):
+        s = tls_connect(self.agent)
+        try:
+            conn = http.client.HTTPSConnection(self.agent.ip, self.agent.port)
+            conn.sock = s
+            for _ in range(5):
+                conn.request("POST", "/", body=xmlrpc.client.dumps((), "ping"),
+                             headers={"Content-Type": "text/xml"})
+                r = conn.getresponse()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(xmlrpc.client.loads(r.read())[0][0]["status"]["code"], 0)
+        finally:
+            s.close()
+
+    def test_concurrent_keepalive_clients(self):
+        errors = []
+        counts = [0] * 32
+
+        def worker(i):
+            try:
+                with self.agent.proxy() as p:
+                    for _ in range(200):
+                        r = p.ping()
+                        if r != {"status": {"code": 0, "message": "Done"}}:
+                            errors.append(r)
+                            return
+                        counts[i] += 1
+            except Exception as e:  # noqa: BLE001 - report every failure
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        self.assertEqual(errors, [])
+        self.assertEqual(sum(counts), 32 * 200)
+
+    def test_ping_answers_while_other_connections_are_busy(self):
+        # Ten connections each stuck in the middle of a request body hold their
+        # threads; ping on a new connection must still be served.
+        socks = []
+        try:
+            for _ in range(10):
+                s = tls_connect(self.agent)
+                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<method")
+                socks.append(s)
+            self.assertAlive()
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_introspection(self):
+        r = self.agent.call("system.listMethods")
+        self.assertIn("ping", r["methods"])
+        self.assertIn("getVdsCapabilities", r["methods"])
+        r = self.agent.call("system.methodHelp", "ping")
+        self.assertTrue(r["help"].startswith("ping()"))
+
+    def test_flowid_logged(self):
+        self.agent.call("ping", "x", flow="flow-1234")
+        self.assertIn("[flow flow-1234]", self.agent.log())
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_sigterm_exits_0_and_closes_port(self):
+        with Agent() as a:
+            a.wait_ready()
+            port = a.port
+            self.assertTrue(vdsmtest.port_open(a.ip, port))
+            self.assertEqual(a.stop(signal.SIGTERM), 0)
+            self.assertFalse(vdsmtest.port_open(a.ip, port))
+            self.assertFalse(os.path.exists(os.path.join(a.root, "run/vdsm-c/vdsmd.pid")))
+
+    def test_sigint_exits_0(self):
+        with Agent() as a:
+            a.wait_ready()
+            self.assertEqual(a.stop(signal.SIGINT), 0)
+
+    def test_recovery_code_99_while_initialising(self):
+        with Agent(conf={"devel": {"startup_delay": "30"}}) as a:
+            r = a.call("ping")
+            self.assertEqual(r["status"], {"code": 99,
+                                           "message": "Recovering from crash or Initializing"})
+            self.assertEqual(a.call("getVdsCapabilities")["status"]["code"], 99)
+            # Introspection is not gated, as in VDSM.
+            self.assertIn("ping", a.call("system.listMethods")["methods"])
+            # A stop during start-up is still clean.
+            self.assertEqual(a.stop(), 0)
+
+    def test_plain_http_mode_warns(self):
+        with Agent(conf={"vars": {"ssl": "false"}}) as a:
+            a.wait_ready()
+            self.assertEqual(a.call("ping")["status"]["code"], 0)
+            self.assertIn("PLAIN HTTP", a.log())
+
+    def test_connection_limit_clean_refusal(self):
+        with Agent(conf={"vars": {"max_connections": "3"}}) as a:
+            a.wait_ready()
+            held = [tls_connect(a) for _ in range(3)]
+            try:
+                for s in held:  # complete the handshakes: these hold the 3 slots
+                    s.sendall(b"")
+                time.sleep(0.2)
+                s = tls_connect(a)
+                data = post_over(s, xmlrpc.client.dumps((), "ping").encode())
+                s.close()
+                self.assertIn(b" 503 ", data.split(b"\r\n")[0] + b" ")
+            finally:
+                for s in held:
+                    s.close()
+            # Slots free again: served.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                s = tls_connect(a)
+                data = post_over(s, xmlrpc.client.dumps((), "ping").encode())
+                s.close()
+                if b" 200 " in data[:20]:
+                    break
+                time.sleep(0.1)
+            self.assertIn(b" 200 ", data[:20])
+            self.assertIn("more than 3 connections", a.log())
+
+    def test_syslog_receives_lines(self):
+        a = Agent()
+        lines = []
+        try:
+            os.makedirs(os.path.join(a.root, "dev"))
+            path = os.path.join(a.root, "dev", "log")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(path)
+            sock.settimeout(10)
+
+            def reader():
+                while True:
+                    try:
+                        ln = sock.recv(4096).decode()
+                    except (socket.timeout, OSError):
+                        return
+                    lines.append(ln)
+                    if "listening on" in ln:
+                        return
+            t = threading.Thread(target=reader)
+            t.start()
+            a.start()
+            a.wait_ready()
+            t.join(15)
+            sock.close()
+            listen = [ln for ln in lines if "listening on" in ln]
+            self.assertTrue(listen, lines)
+            self.assertRegex(listen[0], r"^<29>\w{3} [ \d]\d \d\d:\d\d:\d\d vdsmd\[\d+\]: ")
+            # Every config line came through too (the burst at start is queued, not lost).
+            self.assertGreaterEqual(len([ln for ln in lines if " config " in ln]), 20)
+        finally:
+            a.__exit__(None, None, None)
+
+
+class ConfigTest(unittest.TestCase):
+    def run_with(self, text):
+        a = Agent()
+        try:
+            with open(a.conf_path, "w") as f:
+                f.write(text)
+            p = subprocess.run([vdsmtest.VDSMD, "--config", a.conf_path, "--foreground"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=30)
+            return p.returncode, p.stdout
+        finally:
+            a.__exit__(None, None, None)
+
+    def test_bad_value_exits_2_naming_key(self):
+        rc, out = self.run_with("[addresses]\nmanagement_port = notanumber\n")
+        self.assertEqual(rc, 2)
+        self.assertIn("management_port", out)
+        self.assertIn(":2:", out)
+        rc, out = self.run_with("[vars]\nssl = maybe\n")
+        self.assertEqual(rc, 2)
+        self.assertIn("ssl", out)
+
+    def test_unreadable_file_exits_2(self):
+        p = subprocess.run([vdsmtest.VDSMD, "--config", "/nonexistent/vdsm.conf", "--foreground"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("/nonexistent/vdsm.conf", p.stdout)
+
+    def test_unknown_key_warns_and_starts(self):
+        with Agent(conf={"vars": {"no_such_key": "1"}}) as a:
+            a.wait_ready()
+            self.assertIn("unknown key 'no_such_key'", a.log())
+
+    def test_missing_certificates_fail_start(self):
+        a = Agent(pkidir="/nonexistent-pki")
+        try:
+            with self.assertRaises(RuntimeError) as cm:
+                a.start()
+            self.assertIn("/nonexistent-pki/certs/vdsmcert.pem", str(cm.exception))
+        finally:
+            a.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    unittest.main()
