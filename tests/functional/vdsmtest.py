@@ -15,6 +15,7 @@ dir is removed in __exit__/stop() even when the test fails.
 import contextlib
 import http.client
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -143,11 +144,15 @@ class Agent:
 
     def command(self):
         cmd = [self.binary, "--config", self.conf_path, "--foreground"] + self.extra_args
+        # VDSMD_WRAPPER: a command prefix such as valgrind (make check's valgrind tier).
+        wrapper = os.environ.get("VDSMD_WRAPPER")
+        if wrapper:
+            cmd = shlex.split(wrapper) + cmd
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns] + cmd
         return cmd
 
-    def start(self, wait=True, timeout=30):
+    def start(self, wait=True, timeout=60):
         port_file = os.path.join(self.root, "run", "vdsm-c", "vdsmd.port")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(port_file)
