@@ -54,6 +54,12 @@ static const struct conf_key keys[] = {
 	STR("vars", hidden_bonds, ""),
 	STR("vars", hidden_vlans, ""),
 	BOOL("vars", report_host_threads_as_cores, "false"),
+	/* Domain type: VDSM always asks for kvm; "qemu" (TCG) for hosts and tests without
+	 * /dev/kvm, "auto" picks by opening /dev/kvm, "test" is libvirt's test driver
+	 * (benchmarks; host checks are skipped). kvmEnable=false in a VM forces qemu. */
+	STR("vars", vm_domain_type, "kvm"),
+	INT("vars", vm_sample_interval, 1, 3600, "2"),
+	STR("vars", vm_console_log_dir, ""),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 
@@ -269,6 +275,17 @@ int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
 				return -1;
 			}
 		}
+	}
+	if (strcmp(c->vm_domain_type, "kvm") && strcmp(c->vm_domain_type, "qemu") &&
+	    strcmp(c->vm_domain_type, "auto") && strcmp(c->vm_domain_type, "test")) {
+		snprintf(errbuf, errlen, "vars.vm_domain_type: '%s' is not one of kvm, qemu, auto, test",
+			 c->vm_domain_type);
+		return -1;
+	}
+	if (c->vm_console_log_dir[0] && c->vm_console_log_dir[0] != '/') {
+		snprintf(errbuf, errlen, "vars.vm_console_log_dir: '%s' is not an absolute path",
+			 c->vm_console_log_dir);
+		return -1;
 	}
 	if (c->host_root[0] && c->host_root[0] != '/') {
 		snprintf(errbuf, errlen, "vars.host_root: '%s' is not an absolute path", c->host_root);

@@ -45,6 +45,10 @@ struct vd_config {
 	char hidden_bonds[256];
 	char hidden_vlans[256];
 	bool report_host_threads_as_cores;
+	/* VMs (vdsm-c/vm*.c) */
+	char vm_domain_type[16];         /* kvm | qemu | auto (kvm when /dev/kvm opens) | test */
+	int vm_sample_interval;          /* seconds between bulk stats samples */
+	char vm_console_log_dir[VD_CONF_STR_MAX]; /* guest serial console logs ("" = none) */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

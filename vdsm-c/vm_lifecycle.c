@@ -1,0 +1,349 @@
+/* create and destroy: host checks, registration, the starter threads, destroy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libvirt/virterror.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "vm-internal.h"
+#include "util/util.h"
+
+/* Starter threads in flight (module stop waits for them). */
+static pthread_mutex_t starters_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t starters_cond = PTHREAD_COND_INITIALIZER;
+static int starters;
+
+void vm_starters_wait(int timeout)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout;
+	pthread_mutex_lock(&starters_lock);
+	while (starters > 0)
+		if (pthread_cond_timedwait(&starters_cond, &starters_lock, &ts) == ETIMEDOUT) {
+			log_warning("%d VM start(s) still running at shutdown", starters);
+			break;
+		}
+	pthread_mutex_unlock(&starters_lock);
+}
+
+static const char *domain_type_for(const struct vm_conf *c)
+{
+	const char *t = vd_rt.conf->vm_domain_type;
+
+	if (strcmp(t, "test") == 0)
+		return "test";
+	if (!c->kvm_enable)
+		return "qemu"; /* as VDSM: kvmEnable=false means plain emulation */
+	if (strcmp(t, "auto") == 0) {
+		_cleanup_free_ char *kvm = vd_host_path("/dev/kvm");
+		_cleanup_close_ int fd = kvm ? open(kvm, O_RDWR | O_CLOEXEC) : -1;
+		return fd >= 0 ? "kvm" : "qemu";
+	}
+	return t;
+}
+
+/* Host-side checks of a request: bridges and disk paths exist (API.md §5.2 create). */
+static int check_host(struct vm_conf *c, struct vd_error *err)
+{
+	for (size_t i = 0; i < c->n_nics; i++) {
+		const char *br = c->nics[i].network;
+		char rel[64];
+		if (!br || !*br)
+			continue;
+		snprintf(rel, sizeof(rel), "/sys/class/net/%s/bridge", br);
+		_cleanup_free_ char *p = vd_host_path(rel);
+		if (!p || access(p, F_OK) != 0)
+			return vd_error_set(err, VD_ERR_CREATEERR,
+					    "Error creating the requested VM: network '%s' of NIC %s: no bridge '%s' on this host",
+					    br, c->nics[i].mac, br);
+	}
+	for (size_t i = 0; i < c->n_disks; i++) {
+		struct vm_disk *d = &c->disks[i];
+		struct stat st;
+		if (!d->path || !*d->path)
+			continue;
+		if (stat(d->path, &st) < 0)
+			return vd_error_set(err, VD_ERR_IMAGEERR,
+					    "Drive image file could not be found: '%s' (%s): %s",
+					    d->path, d->target, strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return vd_error_set(err, VD_ERR_IMAGEERR,
+					    "Drive image file could not be found: '%s' (%s) is a directory",
+					    d->path, d->target);
+		if (d->kind == VM_DISK_KIND_AUTO)
+			d->kind = S_ISBLK(st.st_mode) ? VM_DISK_KIND_BLOCK : VM_DISK_KIND_FILE;
+	}
+	const char *boot[] = { c->kernel, c->initrd };
+	for (size_t i = 0; i < ELEMENTSOF(boot); i++)
+		if (boot[i] && access(boot[i], R_OK) != 0)
+			return vd_error_set(err, VD_ERR_CREATEERR,
+					    "Error creating the requested VM: cannot read '%s': %s",
+					    boot[i], strerror(errno));
+	return 0;
+}
+
+struct start_job {
+	struct vm *vm;
+	char *xml;
+};
+
+static void start_done(void)
+{
+	pthread_mutex_lock(&starters_lock);
+	starters--;
+	pthread_cond_broadcast(&starters_cond);
+	pthread_mutex_unlock(&starters_lock);
+}
+
+static void *starter(void *arg)
+{
+	struct start_job *j = arg;
+	struct vm *vm = j->vm;
+	virConnectPtr c = vm_conn_get();
+	virDomainPtr dom = c ? virDomainCreateXML(c, j->xml, 0) : NULL;
+	char msg[512] = "";
+	struct vm_meta m = { 0 };
+	bool save = false;
+
+	if (!dom)
+		snprintf(msg, sizeof(msg), "%s", c ? vm_virt_error() : "no libvirt connection");
+	else {
+		_cleanup_free_ char *live = virDomainGetXMLDesc(dom, 0);
+		if (!live || vm_meta_parse(live, &m) < 0)
+			log_warning("VM %s: cannot read the running domain XML: %s", vm->id,
+				    vm_virt_error());
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->starting = false;
+	if (!dom) {
+		save = vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_LIBVIRT_START_FAILED, msg);
+	} else {
+		vm_set_devs_locked(vm, TAKE_PTR(m.devs), m.n_devs);
+		m.n_devs = 0;
+		if (vm->status == VM_ST_WAIT_FOR_LAUNCH && !vm->destroy_requested)
+			vm_set_status_locked(vm, VM_ST_UP);
+	}
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	if (!dom)
+		log_err("VM %s: libvirt could not start the domain: %s", vm->id, msg);
+	else
+		log_notice("VM %s started", vm->id);
+	if (save)
+		vm_state_save(vm);
+	vm_meta_clear(&m);
+	if (dom)
+		virDomainFree(dom);
+	if (c)
+		virConnectClose(c);
+	vm_unref(vm);
+	free(j->xml);
+	free(j);
+	start_done();
+	return NULL;
+}
+
+int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
+{
+	_cleanup_(vm_conf_freep) struct vm_conf *conf = c;
+	_cleanup_(vm_unrefp) struct vm *vm = NULL;
+	_cleanup_free_ char *xml = NULL;
+
+	if (vm_conf_assign_targets(conf, err) < 0)
+		return -1;
+	_cleanup_(vm_unrefp) struct vm *known = vm_registry_find(conf->id);
+	if (known)
+		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
+				    conf->id);
+	free(conf->domain_type);
+	conf->domain_type = strdup(domain_type_for(conf));
+	bool test_driver = strcmp(conf->domain_type, "test") == 0;
+	if (!test_driver && check_host(conf, err) < 0)
+		return -1;
+	const char *logdir = vd_rt.conf->vm_console_log_dir;
+	if (*logdir && !test_driver) {
+		util_mkdir_p(logdir, 0755);
+		if (asprintf(&conf->console_log, "%s/%s.log", logdir, conf->id) < 0)
+			conf->console_log = NULL;
+	}
+
+	virConnectPtr lc = vm_conn_get();
+	if (!lc)
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: no connection to libvirt");
+	virDomainPtr other = virDomainLookupByUUIDString(lc, conf->id);
+	virConnectClose(lc);
+	if (other) {
+		virDomainFree(other);
+		return vd_error_set(err, VD_ERR_EXIST,
+				    "Virtual machine already exists: libvirt runs a domain with UUID '%s'",
+				    conf->id);
+	}
+
+	double now = util_now_real();
+	xml = vm_domxml_build(conf, now);
+	vm = vm_obj_new(conf->id);
+	if (!xml || !vm)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	vm->name = strdup(conf->name ? conf->name : conf->id);
+	vm->mem_mib = conf->mem_mib;
+	vm->vcpus = conf->vcpus;
+	vm->kvm_enable = conf->kvm_enable;
+	vm->acpi = conf->acpi;
+	vm->time_offset = conf->time_offset;
+	vm->conf_blob = TAKE_PTR(conf->conf_blob);
+	vm->start_time = now;
+	vm->starting = true;
+	for (size_t i = 0; i < conf->n_disks; i++) {
+		struct vm_disk *d = &conf->disks[i];
+		if (!d->image_id && !d->lun_guid)
+			continue;
+		struct vm_drive_id *n = realloc(vm->drives, (vm->n_drives + 1) * sizeof(*n));
+		if (!n)
+			return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		vm->drives = n;
+		struct vm_drive_id *di = &vm->drives[vm->n_drives++];
+		memcpy(di->target, d->target, sizeof(di->target));
+		di->image_id = TAKE_PTR(d->image_id);
+		di->lun_guid = TAKE_PTR(d->lun_guid);
+	}
+	vm_set_devs_locked(vm, NULL, 0);
+	/* Registration is the duplicate check that counts (two racing creates). */
+	if (vm_registry_add(vm) < 0)
+		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
+				    conf->id);
+	vm_state_save(vm);
+
+	struct start_job *j = calloc(1, sizeof(*j));
+	pthread_t tid;
+	pthread_attr_t attr;
+	if (j) {
+		j->vm = vm_ref(vm);
+		j->xml = TAKE_PTR(xml);
+		pthread_mutex_lock(&starters_lock);
+		starters++;
+		pthread_mutex_unlock(&starters_lock);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int r = pthread_create(&tid, &attr, starter, j);
+		pthread_attr_destroy(&attr);
+		if (r != 0) {
+			start_done();
+			vm_unref(j->vm);
+			free(j->xml);
+			free(j);
+			j = NULL;
+		}
+	}
+	if (!j) {
+		vm_registry_remove(vm);
+		vm_state_remove(vm->id);
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: cannot start a worker thread");
+	}
+	log_notice("VM %s ('%s'): created, %lld MiB, %d vCPU, %zu NIC(s), %zu disk(s), domain type %s",
+		   vm->id, vm->name, conf->mem_mib, conf->vcpus, conf->n_nics, conf->n_disks,
+		   conf->domain_type);
+	pthread_mutex_lock(&vm->lock);
+	snprintf(ret->id, sizeof(ret->id), "%s", vm->id);
+	ret->status = vm->status;
+	ret->status_time_ms = vm->status_time_ms;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+static bool gone(int code)
+{
+	/* The domain is not there or not running any more: nothing left to stop. */
+	return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
+}
+
+static void forget(struct vm *vm)
+{
+	vm_registry_remove(vm);
+	vm_state_remove(vm->id);
+}
+
+int vm_destroy(const char *id, struct vd_error *err)
+{
+	_cleanup_(vm_unrefp) struct vm *vm = vm_registry_find(id);
+	struct timespec ts;
+
+	if (!vm)
+		return vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%s'", id);
+	pthread_mutex_lock(&vm->lock);
+	if (vm->removed) {
+		pthread_mutex_unlock(&vm->lock);
+		return vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%s'", id);
+	}
+	vm->destroy_requested = true;
+	/* A VM still being started: let virDomainCreateXML return first. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 120;
+	while (vm->starting)
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == ETIMEDOUT)
+			break;
+	bool starting = vm->starting;
+	bool down = vm->status == VM_ST_DOWN;
+	pthread_mutex_unlock(&vm->lock);
+	if (starting) {
+		pthread_mutex_lock(&vm->lock);
+		vm->destroy_requested = false;
+		pthread_mutex_unlock(&vm->lock);
+		return vd_error_set(err, VD_ERR_DESTROYERR,
+				    "Virtual machine destroy error: VM '%s' is still starting", id);
+	}
+	if (down) {
+		log_info("VM %s: Down record acknowledged", id);
+		forget(vm);
+		return 0;
+	}
+
+	virConnectPtr c = vm_conn_get();
+	if (!c) {
+		pthread_mutex_lock(&vm->lock);
+		vm->destroy_requested = false;
+		pthread_mutex_unlock(&vm->lock);
+		return vd_error_set(err, VD_ERR_DESTROYERR,
+				    "Virtual machine destroy error: no connection to libvirt");
+	}
+	virDomainPtr dom = virDomainLookupByUUIDString(c, id);
+	int r = 0;
+	char msg[512] = "";
+	if (!dom) {
+		if (!gone(vm_virt_error_code())) {
+			snprintf(msg, sizeof(msg), "%s", vm_virt_error());
+			r = -1;
+		}
+	} else {
+		/* SIGTERM first so QEMU can flush; libvirt waits a few seconds, then we force. */
+		if (virDomainDestroyFlags(dom, VIR_DOMAIN_DESTROY_GRACEFUL) < 0 &&
+		    !gone(vm_virt_error_code())) {
+			log_info("VM %s: graceful destroy failed (%s); forcing", id, vm_virt_error());
+			if (virDomainDestroyFlags(dom, 0) < 0 && !gone(vm_virt_error_code())) {
+				snprintf(msg, sizeof(msg), "%s", vm_virt_error());
+				r = -1;
+			}
+		}
+		virDomainFree(dom);
+	}
+	virConnectClose(c);
+	if (r < 0) {
+		pthread_mutex_lock(&vm->lock);
+		vm->destroy_requested = false;
+		pthread_mutex_unlock(&vm->lock);
+		return vd_error_set(err, VD_ERR_DESTROYERR, "Virtual machine destroy error: %s", msg);
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm_set_down_locked(vm, VM_EXIT_CODE_NORMAL, VM_EXIT_ADMIN_SHUTDOWN, NULL);
+	pthread_mutex_unlock(&vm->lock);
+	forget(vm);
+	return 0;
+}
