@@ -16,6 +16,7 @@
 #include "../vdsm-c/util/macros.h"
 
 #define FLOW_MAX 128
+#define RPC_CONN_POOL 4096
 
 struct rpc_server {
 	struct MHD_Daemon *mhd;
@@ -411,6 +412,11 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, NULL };
+	/* MHD clears a connection's memory pool for every request: with the default 32 KiB
+	 * that memset was 40 % of the CPU of a ping (callgrind). Requests are small (the
+	 * body is copied out as it arrives) and replies are sent from our buffer, so a small
+	 * pool suffices for the request line and headers. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, RPC_CONN_POOL, NULL };
 	if (o->tls) {
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->cert_pem };

@@ -154,6 +154,22 @@ class RpcTest(unittest.TestCase):
         self.assertIn("over the", self.agent.log())
         self.assertAlive()
 
+    def test_large_body_within_limit_is_served(self):
+        # 1.5 MiB (under the 2 MiB default): read in pieces through the small
+        # connection pool and parsed; ping with a parameter answers 16.
+        body = xmlrpc.client.dumps(("y" * (1536 * 1024),), "ping").encode()
+        status, reply = self.agent.raw_post(body)
+        self.assertEqual(status, 200)
+        self.assertEqual(xmlrpc.client.loads(reply)[0][0]["status"]["code"], 16)
+
+    def test_large_headers(self):
+        ping = xmlrpc.client.dumps((), "ping").encode()
+        status, _ = self.agent.raw_post(ping, headers={"X-Pad": "a" * 3000})
+        self.assertEqual(status, 200)
+        status, _ = self.agent.raw_post(ping, headers={"X-Pad": "a" * 9000})
+        self.assertEqual(status, 431)
+        self.assertAlive()
+
     def test_oversized_chunked_body_refused(self):
         s = tls_connect(self.agent)
         s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")

@@ -303,6 +303,53 @@ static void test_parse_errors(void **state)
 	assert_int_equal(rpc_parse_call(trunc, strlen(trunc), &m, &p, why, sizeof(why)), -1);
 }
 
+/* The fast path for parameterless calls must agree with the full parser. */
+static void test_parse_fast_path(void **state)
+{
+	static const char *const good[] = {
+		"<?xml version='1.0'?>\n<methodCall>\n<methodName>ping</methodName>\n<params>\n</params>\n</methodCall>\n",
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><methodCall><methodName>getAllVmStats</methodName><params/></methodCall>",
+		"<methodCall><methodName>list</methodName></methodCall>",
+		"  <methodCall> <methodName>system.listMethods</methodName> <params> </params> </methodCall>  ",
+	};
+	static const char *const names[] = { "ping", "getAllVmStats", "list", "system.listMethods" };
+	static const char *const slow_or_bad[] = {
+		"<methodCall><methodName>ping</methodName><params><param><value>x</value></param></params></methodCall>",
+		"<methodCall><methodName>pi ng</methodName></methodCall>",
+		"<methodCall><methodName>ping</methodName></methodCall>trailing",
+		"<methodCall><methodName></methodName></methodCall>",
+		"<methodCall><methodName>ping</methodName>",
+		"<?xml <bad?><methodCall><methodName>ping</methodName></methodCall>",
+	};
+	char why[256], *m;
+	xmlrpc_value *p;
+	xmlrpc_env env;
+	(void)state;
+	xmlrpc_env_init(&env);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(rpc_parse_call(good[i], strlen(good[i]), &m, &p, why, sizeof(why)), 0);
+		assert_string_equal(m, names[i]);
+		assert_int_equal(xmlrpc_array_size(&env, p), 0);
+		free(m);
+		xmlrpc_DECREF(p);
+	}
+	/* Not the fast shape: the full parser decides (params, or a fault). */
+	assert_int_equal(rpc_parse_call(slow_or_bad[0], strlen(slow_or_bad[0]), &m, &p, why, sizeof(why)), 0);
+	assert_int_equal(xmlrpc_array_size(&env, p), 1);
+	free(m);
+	xmlrpc_DECREF(p);
+	for (size_t i = 1; i < sizeof(slow_or_bad) / sizeof(slow_or_bad[0]); i++) {
+		int r = rpc_parse_call(slow_or_bad[i], strlen(slow_or_bad[i]), &m, &p, why, sizeof(why));
+		if (r == 0) {
+			/* whatever the full parser accepts must not be a mangled name */
+			assert_true(strcmp(m, "ping") != 0 || i == 2);
+			free(m);
+			xmlrpc_DECREF(p);
+		}
+	}
+	xmlrpc_env_clean(&env);
+}
+
 static void test_json(void **state)
 {
 	xmlrpc_env env;
@@ -347,7 +394,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_scalars), cmocka_unit_test(test_parse_types),
 		cmocka_unit_test(test_coercion_rules),     cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_body_check),         cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_json),               cmocka_unit_test(test_struct_copy),
+		cmocka_unit_test(test_json), cmocka_unit_test(test_parse_fast_path),               cmocka_unit_test(test_struct_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,218 @@
+/* loadgen: XML-RPC load over HTTPS with a client certificate (wrk cannot present one).
+ *
+ *   loadgen --url URL --cert F --key F --ca F [--plain] --method NAME --conns N
+ *           --warmup S --duration S
+ *
+ * N threads, each with its own keep-alive connection (one libcurl easy handle), send
+ * the same call back to back. After the warm-up it prints "START" and flushes stdout (the
+ * caller samples the server's CPU time then), and after the measured window "END"
+ * followed by one JSON line: requests, errors, req/s, p50/p99/max latency (ms), reply
+ * bytes. Every reply is checked to be HTTP 200 and to carry a status code 0. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct opts {
+	const char *url, *cert, *key, *ca, *method;
+	int plain, conns;
+	double warmup, duration;
+};
+
+struct worker {
+	pthread_t tid;
+	const struct opts *o;
+	double *lat;
+	size_t n, cap;
+	unsigned long errors;
+	size_t reply_bytes;
+	char *buf;
+	size_t len, bufcap;
+};
+
+static atomic_int phase; /* 0 warm-up, 1 measuring, 2 stop */
+static char body[512];
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct worker *w = ud;
+	size_t n = size * nmemb;
+	if (w->len + n + 1 > w->bufcap) {
+		size_t nc = w->bufcap ? w->bufcap * 2 : 65536;
+		while (nc < w->len + n + 1)
+			nc *= 2;
+		char *nb = realloc(w->buf, nc);
+		if (!nb)
+			return 0;
+		w->buf = nb;
+		w->bufcap = nc;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	w->buf[w->len] = '\0';
+	return n;
+}
+
+/* The reply's status code: first <name>code</name> followed by an <i4>/<int> value. */
+static int reply_ok(const char *s)
+{
+	const char *c = strstr(s, "<name>code</name>");
+	if (!c || strstr(s, "faultCode"))
+		return 0;
+	const char *v = strstr(c, "<i4>");
+	if (!v)
+		v = strstr(c, "<int>");
+	if (!v)
+		return 0;
+	v = strchr(v, '>') + 1;
+	return atoi(v) == 0 && *v == '0';
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	const struct opts *o = w->o;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: text/xml");
+	hdr = curl_slist_append(hdr, "Expect:");
+
+	curl_easy_setopt(h, CURLOPT_URL, o->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	if (!o->plain) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	while (atomic_load(&phase) < 2) {
+		int measuring = atomic_load(&phase) == 1;
+		double t0 = now();
+		w->len = 0;
+		CURLcode r = curl_easy_perform(h);
+		double dt = now() - t0;
+		long code = 0;
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		int ok = r == CURLE_OK && code == 200 && w->buf && reply_ok(w->buf);
+		if (!measuring || atomic_load(&phase) != 1)
+			continue;
+		if (!ok) {
+			w->errors++;
+			continue;
+		}
+		if (w->n == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 65536;
+			w->lat = realloc(w->lat, w->cap * sizeof(double));
+			if (!w->lat)
+				abort();
+		}
+		w->lat[w->n++] = dt;
+		w->reply_bytes = w->len;
+	}
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "url", 1, 0, 'u' },    { "cert", 1, 0, 'c' },     { "key", 1, 0, 'k' },
+		{ "ca", 1, 0, 'a' },     { "plain", 0, 0, 'p' },    { "method", 1, 0, 'm' },
+		{ "conns", 1, 0, 'n' },  { "warmup", 1, 0, 'w' },   { "duration", 1, 0, 'd' },
+		{ 0, 0, 0, 0 },
+	};
+	struct opts o = { .method = "ping", .conns = 1, .warmup = 0.5, .duration = 5 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'u': o.url = optarg; break;
+		case 'c': o.cert = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'a': o.ca = optarg; break;
+		case 'p': o.plain = 1; break;
+		case 'm': o.method = optarg; break;
+		case 'n': o.conns = atoi(optarg); break;
+		case 'w': o.warmup = atof(optarg); break;
+		case 'd': o.duration = atof(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!o.url || o.conns < 1 || (!o.plain && (!o.cert || !o.key || !o.ca))) {
+		fprintf(stderr, "usage: loadgen --url URL --cert F --key F --ca F --method M --conns N\n");
+		return 2;
+	}
+	snprintf(body, sizeof(body),
+		 "<?xml version='1.0'?>\n<methodCall>\n<methodName>%s</methodName>\n<params>\n"
+		 "</params>\n</methodCall>\n", o.method);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct worker *w = calloc(o.conns, sizeof(*w));
+	for (int i = 0; i < o.conns; i++) {
+		w[i].o = &o;
+		pthread_create(&w[i].tid, NULL, run, &w[i]);
+	}
+	struct timespec ts = { (time_t)o.warmup, (long)((o.warmup - (time_t)o.warmup) * 1e9) };
+	nanosleep(&ts, NULL);
+	printf("START\n");
+	fflush(stdout);
+	atomic_store(&phase, 1);
+	double t0 = now();
+	ts = (struct timespec){ (time_t)o.duration, (long)((o.duration - (time_t)o.duration) * 1e9) };
+	nanosleep(&ts, NULL);
+	atomic_store(&phase, 2);
+	double elapsed = now() - t0;
+	printf("END\n");
+	fflush(stdout);
+	size_t total = 0, bytes = 0;
+	unsigned long errors = 0;
+	for (int i = 0; i < o.conns; i++) {
+		pthread_join(w[i].tid, NULL);
+		total += w[i].n;
+		errors += w[i].errors;
+		if (w[i].reply_bytes)
+			bytes = w[i].reply_bytes;
+	}
+	double *all = malloc((total ? total : 1) * sizeof(double));
+	size_t k = 0;
+	for (int i = 0; i < o.conns; i++) {
+		memcpy(all + k, w[i].lat, w[i].n * sizeof(double));
+		k += w[i].n;
+		free(w[i].lat);
+		free(w[i].buf);
+	}
+	qsort(all, total, sizeof(double), cmp);
+	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)(total * 0.99)] : 0;
+	double mx = total ? all[total - 1] : 0;
+	printf("{\"requests\": %zu, \"errors\": %lu, \"seconds\": %.3f, \"rps\": %.1f, "
+	       "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"reply_bytes\": %zu}\n",
+	       total, errors, elapsed, total / elapsed, p50 * 1e3, p99 * 1e3, mx * 1e3, bytes);
+	free(all);
+	free(w);
+	curl_global_cleanup();
+	return errors && !total ? 1 : 0;
+}
