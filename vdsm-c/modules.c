@@ -4,9 +4,12 @@
 #include "log.h"
 #include "modules.h"
 #include "util/macros.h"
+#include "vm.h"
 
 static const struct vd_module modules[] = {
 	/* { "hoststats", hoststats_start, hoststats_stop, 0 }, */
+	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
+	{ "vm", vm_start, vm_stop, 1 },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -155,6 +155,9 @@ char *vm_domxml_build(const struct vm_conf *c, double start_time);
 
 int vm_start(void);
 void vm_stop(void);
+/* False until running VMs were found again after start (no libvirt yet, or still
+ * recovering): the VM verbs then answer code 99. */
+bool vm_is_recovered(void);
 
 /* Snapshot of one VM for replies, filled under the VM lock. */
 struct vm_brief {

@@ -316,6 +316,26 @@ static int recover_state_file(struct vm_meta *m, void *ud)
 	return 0;
 }
 
+static atomic_bool recovered;
+
+bool vm_is_recovered(void)
+{
+	return atomic_load(&recovered);
+}
+
+/* Finds the running VMs again (libvirt + metadata), then the Down records of the
+ * state files; VM verbs answer 99 until this has run once (API.md §2.2). */
+static void recover_all(virConnectPtr c)
+{
+	double t0 = util_now_monotonic();
+	int running = recover_domains(c), down = 0;
+
+	vm_state_load_all(recover_state_file, &down);
+	atomic_store(&recovered, true);
+	log_notice("VM recovery: %d running VM(s) found in libvirt, %d Down record(s), %.0f ms",
+		   running < 0 ? 0 : running, down, (util_now_monotonic() - t0) * 1000);
+}
+
 int vm_conn_reconnect(void)
 {
 	pthread_mutex_lock(&conn_lock);
@@ -325,7 +345,10 @@ int vm_conn_reconnect(void)
 		return r;
 	virConnectPtr c = vm_conn_get();
 	if (c) {
-		recover_domains(c);
+		if (!vm_is_recovered())
+			recover_all(c);
+		else
+			recover_domains(c); /* libvirtd restarted: anything new? */
 		virConnectClose(c);
 	}
 	return 0;
@@ -393,30 +416,21 @@ int vm_start(void)
 		log_err("cannot start the libvirt event thread");
 		return -1;
 	}
-	/* libvirtd may still be starting with us: retry for a while (the agent answers
-	 * 99 meanwhile, API.md §2.2). */
-	int r = -1;
-	for (int i = 0; i < 20 && r < 0; i++) {
-		pthread_mutex_lock(&conn_lock);
-		r = connect_locked();
-		pthread_mutex_unlock(&conn_lock);
-		if (r < 0)
-			usleep(500 * 1000);
-	}
+	/* One attempt here: when libvirtd is not there yet the sampler keeps trying, and
+	 * the VM verbs answer 99 until the first recovery (host verbs are not held). */
+	pthread_mutex_lock(&conn_lock);
+	int r = connect_locked();
+	pthread_mutex_unlock(&conn_lock);
 	if (r < 0) {
-		log_err("no libvirt connection at '%s'; VMs are not available",
+		log_err("no libvirt connection at '%s' yet; VM verbs answer code 99 until it comes",
 			vd_rt.conf->libvirt_uri);
-		vm_stop();
-		return -1;
+	} else {
+		virConnectPtr c = vm_conn_get();
+		if (c) {
+			recover_all(c);
+			virConnectClose(c);
+		}
 	}
-	double t0 = util_now_monotonic();
-	virConnectPtr c = vm_conn_get();
-	int running = c ? recover_domains(c) : 0, down = 0;
-	if (c)
-		virConnectClose(c);
-	vm_state_load_all(recover_state_file, &down);
-	log_notice("VM recovery: %d running VM(s) found in libvirt, %d Down record(s), %.0f ms",
-		   running < 0 ? 0 : running, down, (util_now_monotonic() - t0) * 1000);
 	if (vm_sampler_start() < 0) {
 		vm_stop();
 		return -1;
@@ -441,4 +455,5 @@ void vm_stop(void)
 		wake_timer = -1;
 	}
 	vm_registry_clear();
+	atomic_store(&recovered, false);
 }

@@ -15,4 +15,11 @@ xmlrpc_value *verb_list_methods(struct vd_call *c, xmlrpc_env *env, struct vd_er
 xmlrpc_value *verb_method_help(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_method_signature(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 
+/* vm.c */
+xmlrpc_value *verb_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_destroy(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_all_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+
 #endif

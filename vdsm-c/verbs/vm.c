@@ -1,0 +1,355 @@
+/* VM verbs (API.md §5.2): create, destroy, list, getVmStats, getAllVmStats.
+ * Conversion only: the VM module (vdsm-c/vm.h) does the work and keeps the data. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verbs.h"
+#include "vm_params.h"
+#include "../log.h"
+#include "../vm.h"
+#include "../util/util.h"
+
+/* VM verbs answer 99 until the VM module found the running VMs again (API.md §2.2):
+ * an empty list before that would make the manager think they are down. */
+static bool not_recovered(struct vd_error *err)
+{
+	if (vm_is_recovered())
+		return false;
+	vd_error_set(err, VD_ERR_RECOVERY, NULL);
+	return true;
+}
+
+static void set_u64(xmlrpc_env *env, xmlrpc_value *st, const char *key, uint64_t v)
+{
+	rpc_set_strf(env, st, key, "%llu", (unsigned long long)v);
+}
+
+static void add_nic_stats(xmlrpc_env *env, xmlrpc_value *net, const struct vm_nic_stats *n)
+{
+	xmlrpc_value *s = rpc_struct_new(env);
+
+	rpc_set_str(env, s, "macAddr", n->mac);
+	rpc_set_str(env, s, "name", n->name);
+	rpc_set_strf(env, s, "speed", "%d", n->speed);
+	rpc_set_str(env, s, "state", "unknown");
+	rpc_set_strf(env, s, "rxRate", "%.1f", n->rx_rate);
+	rpc_set_strf(env, s, "txRate", "%.1f", n->tx_rate);
+	set_u64(env, s, "rxErrors", n->rx_errs);
+	set_u64(env, s, "rxDropped", n->rx_drop);
+	set_u64(env, s, "txErrors", n->tx_errs);
+	set_u64(env, s, "txDropped", n->tx_drop);
+	set_u64(env, s, "rx", n->rx);
+	set_u64(env, s, "tx", n->tx);
+	rpc_set_double(env, s, "sampleTime", n->sample_time);
+	rpc_set_take(env, net, n->name, s);
+}
+
+static void add_disk_stats(xmlrpc_env *env, xmlrpc_value *disks, const struct vm_disk_stats *d)
+{
+	xmlrpc_value *s = rpc_struct_new(env);
+
+	rpc_set_strf(env, s, "readRate", "%.1f", d->read_rate);
+	rpc_set_strf(env, s, "writeRate", "%.1f", d->write_rate);
+	rpc_set_strf(env, s, "readLatency", "%.9f", d->read_latency);
+	rpc_set_strf(env, s, "writeLatency", "%.9f", d->write_latency);
+	rpc_set_strf(env, s, "flushLatency", "%.9f", d->flush_latency);
+	set_u64(env, s, "readBytes", d->read_bytes);
+	set_u64(env, s, "writtenBytes", d->write_bytes);
+	set_u64(env, s, "readOps", d->read_ops);
+	set_u64(env, s, "writeOps", d->write_ops);
+	set_u64(env, s, "truesize", d->truesize);
+	set_u64(env, s, "apparentsize", d->apparentsize);
+	if (d->image_id)
+		rpc_set_str(env, s, "imageID", d->image_id);
+	if (d->lun_guid)
+		rpc_set_str(env, s, "lunGUID", d->lun_guid);
+	rpc_set_take(env, disks, d->name, s);
+}
+
+static void add_exit(xmlrpc_env *env, xmlrpc_value *st, const struct vm_view *v)
+{
+	if (v->status != VM_ST_DOWN)
+		return;
+	rpc_set_int(env, st, "exitCode", v->exit_code);
+	rpc_set_int(env, st, "exitReason", v->exit_reason);
+	rpc_set_str(env, st, "exitMessage", v->exit_message);
+}
+
+/* One getVmStats/getAllVmStats element (API.md §5.2 table). */
+static xmlrpc_value *stats_struct(xmlrpc_env *env, const struct vm_view *v)
+{
+	xmlrpc_value *s = rpc_struct_new(env);
+
+	rpc_set_str(env, s, "vmId", v->id);
+	rpc_set_str(env, s, "status", vm_status_to_string(v->status));
+	rpc_set_strf(env, s, "statusTime", "%llu", (unsigned long long)v->status_time_ms);
+	rpc_set_str(env, s, "vmName", v->name);
+	rpc_set_str(env, s, "vmType", "kvm");
+	rpc_set_str(env, s, "kvmEnable", v->kvm_enable ? "true" : "false");
+	rpc_set_str(env, s, "acpiEnable", v->acpi ? "true" : "false");
+	rpc_set_strf(env, s, "elapsedTime", "%lld", (long long)v->elapsed);
+	rpc_set_str(env, s, "monitorResponse", "0");
+	rpc_set_strf(env, s, "timeOffset", "%lld", v->time_offset);
+	rpc_set_str(env, s, "clientIp", "");
+	rpc_set_strf(env, s, "cpuUser", "%.2f", v->cpu_user);
+	rpc_set_strf(env, s, "cpuSys", "%.2f", v->cpu_sys);
+	rpc_set_strf(env, s, "cpuUsage", "%llu", (unsigned long long)v->cpu_time_ns);
+	rpc_set_strf(env, s, "memUsage", "%d", v->mem_usage);
+	rpc_set_strf(env, s, "vcpuCount", "%d", v->vcpu_count);
+	xmlrpc_value *b = rpc_struct_new(env);
+	if (v->balloon_cur >= 0) {
+		rpc_set_strf(env, b, "balloon_max", "%lld", v->mem_mib * 1024);
+		rpc_set_str(env, b, "balloon_min", "0");
+		rpc_set_strf(env, b, "balloon_cur", "%lld", v->balloon_cur);
+		rpc_set_strf(env, b, "balloon_target", "%lld",
+			     v->balloon_max > 0 ? v->balloon_max : v->mem_mib * 1024);
+	}
+	rpc_set_take(env, s, "balloonInfo", b);
+	xmlrpc_value *net = rpc_struct_new(env);
+	for (size_t i = 0; i < v->n_nics; i++)
+		add_nic_stats(env, net, &v->nics[i]);
+	rpc_set_take(env, s, "network", net);
+	xmlrpc_value *disks = rpc_struct_new(env);
+	for (size_t i = 0; i < v->n_disks; i++)
+		add_disk_stats(env, disks, &v->disks[i]);
+	rpc_set_take(env, s, "disks", disks);
+	rpc_set_take(env, s, "disksUsage", rpc_array_new(env));
+	rpc_set_take(env, s, "displayInfo", rpc_array_new(env));
+	rpc_set_str(env, s, "guestIPs", "");
+	rpc_set_strf(env, s, "hash", "%llu", (unsigned long long)(v->hash >> 1));
+	add_exit(env, s, v);
+	return s;
+}
+
+struct collect {
+	xmlrpc_env *env;
+	xmlrpc_value *arr;
+	bool full;
+	xmlrpc_value *filter;   /* array of vmIds or NULL */
+};
+
+static int collect_stats(const struct vm_view *v, void *ud)
+{
+	struct collect *c = ud;
+
+	rpc_append_take(c->env, c->arr, stats_struct(c->env, v));
+	return c->env->fault_occurred ? -1 : 0;
+}
+
+xmlrpc_value *verb_get_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	_cleanup_free_ char *id = NULL;
+
+	if (not_recovered(err))
+		return NULL;
+
+	if (vd_arg_string(c, 0, "vmId", &id, err) < 0)
+		return NULL;
+	struct collect col = { env, rpc_array_new(env), false, NULL };
+	for (char *p = id; *p; p++)
+		*p = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
+	if (!util_uuid_valid(id) || vm_foreach(id, collect_stats, &col) == -ENOENT) {
+		if (col.arr)
+			xmlrpc_DECREF(col.arr);
+		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
+		return NULL;
+	}
+	xmlrpc_value *payload = rpc_struct_new(env);
+	rpc_set_take(env, payload, "statsList", col.arr);
+	return payload;
+}
+
+xmlrpc_value *verb_get_all_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	struct collect col = { env, NULL, false, NULL };
+
+	(void)c;
+	if (not_recovered(err))
+		return NULL;
+	col.arr = rpc_array_new(env);
+	vm_foreach(NULL, collect_stats, &col);
+	xmlrpc_value *payload = rpc_struct_new(env);
+	rpc_set_take(env, payload, "statsList", col.arr);
+	return payload;
+}
+
+/* ---- list ---- */
+
+static const struct vm_dev_info *match_dev(const struct vm_view *v, xmlrpc_value *d)
+{
+	_cleanup_free_ char *type = rpc_to_string(rpc_struct_get(d, "type"));
+	_cleanup_free_ char *id = rpc_to_string(rpc_struct_get(d, "deviceId"));
+	_cleanup_free_ char *mac = rpc_to_string(rpc_struct_get(d, "macAddr"));
+	_cleanup_free_ char *path = rpc_to_string(rpc_struct_get(d, "path"));
+	char m[18] = "";
+
+	if (mac)
+		vm_mac_parse(mac, m);
+	for (size_t i = 0; i < v->n_devs; i++) {
+		const struct vm_dev_info *x = &v->devs[i];
+		if (id && x->device_id && strcasecmp(id, x->device_id) == 0)
+			return x;
+	}
+	for (size_t i = 0; i < v->n_devs; i++) {
+		const struct vm_dev_info *x = &v->devs[i];
+		if (type && strcmp(type, "interface") == 0 && x->kind == 'n' && *m &&
+		    strcmp(x->mac, m) == 0)
+			return x;
+		if (type && strcmp(type, "disk") == 0 && x->kind == 'd' && path && *path && x->path &&
+		    strcmp(x->path, path) == 0)
+			return x;
+	}
+	return NULL;
+}
+
+/* Puts libvirt's alias and address on the manager's devices (list(full), §5.2). */
+static void fill_devices(xmlrpc_env *env, xmlrpc_value *conf, const struct vm_view *v)
+{
+	xmlrpc_value *devs = rpc_struct_get(conf, "devices");
+
+	if (!devs || xmlrpc_value_type(devs) != XMLRPC_TYPE_ARRAY)
+		return;
+	int n = xmlrpc_array_size(env, devs);
+	for (int i = 0; i < n && !env->fault_occurred; i++) {
+		xmlrpc_value *d = NULL;
+		xmlrpc_array_read_item(env, devs, i, &d);
+		if (!d)
+			continue;
+		const struct vm_dev_info *x =
+			xmlrpc_value_type(d) == XMLRPC_TYPE_STRUCT ? match_dev(v, d) : NULL;
+		if (x && x->alias)
+			rpc_set_str(env, d, "alias", x->alias);
+		if (x && x->n_addr) {
+			xmlrpc_value *a = rpc_struct_new(env);
+			for (size_t k = 0; k < x->n_addr; k++)
+				rpc_set_str(env, a, x->addr_keys[k], x->addr_vals[k]);
+			rpc_set_take(env, d, "address", a);
+		}
+		if (x && x->kind == 'n' && x->target)
+			rpc_set_str(env, d, "name", x->target);
+		xmlrpc_DECREF(d);
+	}
+}
+
+static bool wanted(xmlrpc_value *filter, const char *id)
+{
+	xmlrpc_env env;
+	bool yes = false;
+
+	if (!filter)
+		return true;
+	xmlrpc_env_init(&env);
+	int n = xmlrpc_array_size(&env, filter);
+	for (int i = 0; i < n && !yes; i++) {
+		xmlrpc_value *x = NULL;
+		xmlrpc_array_read_item(&env, filter, i, &x);
+		_cleanup_free_ char *s = x ? rpc_to_string(x) : NULL;
+		yes = s && strcasecmp(s, id) == 0;
+		if (x)
+			xmlrpc_DECREF(x);
+	}
+	xmlrpc_env_clean(&env);
+	return yes;
+}
+
+static int collect_list(const struct vm_view *v, void *ud)
+{
+	struct collect *c = ud;
+	xmlrpc_value *s;
+
+	if (!wanted(c->filter, v->id))
+		return 0;
+	if (c->full) {
+		xmlrpc_env penv;
+		xmlrpc_env_init(&penv);
+		s = vm_conf_from_blob(&penv, v->conf_blob);
+		if (!s) {
+			log_warning("VM %s: stored conf unreadable (%s); listing the short form", v->id,
+				    penv.fault_string);
+			s = rpc_struct_new(c->env);
+			rpc_set_str(c->env, s, "vmId", v->id);
+		}
+		xmlrpc_env_clean(&penv);
+		fill_devices(c->env, s, v);
+		rpc_set_take(c->env, s, "guestDiskMapping", rpc_struct_new(c->env));
+		rpc_set_strf(c->env, s, "elapsedTime", "%lld", (long long)v->elapsed);
+		add_exit(c->env, s, v);
+	} else {
+		s = rpc_struct_new(c->env);
+		rpc_set_str(c->env, s, "vmId", v->id);
+	}
+	rpc_set_str(c->env, s, "status", vm_status_to_string(v->status));
+	rpc_set_strf(c->env, s, "statusTime", "%llu", (unsigned long long)v->status_time_ms);
+	rpc_append_take(c->env, c->arr, s);
+	return c->env->fault_occurred ? -1 : 0;
+}
+
+xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	struct collect col = { env, NULL, false, NULL };
+
+	if (not_recovered(err))
+		return NULL;
+	if (vd_arg_bool(c, 0, "fullStatus", false, &col.full, err) < 0)
+		return NULL;
+	if (c->nparams > 1 && vd_arg_array(c, 1, "vmList", &col.filter, err) < 0)
+		return NULL;
+	vd_client_seen_mark();
+	col.arr = rpc_array_new(env);
+	vm_foreach(NULL, collect_list, &col);
+	xmlrpc_value *payload = rpc_struct_new(env);
+	rpc_set_take(env, payload, "vmList", col.arr);
+	return payload;
+}
+
+/* ---- create / destroy ---- */
+
+xmlrpc_value *verb_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	xmlrpc_value *params = NULL, *stored = NULL;
+	struct vm_conf *conf = NULL;
+	struct vm_brief brief;
+	char id[37];
+
+	if (not_recovered(err))
+		return NULL;
+	if (vd_arg_struct(c, 0, "vmParams", &params, err) < 0)
+		return NULL;
+	int r = vm_params_parse(params, &conf, &stored, id, err);
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%s", id);
+	if (r < 0)
+		return NULL;
+	if (vm_create(conf, &brief, err) < 0) {
+		xmlrpc_DECREF(stored);
+		return NULL;
+	}
+	rpc_set_str(env, stored, "status", vm_status_to_string(brief.status));
+	rpc_set_strf(env, stored, "statusTime", "%llu", (unsigned long long)brief.status_time_ms);
+	xmlrpc_value *payload = rpc_struct_new(env);
+	rpc_set_take(env, payload, "vmList", stored);
+	return payload;
+}
+
+xmlrpc_value *verb_destroy(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	_cleanup_free_ char *id = NULL;
+
+	if (not_recovered(err))
+		return NULL;
+
+	(void)env;
+	if (vd_arg_string(c, 0, "vmId", &id, err) < 0)
+		return NULL;
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%.64s", id);
+	for (char *p = id; *p; p++)
+		*p = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
+	if (!util_uuid_valid(id)) {
+		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
+		return NULL;
+	}
+	if (vm_destroy(id, err) < 0)
+		return NULL;
+	c->ok_message = "Machine destroyed";
+	return NULL;
+}
