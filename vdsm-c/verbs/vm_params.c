@@ -477,6 +477,7 @@ static xmlrpc_value *stored_conf(xmlrpc_value *p, const struct vm_conf *c)
 		if (v)
 			xmlrpc_DECREF(v);
 	}
+	rpc_set_str(&env, s, "vmId", c->id); /* normalized: the same id in every reply */
 	if (!rpc_struct_get(s, "vmName"))
 		rpc_set_str(&env, s, "vmName", c->name);
 	if (!rpc_struct_get(s, "vmType"))
@@ -557,11 +558,17 @@ char *vm_conf_to_blob(xmlrpc_value *stored)
 		xmlrpc_serialize_value(&env, mb, stored);
 	if (!env.fault_occurred) {
 		size_t n = XMLRPC_MEMBLOCK_SIZE(char, mb);
+		const char *in = XMLRPC_MEMBLOCK_CONTENTS(char, mb);
 		out = malloc(n + 1);
-		if (out) {
-			memcpy(out, XMLRPC_MEMBLOCK_CONTENTS(char, mb), n);
-			out[n] = '\0';
-		}
+		/* xmlrpc-c puts CR LF between elements; values escape their own CRs, so
+		 * dropping the literal ones keeps the value and a cleaner metadata text. */
+		size_t k = 0;
+		for (size_t i = 0; out && i < n; i++)
+			if (!(in[i] == '\r' && i + 1 < n && in[i + 1] == '\n') &&
+			    !(in[i] == '\n' && i > 0 && in[i - 1] == '\r'))
+				out[k++] = in[i];
+		if (out)
+			out[k] = '\0';
 	}
 	if (mb)
 		XMLRPC_MEMBLOCK_FREE(char, mb);

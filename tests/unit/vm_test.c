@@ -1,0 +1,435 @@
+/* VM module without libvirt: vmParams → domain XML against golden files in
+ * tests/data/vm/ (NAME.json → NAME.xml; VDSM_TEST_REGENERATE=1 rewrites them), bad
+ * vmParams → VDSM codes, MAC validation, disk target names, metadata round trip,
+ * state-file round trip and the bulk-stats sampler arithmetic. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../rpc/json.h"
+#include "../../rpc/xmlrpc.h"
+#include "../../vdsm-c/verbs/vm_params.h"
+#include "../../vdsm-c/vm-internal.h"
+#include "../../vdsm-c/util/util.h"
+
+#define START_TIME 1700000000.25
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("VDSM_TEST_DATA");
+	return d ? d : "tests/data";
+}
+
+static char *slurp(const char *path)
+{
+	char *text = NULL;
+	assert_int_equal(util_read_file(path, 1 << 22, &text, NULL), 0);
+	return text;
+}
+
+static xmlrpc_value *json_value(const char *text)
+{
+	xmlrpc_env env;
+	xmlrpc_env_init(&env);
+	xmlrpc_value *v = rpc_json_parse(&env, text);
+	if (env.fault_occurred)
+		fail_msg("bad JSON: %s", env.fault_string);
+	xmlrpc_env_clean(&env);
+	return v;
+}
+
+static struct vm_conf *parse_ok(xmlrpc_value *p)
+{
+	struct vm_conf *c = NULL;
+	xmlrpc_value *stored = NULL;
+	struct vd_error err = { 0 };
+	char id[37];
+
+	if (vm_params_parse(p, &c, &stored, id, &err) < 0)
+		fail_msg("vm_params_parse: %d %s", err.code, err.msg);
+	assert_string_equal(id, c->id);
+	xmlrpc_DECREF(stored);
+	return c;
+}
+
+/* ---- golden files ---- */
+
+static void check_golden(const char *name)
+{
+	char jp[512], xp[512];
+	snprintf(jp, sizeof(jp), "%s/vm/%s.json", data_dir(), name);
+	snprintf(xp, sizeof(xp), "%s/vm/%s.xml", data_dir(), name);
+	_cleanup_free_ char *json = slurp(jp);
+	xmlrpc_value *p = json_value(json);
+	_cleanup_(vm_conf_freep) struct vm_conf *c = parse_ok(p);
+	xmlrpc_DECREF(p);
+	struct vd_error err = { 0 };
+	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
+	c->domain_type = strdup(c->kvm_enable ? "kvm" : "qemu");
+	_cleanup_free_ char *xml = vm_domxml_build(c, START_TIME);
+	assert_non_null(xml);
+	if (getenv("VDSM_TEST_REGENERATE")) {
+		assert_int_equal(util_write_atomic(xp, xml, strlen(xml), 0644), 0);
+		return;
+	}
+	_cleanup_free_ char *want = slurp(xp);
+	if (strcmp(xml, want) != 0) {
+		fprintf(stderr, "--- got %s ---\n%s\n", name, xml);
+		fail_msg("%s: domain XML differs from %s", name, xp);
+	}
+}
+
+static void test_golden_basic(void **s) { (void)s; check_golden("basic"); }
+static void test_golden_full(void **s) { (void)s; check_golden("full"); }
+static void test_golden_passthrough(void **s) { (void)s; check_golden("passthrough"); }
+static void test_golden_escaping(void **s) { (void)s; check_golden("escaping"); }
+
+/* The things the issue asks of every domain, checked by content too. */
+static void test_full_content(void **state)
+{
+	char jp[512];
+	(void)state;
+	snprintf(jp, sizeof(jp), "%s/vm/full.json", data_dir());
+	_cleanup_free_ char *json = slurp(jp);
+	xmlrpc_value *p = json_value(json);
+	_cleanup_(vm_conf_freep) struct vm_conf *c = parse_ok(p);
+	xmlrpc_DECREF(p);
+	struct vd_error err = { 0 };
+	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
+	c->domain_type = strdup("qemu");
+	_cleanup_free_ char *xml = vm_domxml_build(c, START_TIME);
+	assert_string_equal(c->id, "3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d02");
+	assert_non_null(strstr(xml, "<domain type=\"qemu\">"));
+	assert_non_null(strstr(xml, "<cpu mode=\"custom\" match=\"exact\">"));
+	assert_non_null(strstr(xml, "<model fallback=\"forbid\">Nehalem</model>"));
+	assert_non_null(strstr(xml, "<topology sockets=\"4\" cores=\"2\" threads=\"1\"/>"));
+	assert_non_null(strstr(xml, "<feature policy=\"require\" name=\"aes\"/>"));
+	assert_non_null(strstr(xml, "<feature policy=\"disable\" name=\"vmx\"/>"));
+	assert_non_null(strstr(xml, "<vcpu placement=\"static\" current=\"4\">8</vcpu>"));
+	assert_non_null(strstr(xml, "<mac address=\"00:1a:4a:16:01:51\"/>"));
+	assert_non_null(strstr(xml, "<source bridge=\"ovirtmgmt\"/>"));
+	assert_non_null(strstr(xml, "<mac address=\"00:1a:4a:16:01:52\"/>"));
+	assert_non_null(strstr(xml, "<interface type=\"ethernet\">"));
+	assert_non_null(strstr(xml, "<link state=\"down\"/>"));
+	assert_non_null(strstr(xml, "/rhev/data-center/00000002-0002-0002-0002-000000000001/"
+				    "6e5b4c3a-2d1e-4f00-8a9b-0c1d2e3f4a5b/images/"));
+	assert_non_null(strstr(xml, "<source dev=\"/dev/mapper/360014051f2b3c4d5e6f708192a3b4c5d\"/>"));
+	assert_non_null(strstr(xml, "<target dev=\"hdc\" bus=\"ide\"/>"));
+	assert_non_null(strstr(xml, "<memballoon model=\"virtio\"/>"));
+	assert_non_null(strstr(xml, "<vdsmc:vm xmlns:vdsmc=\"" VM_METADATA_NS "\">"));
+	assert_non_null(strstr(xml, "machine=\"pc-i440fx-7.2\""));
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_params(void **state)
+{
+	static const struct {
+		const char *json;
+		int code;
+	} cases[] = {
+		{ "{\"memSize\": 64}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"not-a-uuid\", \"memSize\": 64}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": 17, \"memSize\": 64}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\"}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 0}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": \"lots\"}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": -5}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"interface\", \"network\": \"ovirtmgmt\"}]}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"interface\", \"macAddr\": \"00:1a:4a:16:01\", \"network\": \"x\"}]}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"interface\", \"macAddr\": \"01:1a:4a:16:01:51\", \"network\": \"x\"}]}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"interface\", \"macAddr\": \"00:1a:4a:16:01:51\", \"network\": \"bad/name\"}]}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": ["
+		  "{\"type\": \"interface\", \"macAddr\": \"00:1a:4a:16:01:51\"},"
+		  "{\"type\": \"interface\", \"macAddr\": \"00:1A:4A:16:01:51\"}]}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"disk\", \"device\": \"disk\"}]}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"disk\", \"path\": \"relative/disk.img\"}]}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"disk\", \"path\": \"/a/../etc/shadow\"}]}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": "
+		  "[{\"type\": \"disk\", \"path\": \"/a.img\", \"format\": \"vmdk\"}]}", VD_ERR_UNSUPFORMAT },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"smp\": \"3\", "
+		  "\"smpCoresPerSocket\": \"2\"}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"cpuType\": \"Neh<alem\"}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"boot\": \"c\"}", VD_ERR_MISSPARAM },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"vmName\": \"a/b\"}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"kvmEnable\": \"maybe\"}", VD_ERR_CREATEERR },
+		{ "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", \"memSize\": 64, \"devices\": \"x\"}", VD_ERR_CREATEERR },
+	};
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		xmlrpc_value *p = json_value(cases[i].json);
+		struct vm_conf *c = NULL;
+		xmlrpc_value *stored = NULL;
+		struct vd_error err = { 0 };
+		char id[37];
+		int r = vm_params_parse(p, &c, &stored, id, &err);
+		xmlrpc_DECREF(p);
+		if (r == 0 || err.code != cases[i].code)
+			fail_msg("case %zu (%s): r=%d code=%d '%s', want code %d", i, cases[i].json, r,
+				 err.code, err.msg, cases[i].code);
+		assert_null(c);
+		assert_true(strlen(err.msg) > 10);
+	}
+}
+
+/* ---- MAC ---- */
+
+static void test_mac(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+		{ "00:1a:4a:16:01:51", "00:1a:4a:16:01:51" },
+		{ "00:1A:4A:16:01:5F", "00:1a:4a:16:01:5f" },
+		{ "52-54-00-AA-BB-01", "52:54:00:aa:bb:01" },
+		{ "fe:ff:ff:ff:ff:ff", "fe:ff:ff:ff:ff:ff" },
+	};
+	static const char *const bad[] = {
+		"", "00:1a:4a:16:01", "00:1a:4a:16:01:511", "00:1a:4a:16:01:5g", "00:1a-4a:16:01:51",
+		"001a.4a16.0151", "01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00",
+		" 0:1a:4a:16:01:51", "00:1a:4a:16:01:51\n",
+	};
+	char out[18];
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		assert_int_equal(vm_mac_parse(ok[i].in, out), 0);
+		assert_string_equal(out, ok[i].out);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		if (vm_mac_parse(bad[i], out) != -EINVAL)
+			fail_msg("MAC '%s' accepted", bad[i]);
+	assert_int_equal(vm_mac_parse(NULL, out), -EINVAL);
+}
+
+static void test_ifname(void **state)
+{
+	(void)state;
+	assert_true(vm_ifname_valid("ovirtmgmt"));
+	assert_true(vm_ifname_valid("br-x.100"));
+	assert_true(vm_ifname_valid("abcdefghijklmno"));
+	assert_false(vm_ifname_valid("abcdefghijklmnop"));
+	assert_false(vm_ifname_valid(""));
+	assert_false(vm_ifname_valid("a/b"));
+	assert_false(vm_ifname_valid("a b"));
+	assert_false(vm_ifname_valid("a:b"));
+	assert_false(vm_ifname_valid(".."));
+	assert_false(vm_ifname_valid("-x"));
+}
+
+static void test_targets(void **state)
+{
+	struct vm_conf *c = vm_conf_new();
+	struct vd_error err = { 0 };
+	(void)state;
+	c->n_disks = 30;
+	c->disks = calloc(c->n_disks, sizeof(*c->disks));
+	for (size_t i = 0; i < c->n_disks; i++) {
+		c->disks[i].bus = VM_BUS_VIRTIO;
+		c->disks[i].index = -1;
+	}
+	c->disks[0].index = 1;           /* vdb */
+	c->disks[29].bus = VM_BUS_IDE;
+	c->disks[29].index = 2;          /* hdc */
+	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
+	assert_string_equal(c->disks[0].target, "vdb");
+	assert_string_equal(c->disks[1].target, "vda");
+	assert_string_equal(c->disks[2].target, "vdc");
+	assert_string_equal(c->disks[26].target, "vdaa");
+	assert_string_equal(c->disks[29].target, "hdc");
+	c->disks[1].index = 1;           /* clash with disks[0] */
+	assert_int_equal(vm_conf_assign_targets(c, &err), -1);
+	assert_int_equal(err.code, VD_ERR_CREATEERR);
+	vm_conf_free(c);
+}
+
+static void test_tables(void **state)
+{
+	(void)state;
+	for (int s = 0; s < _VM_ST_MAX; s++)
+		assert_true(strlen(vm_status_to_string(s)) > 1);
+	assert_string_equal(vm_status_to_string(VM_ST_WAIT_FOR_LAUNCH), "WaitForLaunch");
+	assert_string_equal(vm_status_to_string(VM_ST_POWERING_UP), "Powering up");
+	assert_string_equal(vm_status_to_string(VM_ST_DOWN), "Down");
+	for (int r = 0; r < _VM_EXIT_MAX; r++)
+		assert_true(strlen(vm_exit_reason_message(r)) > 5);
+	assert_string_equal(vm_exit_reason_message(VM_EXIT_ADMIN_SHUTDOWN),
+			    "Admin shut down from the engine");
+	assert_string_equal(vm_exit_reason_message(99), "");
+}
+
+/* ---- metadata / state file ---- */
+
+static void test_metadata_roundtrip(void **state)
+{
+	char jp[512];
+	(void)state;
+	snprintf(jp, sizeof(jp), "%s/vm/full.json", data_dir());
+	_cleanup_free_ char *json = slurp(jp);
+	xmlrpc_value *p = json_value(json);
+	_cleanup_(vm_conf_freep) struct vm_conf *c = parse_ok(p);
+	xmlrpc_DECREF(p);
+	struct vd_error err = { 0 };
+	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
+	c->domain_type = strdup("kvm");
+	_cleanup_free_ char *xml = vm_domxml_build(c, START_TIME);
+	struct vm_meta m;
+	assert_int_equal(vm_meta_parse(xml, &m), 0);
+	assert_string_equal(m.id, c->id);
+	assert_true(m.start_time > START_TIME - 0.01 && m.start_time < START_TIME + 0.01);
+	assert_string_equal(m.conf_blob, c->conf_blob);
+	assert_string_equal(m.name, "web-01");
+	assert_int_equal(m.mem_kib, 2048 * 1024);
+	assert_int_equal(m.vcpus, 4);
+	assert_int_equal(m.n_drives, 2);
+	assert_string_equal(m.drives[0].target, "vda");
+	assert_string_equal(m.drives[1].target, "sda");
+	assert_string_equal(m.drives[1].lun_guid, "360014051f2b3c4d5e6f708192a3b4c5d");
+	assert_string_equal(m.drives[0].image_id, "7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2918");
+	assert_int_equal(m.n_devs, 5);
+	assert_int_equal(m.devs[0].kind, 'd');
+	assert_string_equal(m.devs[0].device_id, "7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2918");
+	assert_int_equal(m.devs[3].kind, 'n');
+	assert_string_equal(m.devs[3].mac, "00:1a:4a:16:01:51");
+	assert_string_equal(m.devs[3].model, "virtio");
+
+	/* The stored conf survives with its types (int memSize, string smp). */
+	xmlrpc_env env;
+	xmlrpc_env_init(&env);
+	xmlrpc_value *conf = vm_conf_from_blob(&env, m.conf_blob);
+	assert_false(env.fault_occurred);
+	assert_int_equal(xmlrpc_value_type(rpc_struct_get(conf, "memSize")), XMLRPC_TYPE_INT);
+	assert_int_equal(xmlrpc_value_type(rpc_struct_get(conf, "smp")), XMLRPC_TYPE_STRING);
+	assert_non_null(rpc_struct_get(conf, "custom"));
+	_cleanup_free_ char *vmtype = rpc_to_string(rpc_struct_get(conf, "vmType"));
+	assert_string_equal(vmtype, "kvm");
+	xmlrpc_DECREF(conf);
+	xmlrpc_env_clean(&env);
+	vm_meta_clear(&m);
+
+	/* A domain without our metadata is not ours. */
+	assert_int_equal(vm_meta_parse("<domain type='kvm'><name>x</name></domain>", &m), -ENOENT);
+	assert_int_equal(vm_meta_parse("<domain", &m), -EINVAL);
+}
+
+static void test_state_file_roundtrip(void **state)
+{
+	struct vm *vm = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d09");
+	struct vm_meta m;
+	(void)state;
+	vm->name = strdup("db & <x>");
+	vm->mem_mib = 256;
+	vm->vcpus = 2;
+	vm->start_time = START_TIME;
+	vm->conf_blob = strdup("<value><struct></struct></value>");
+	vm->drives = calloc(1, sizeof(*vm->drives));
+	vm->n_drives = 1;
+	strcpy(vm->drives[0].target, "sda");
+	vm->drives[0].lun_guid = strdup("3600a");
+	vm_set_down_locked(vm, VM_EXIT_CODE_NORMAL, VM_EXIT_USER_SHUTDOWN, NULL);
+	_cleanup_free_ char *xml = vm_state_xml_locked(vm);
+	assert_int_equal(vm_meta_parse(xml, &m), 0);
+	assert_string_equal(m.id, vm->id);
+	assert_string_equal(m.name, "db & <x>");
+	assert_int_equal(m.mem_kib, 256 * 1024);
+	assert_int_equal(m.vcpus, 2);
+	assert_true(m.has_exit);
+	assert_int_equal(m.exit_code, 0);
+	assert_int_equal(m.exit_reason, VM_EXIT_USER_SHUTDOWN);
+	assert_string_equal(m.exit_message, "User shut down from within the guest");
+	assert_string_equal(m.conf_blob, vm->conf_blob);
+	assert_string_equal(m.drives[0].lun_guid, "3600a");
+	vm_meta_clear(&m);
+	vm_unref(vm);
+}
+
+/* ---- sampler arithmetic ---- */
+
+#define ULL(f, v) { .field = f, .type = VIR_TYPED_PARAM_ULLONG, .value.ul = (v) }
+#define STR(f, v) { .field = f, .type = VIR_TYPED_PARAM_STRING, .value.s = (char *)(v) }
+
+static void test_sample_apply(void **state)
+{
+	struct vm *vm = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d0a");
+	struct vm_dev_info *devs = calloc(1, sizeof(*devs));
+	(void)state;
+	devs[0].kind = 'n';
+	devs[0].target = strdup("vnet7");
+	devs[0].model = strdup("virtio");
+	strcpy(devs[0].mac, "00:1a:4a:16:01:51");
+	vm_set_devs_locked(vm, devs, 1);
+	vm->drives = calloc(1, sizeof(*vm->drives));
+	vm->n_drives = 1;
+	strcpy(vm->drives[0].target, "vda");
+	vm->drives[0].image_id = strdup("img");
+
+	virTypedParameter a[] = {
+		ULL("cpu.time", 1000000000ULL), ULL("cpu.user", 100000000ULL), ULL("cpu.system", 100000000ULL),
+		ULL("balloon.current", 1048576), ULL("balloon.maximum", 1048576),
+		ULL("balloon.available", 1000000), ULL("balloon.unused", 250000),
+		ULL("net.count", 1), STR("net.0.name", "vnet7"), ULL("net.0.rx.bytes", 1000), ULL("net.0.tx.bytes", 0),
+		ULL("block.count", 1), STR("block.0.name", "vda"), ULL("block.0.rd.bytes", 0),
+		ULL("block.0.rd.reqs", 0), ULL("block.0.rd.times", 0), ULL("block.0.physical", 4096),
+		ULL("block.0.allocation", 1024),
+		ULL("net.5.rx.bytes", 1), /* index beyond net.count: ignored */
+	};
+	virTypedParameter b[] = {
+		ULL("cpu.time", 2000000000ULL), ULL("cpu.user", 200000000ULL), ULL("cpu.system", 300000000ULL),
+		ULL("net.count", 1), STR("net.0.name", "vnet7"),
+		ULL("net.0.rx.bytes", 1000 + 2 * 12500000ULL), ULL("net.0.tx.bytes", 1250000), ULL("net.0.rx.drop", 3),
+		ULL("block.count", 1), STR("block.0.name", "vda"), ULL("block.0.rd.bytes", 2 * 4096),
+		ULL("block.0.rd.reqs", 4), ULL("block.0.rd.times", 4000000ULL),
+	};
+	vm_sample_apply(vm, a, (int)ELEMENTSOF(a), 100.0);
+	assert_true(vm->have_sample);
+	assert_int_equal(vm->mem_usage, 75);
+	assert_int_equal(vm->n_nic_stats, 1);
+	assert_string_equal(vm->nic_stats[0].mac, "00:1a:4a:16:01:51");
+	assert_int_equal(vm->nic_stats[0].speed, 1000);
+	assert_int_equal(vm->disk_stats[0].truesize, 1024);
+	assert_int_equal(vm->disk_stats[0].apparentsize, 4096);
+	vm_sample_apply(vm, b, (int)ELEMENTSOF(b), 102.0);
+	/* 1 s of CPU over 2 s: 0.3 s QEMU user+system (15 %), 0.7 s guest (35 %). */
+	assert_true(vm->cpu_sys_pct > 14.99 && vm->cpu_sys_pct < 15.01);
+	assert_true(vm->cpu_user_pct > 34.99 && vm->cpu_user_pct < 35.01);
+	/* 25 MB in 2 s on a 1000 Mb/s NIC = 100 Mb/s = 10 %; 1.25 MB = 0.5 %. */
+	assert_true(vm->nic_stats[0].rx_rate > 9.99 && vm->nic_stats[0].rx_rate < 10.01);
+	assert_true(vm->nic_stats[0].tx_rate > 0.49 && vm->nic_stats[0].tx_rate < 0.51);
+	assert_int_equal(vm->nic_stats[0].rx_drop, 3);
+	assert_string_equal(vm->disk_stats[0].image_id, "img");
+	assert_true(vm->disk_stats[0].read_rate > 4095 && vm->disk_stats[0].read_rate < 4097);
+	assert_true(vm->disk_stats[0].read_latency > 0.000999 && vm->disk_stats[0].read_latency < 0.001001);
+	vm_unref(vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_basic),
+		cmocka_unit_test(test_golden_full),
+		cmocka_unit_test(test_golden_passthrough),
+		cmocka_unit_test(test_golden_escaping),
+		cmocka_unit_test(test_full_content),
+		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_ifname),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_metadata_roundtrip),
+		cmocka_unit_test(test_state_file_roundtrip),
+		cmocka_unit_test(test_sample_apply),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
