@@ -54,6 +54,7 @@ static const struct conf_key keys[] = {
 	STR("vars", hidden_bonds, ""),
 	STR("vars", hidden_vlans, ""),
 	BOOL("vars", report_host_threads_as_cores, "false"),
+	STR("vars", dpkg_query, "/usr/bin/dpkg-query"),
 	/* Domain type: VDSM always asks for kvm; "qemu" (TCG) for hosts and tests without
 	 * /dev/kvm, "auto" picks by opening /dev/kvm, "test" is libvirt's test driver
 	 * (benchmarks; host checks are skipped). kvmEnable=false in a VM forces qemu. */
