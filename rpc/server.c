@@ -1,55 +1,220 @@
+/* HTTPS (or plain HTTP) listener for XML-RPC: our own small HTTP/1.1 server on GnuTLS,
+ * one thread per connection (VDSM's model, RPC-STACK.md §3.3).
+ *
+ * Why not libmicrohttpd, which RPC-STACK.md measured: with MHD a ping cost one poll(),
+ * a setsockopt(), two TLS records and two sendmsg() per reply, plus a memset of the
+ * connection pool per request — about 17 µs of server CPU, 5.5x less than Python but
+ * short of the 10x target. Owning the socket we block in recv (no poll), send header and
+ * body as one corked TLS write, and parse only what XML-RPC needs. It also leaves room
+ * for VDSM's protocol detection on the same port (XML-RPC vs STOMP), which MHD cannot do.
+ *
+ * HTTP subset served: request line + headers up to RPC_MAX_HEADER bytes (else 431),
+ * Content-Length or chunked bodies up to max_body (else 413, then close), Expect:
+ * 100-continue, keep-alive (HTTP/1.1 default, HTTP/1.0 on request), Connection: close. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "server.h"
 #include "../vdsm-c/log.h"
 #include "../vdsm-c/util/macros.h"
+#include "../vdsm-c/util/util.h"
 
+#define RPC_MAX_HEADER 8192
+#define RPC_HANDSHAKE_TIMEOUT 10 /* seconds; VDSM's handshake + detection timeout */
+#define RPC_HARD_EXTRA 16        /* connections over max_connections still answered 503 */
 #define FLOW_MAX 128
-#define RPC_CONN_POOL 4096
+
+struct conn;
 
 struct rpc_server {
-	struct MHD_Daemon *mhd;
 	struct rpc_server_opts o;
+	int lfd;
 	int port;
-	atomic_int active;                /* open connections */
+	int wake[2];                       /* pipe: wakes the accept loop at stop */
+	pthread_t accept_tid;
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+	gnutls_datum_t ticket_key;         /* TLS session tickets: resumption without RSA */
+	atomic_bool stopping;
+	pthread_mutex_t lock;              /* guards conns list and nconns */
+	pthread_cond_t idle;
+	struct conn *conns;
+	int nconns;
 	atomic_ulong n_conn, n_req, n_limit, n_size, n_tls;
-	gnutls_datum_t ticket_key;        /* TLS session tickets: resumption without a full handshake */
-	struct MHD_Response *resp_404, *resp_405, *resp_413, *resp_503, *resp_500;
 };
 
-/* Per connection; requests on one connection are serial (thread per connection), so the
- * body buffer is reused from request to request. */
 struct conn {
 	struct rpc_server *srv;
-	struct rpc_peer peer;
-	bool peer_checked;        /* client certificate read on the first request */
-	bool peer_ok;
+	/* TLS read-ahead: GnuTLS asks for one record at a time; reading what the socket has
+	 * lets the header and body records of a request arrive in one recv(). */
+	char ra[16384 + 512];
+	size_t ra_pos, ra_len;
+	struct conn *next, *prev;
+	int fd;
+	gnutls_session_t tls;
 	bool over_limit;
-	unsigned long requests;
-	/* current request */
+	struct rpc_peer peer;
+	/* receive buffer: bytes [rpos, rlen) not consumed yet */
+	char *rbuf;
+	size_t rpos, rlen, rcap;
+	/* request body */
 	char *body;
-	size_t len, cap;
-	bool too_big;
-	bool in_request;
+	size_t blen, bcap;
 	char flow[FLOW_MAX];
 };
+
+/* ---- transport (TLS or plain) ---- */
+
+static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
+{
+	struct conn *c = ptr;
+
+	if (c->ra_pos == c->ra_len) {
+		ssize_t r;
+		do {
+			r = recv(c->fd, c->ra, sizeof(c->ra), 0);
+		} while (r < 0 && errno == EINTR);
+		if (r <= 0) {
+			gnutls_transport_set_errno(c->tls, r < 0 ? errno : 0);
+			return r;
+		}
+		c->ra_pos = 0;
+		c->ra_len = r;
+	}
+	size_t take = c->ra_len - c->ra_pos < n ? c->ra_len - c->ra_pos : n;
+	memcpy(buf, c->ra + c->ra_pos, take);
+	c->ra_pos += take;
+	return take;
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t n)
+{
+	struct conn *c = ptr;
+	ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
+
+	if (r < 0)
+		gnutls_transport_set_errno(c->tls, errno);
+	return r;
+}
+
+static ssize_t tls_push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct conn *c = ptr;
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+	ssize_t r = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+
+	if (r < 0)
+		gnutls_transport_set_errno(c->tls, errno);
+	return r;
+}
+
+static ssize_t conn_recv(struct conn *c, char *buf, size_t n)
+{
+	for (;;) {
+		ssize_t r;
+		if (c->tls) {
+			r = gnutls_record_recv(c->tls, buf, n);
+			if (r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r == GNUTLS_E_AGAIN)
+				return -ETIMEDOUT; /* blocking socket: SO_RCVTIMEO expired */
+			if (r == GNUTLS_E_PREMATURE_TERMINATION)
+				return 0;
+			return r < 0 ? -EPROTO : r;
+		}
+		r = recv(c->fd, buf, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		return r;
+	}
+}
+
+static int conn_send_all(struct conn *c, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t r;
+		if (c->tls) {
+			r = gnutls_record_send(c->tls, buf, n);
+			if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN)
+				continue;
+			if (r < 0)
+				return -EPIPE;
+		} else {
+			r = send(c->fd, buf, n, MSG_NOSIGNAL);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -errno;
+		}
+		buf += r;
+		n -= r;
+	}
+	return 0;
+}
+
+/* Header and body leave in as few TLS records (and one syscall) as possible. */
+static int conn_send2(struct conn *c, const char *h, size_t hn, const char *b, size_t bn)
+{
+	int r;
+
+	if (!c->tls) {
+		struct iovec iov[2] = { { (void *)h, hn }, { (void *)b, bn } };
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = bn ? 2 : 1 };
+		ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (w < 0)
+			w = 0;
+		/* short write: finish the rest the simple way */
+		if ((size_t)w < hn)
+			return conn_send_all(c, h + w, hn - w) < 0 ? -EPIPE : conn_send_all(c, b, bn);
+		return conn_send_all(c, b + (w - hn), bn - (w - hn));
+	}
+	gnutls_record_cork(c->tls);
+	r = conn_send_all(c, h, hn);
+	if (r == 0 && bn)
+		r = conn_send_all(c, b, bn);
+	for (;;) {
+		ssize_t u = gnutls_record_uncork(c->tls, GNUTLS_RECORD_WAIT);
+		if (u == GNUTLS_E_INTERRUPTED || u == GNUTLS_E_AGAIN)
+			continue;
+		if (u < 0)
+			r = -EPIPE;
+		break;
+	}
+	return r;
+}
+
+static void set_timeout(int fd, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* ---- addresses and certificates ---- */
 
 static void sockaddr_to_str(const struct sockaddr *sa, char *buf, size_t size)
 {
 	buf[0] = '\0';
-	if (!sa)
-		return;
 	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, size);
 	} else if (sa->sa_family == AF_INET6) {
@@ -61,116 +226,41 @@ static void sockaddr_to_str(const struct sockaddr *sa, char *buf, size_t size)
 	}
 }
 
-static void fd_peer_str(int fd, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	buf[0] = '\0';
-	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-		sockaddr_to_str((struct sockaddr *)&ss, buf, size);
-}
-
-/* GnuTLS calls this during the handshake once the client sent its certificate.
- * Refusing here ends the handshake before any HTTP is read (RPC-STACK.md §3.2). */
+/* GnuTLS calls this during the handshake once the client sent its certificate:
+ * refusing here ends the connection before any HTTP is read. */
 static int verify_client(gnutls_session_t s)
 {
+	struct conn *c = gnutls_session_get_ptr(s);
 	unsigned status = 0;
 	int r = gnutls_certificate_verify_peers2(s, &status);
 
 	if (r == 0 && status == 0)
 		return 0;
-	char peer[64];
-	fd_peer_str(gnutls_transport_get_int(s), peer, sizeof(peer));
 	if (r < 0) {
-		log_warning("TLS: refused client %s: certificate check failed: %s", peer,
+		log_warning("TLS: refused client %s: certificate check failed: %s", c->peer.addr,
 			    gnutls_strerror(r));
 	} else {
 		gnutls_datum_t out = { 0 };
 		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
-			log_warning("TLS: refused client %s: %s", peer, (char *)out.data);
+			log_warning("TLS: refused client %s: %s", c->peer.addr, (char *)out.data);
 			gnutls_free(out.data);
 		} else {
-			log_warning("TLS: refused client %s: certificate status 0x%x", peer, status);
+			log_warning("TLS: refused client %s: certificate status 0x%x", c->peer.addr, status);
 		}
 	}
 	return GNUTLS_E_CERTIFICATE_ERROR;
 }
 
-static void notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
-			      enum MHD_ConnectionNotificationCode toe)
+/* Reads the verified client certificate's subject; optional name check. */
+static bool read_peer_cert(struct conn *c)
 {
-	struct rpc_server *srv = cls;
-	const union MHD_ConnectionInfo *ci;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		struct conn *c = calloc(1, sizeof(*c));
-		*socket_context = c;
-		if (!c)
-			return; /* the access handler answers 500 */
-		c->srv = srv;
-		atomic_fetch_add(&srv->n_conn, 1);
-		if (atomic_fetch_add(&srv->active, 1) >= srv->o.max_connections)
-			c->over_limit = true;
-		ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci)
-			sockaddr_to_str(ci->client_addr, c->peer.addr, sizeof(c->peer.addr));
-		ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci) {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof(ss);
-			if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) == 0)
-				sockaddr_to_str((struct sockaddr *)&ss, c->peer.local_addr,
-						sizeof(c->peer.local_addr));
-		}
-		if (srv->o.tls) {
-			ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-			if (ci && ci->tls_session) {
-				gnutls_session_t s = (gnutls_session_t)ci->tls_session;
-				/* MHD_OPTION_HTTPS_MEM_TRUST only *requests* a certificate. */
-				gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
-				gnutls_session_set_verify_function(s, verify_client);
-				if (srv->ticket_key.data)
-					gnutls_session_ticket_enable_server(s, &srv->ticket_key);
-			}
-		}
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		struct conn *c = *socket_context;
-		if (!c)
-			return;
-		if (srv->o.tls && c->requests == 0 && !c->over_limit) {
-			atomic_fetch_add(&srv->n_tls, 1);
-			log_info("connection from %s closed before any request (TLS handshake refused or idle)",
-				 c->peer.addr);
-		}
-		atomic_fetch_sub(&srv->active, 1);
-		free(c->body);
-		free(c);
-		*socket_context = NULL;
-	}
-}
-
-/* Reads the verified client certificate's subject once per connection. */
-static bool check_peer(struct rpc_server *srv, struct MHD_Connection *connection, struct conn *c)
-{
-	const union MHD_ConnectionInfo *ci;
-	gnutls_session_t s;
 	const gnutls_datum_t *certs;
-	unsigned n = 0, status = 0;
+	unsigned n = 0;
 	gnutls_x509_crt_t crt;
 	size_t sz;
+	bool ok = true;
 
-	c->peer_checked = true;
-	if (!srv->o.tls)
-		return c->peer_ok = true;
-	ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!ci || !ci->tls_session)
-		return false;
-	s = (gnutls_session_t)ci->tls_session;
-	/* Second check: the handshake already verified the chain. */
-	if (gnutls_certificate_verify_peers2(s, &status) < 0 || status != 0)
-		return false;
-	certs = gnutls_certificate_get_peers(s, &n);
+	certs = gnutls_certificate_get_peers(c->tls, &n);
 	if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0)
 		return false;
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) {
@@ -183,9 +273,8 @@ static bool check_peer(struct rpc_server *srv, struct MHD_Connection *connection
 	sz = sizeof(c->peer.cn);
 	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, c->peer.cn, &sz) < 0)
 		c->peer.cn[0] = '\0';
-	bool ok = true;
-	if (srv->o.verify_peer_name) {
-		/* VDSM: the certificate must name the peer (IP in CN/SAN), loopback excepted. */
+	if (c->srv->o.verify_peer_name) {
+		/* VDSM: the certificate must name the peer address; loopback excepted. */
 		ok = strcmp(c->peer.addr, "127.0.0.1") == 0 || strcmp(c->peer.addr, "::1") == 0 ||
 		     gnutls_x509_crt_check_hostname(crt, c->peer.addr) != 0;
 		if (!ok)
@@ -193,172 +282,536 @@ static bool check_peer(struct rpc_server *srv, struct MHD_Connection *connection
 				    c->peer.addr, c->peer.dn);
 	}
 	gnutls_x509_crt_deinit(crt);
-	return c->peer_ok = ok;
+	return ok;
 }
 
-static enum MHD_Result queue_static(struct MHD_Connection *connection, unsigned code,
-				    struct MHD_Response *r)
+static int tls_handshake(struct conn *c)
 {
-	return MHD_queue_response(connection, code, r);
+	struct rpc_server *s = c->srv;
+	int r;
+
+	if (gnutls_init(&c->tls, GNUTLS_SERVER) < 0) {
+		c->tls = NULL;
+		return -ENOMEM;
+	}
+	gnutls_session_set_ptr(c->tls, c);
+	if (gnutls_priority_set(c->tls, s->prio) < 0 ||
+	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, s->cred) < 0)
+		return -EINVAL;
+	gnutls_certificate_server_set_request(c->tls, GNUTLS_CERT_REQUIRE);
+	gnutls_session_set_verify_function(c->tls, verify_client);
+	if (s->ticket_key.data)
+		gnutls_session_ticket_enable_server(c->tls, &s->ticket_key);
+	gnutls_transport_set_ptr(c->tls, c);
+	gnutls_transport_set_pull_function(c->tls, tls_pull);
+	gnutls_transport_set_push_function(c->tls, tls_push);
+	gnutls_transport_set_vec_push_function(c->tls, tls_push_vec);
+	do {
+		r = gnutls_handshake(c->tls);
+		/* GNUTLS_E_AGAIN on a blocking socket: the handshake timeout expired. */
+	} while (r < 0 && r != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(r));
+	if (r < 0) {
+		atomic_fetch_add(&s->n_tls, 1);
+		log_info("TLS handshake with %s failed: %s", c->peer.addr, gnutls_strerror(r));
+		return -EPROTO;
+	}
+	return read_peer_cert(c) ? 0 : -EACCES;
 }
 
-static void blob_free_cb(void *cls)
+/* ---- HTTP ---- */
+
+/* Makes at least `want` unconsumed bytes available (or fewer at EOF). Returns the
+ * number available, 0 at EOF, or -errno. */
+static ssize_t fill(struct conn *c, size_t want)
 {
-	rpc_blob_unref(cls);
-}
-
-static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection,
-				      const char *url, const char *method, const char *version,
-				      const char *upload_data, size_t *upload_data_size,
-				      void **req_cls)
-{
-	struct rpc_server *srv = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct conn *c;
-
-	(void)version;
-	ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	c = ci ? ci->socket_context : NULL;
-	if (!c)
-		return queue_static(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, srv->resp_500);
-
-	if (*req_cls == NULL) {
-		/* First call for a new request: headers only. */
-		*req_cls = c;
-		c->len = 0;
-		c->too_big = false;
-		c->in_request = true;
-		c->requests++;
-		atomic_fetch_add(&srv->n_req, 1);
-		if (c->over_limit) {
-			atomic_fetch_add(&srv->n_limit, 1);
-			log_warning("refused connection from %s: more than %d connections open",
-				    c->peer.addr, srv->o.max_connections);
-			return queue_static(connection, MHD_HTTP_SERVICE_UNAVAILABLE, srv->resp_503);
+	while (c->rlen - c->rpos < want) {
+		if (c->rpos > 0) {
+			memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+			c->rlen -= c->rpos;
+			c->rpos = 0;
 		}
-		if (!c->peer_checked && !check_peer(srv, connection, c))
-			return MHD_NO; /* close without an HTTP reply */
-		if (!c->peer_ok)
-			return MHD_NO;
-		if (strcmp(url, "/") != 0 && strcmp(url, "/RPC2") != 0)
-			return queue_static(connection, MHD_HTTP_NOT_FOUND, srv->resp_404);
-		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return queue_static(connection, MHD_HTTP_METHOD_NOT_ALLOWED, srv->resp_405);
-		const char *cl = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl) {
-			char *end;
-			errno = 0;
-			unsigned long long n = strtoull(cl, &end, 10);
-			if (errno || *end || n > srv->o.max_body) {
-				atomic_fetch_add(&srv->n_size, 1);
-				log_warning("refused request from %s: body of %s bytes over the %zu-byte limit",
-					    c->peer.addr, cl, srv->o.max_body);
-				return queue_static(connection, MHD_HTTP_CONTENT_TOO_LARGE, srv->resp_413);
+		if (c->rlen == c->rcap)
+			return -ENOBUFS;
+		ssize_t r = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return c->rlen - c->rpos;
+		c->rlen += r;
+	}
+	return c->rlen - c->rpos;
+}
+
+/* Finds the end of the header block; returns its length incl. CRLFCRLF, 0 = need more,
+ * -1 = over the limit. */
+static ssize_t header_end(struct conn *c)
+{
+	const char *p = c->rbuf + c->rpos, *end = c->rbuf + c->rlen;
+	const char *e = NULL;
+
+	for (const char *q = p; (q = memchr(q, '\n', end - q)) != NULL; q++)
+		if (q - p >= 3 && q[-1] == '\r' && q[-2] == '\n' && q[-3] == '\r') {
+			e = q - 3;
+			break;
+		}
+	if (e)
+		return e - p + 4 > RPC_MAX_HEADER ? -1 : e - p + 4;
+	return (size_t)(end - p) >= RPC_MAX_HEADER ? -1 : 0;
+}
+
+static void send_status(struct conn *c, int code, const char *reason, const char *text, bool close)
+{
+	char h[256];
+	int n = snprintf(h, sizeof(h),
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n%s\r\n",
+			 code, reason, strlen(text), close ? "Connection: close\r\n" : "");
+	conn_send2(c, h, n, text, strlen(text));
+}
+
+struct request {
+	char method[16];
+	char path[64];
+	bool http10, keep_alive, close, chunked, expect_continue;
+	long long content_length;  /* -1 = none */
+};
+
+static bool header_is(const char *line, size_t n, const char *name, const char **val)
+{
+	size_t l = strlen(name);
+
+	if (n <= l || line[l] != ':' || strncasecmp(line, name, l) != 0)
+		return false;
+	*val = line + l + 1;
+	while (*val < line + n && (**val == ' ' || **val == '\t'))
+		(*val)++;
+	return true;
+}
+
+static int parse_head(struct conn *c, size_t hlen, struct request *rq)
+{
+	const char *p = c->rbuf + c->rpos, *end = p + hlen - 2;
+	const char *eol = memchr(p, '\n', end - p + 1) - 1; /* the head ends with CRLFCRLF */
+	if (*eol != '\r')
+		return -1;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->content_length = -1;
+	/* request line: METHOD SP PATH SP HTTP/1.x */
+	const char *sp1 = memchr(p, ' ', eol - p);
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', eol - sp1 - 1) : NULL;
+	if (!sp1 || !sp2 || (size_t)(sp1 - p) >= sizeof(rq->method) || eol - sp2 - 1 != 8 ||
+	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return -1;
+	memcpy(rq->method, p, sp1 - p);
+	size_t plen = sp2 - sp1 - 1;
+	if (plen >= sizeof(rq->path))
+		plen = sizeof(rq->path) - 1; /* a long path is a 404 anyway */
+	memcpy(rq->path, sp1 + 1, plen);
+	rq->http10 = sp2[8] == '0';
+	c->flow[0] = '\0';
+	for (const char *l = eol + 2; l < end;) {
+		const char *le = memchr(l, '\n', end - l + 1);
+		if (!le || le == l || le[-1] != '\r')
+			return -1;
+		le--;
+		size_t n = le - l;
+		const char *v;
+		if (header_is(l, n, "Content-Length", &v)) {
+			long long cl = 0;
+			const char *q = v;
+			if (q == l + n)
+				return -1;
+			for (; q < l + n && isdigit((unsigned char)*q); q++) {
+				cl = cl * 10 + (*q - '0');
+				if (cl > (1LL << 40))
+					return -1;
 			}
+			if (q != l + n)
+				return -1;
+			rq->content_length = cl;
+		} else if (header_is(l, n, "Transfer-Encoding", &v)) {
+			rq->chunked = (size_t)(l + n - v) >= 7 && strncasecmp(v, "chunked", 7) == 0;
+			if (!rq->chunked)
+				return -1;
+		} else if (header_is(l, n, "Connection", &v)) {
+			if ((size_t)(l + n - v) >= 5 && strncasecmp(v, "close", 5) == 0)
+				rq->close = true;
+			else if ((size_t)(l + n - v) >= 10 && strncasecmp(v, "keep-alive", 10) == 0)
+				rq->keep_alive = true;
+		} else if (header_is(l, n, "Expect", &v)) {
+			rq->expect_continue = (size_t)(l + n - v) >= 12 && strncasecmp(v, "100-continue", 12) == 0;
+		} else if (header_is(l, n, "FlowID", &v)) {
+			size_t fl = l + n - v;
+			if (fl >= sizeof(c->flow))
+				fl = sizeof(c->flow) - 1;
+			memcpy(c->flow, v, fl);
+			c->flow[fl] = '\0';
+			for (char *f = c->flow; *f; f++)
+				if ((unsigned char)*f < 0x20 || *f == 0x7f)
+					*f = '?';
 		}
-		const char *flow = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "FlowID");
-		snprintf(c->flow, sizeof(c->flow), "%s", flow ? flow : "");
-		return MHD_YES;
+		l = le + 2;
 	}
-
-	if (*upload_data_size != 0) {
-		size_t n = *upload_data_size;
-		*upload_data_size = 0;
-		if (c->too_big)
-			return MHD_YES;
-		if (c->len + n > srv->o.max_body) {
-			/* Chunked body over the limit: stop buffering, answer 413 at the end. */
-			c->too_big = true;
-			return MHD_YES;
-		}
-		if (c->len + n + 1 > c->cap) {
-			size_t ncap = c->cap ? c->cap : 4096;
-			while (ncap < c->len + n + 1)
-				ncap *= 2;
-			char *nb = realloc(c->body, ncap);
-			if (!nb)
-				return MHD_NO;
-			c->body = nb;
-			c->cap = ncap;
-		}
-		memcpy(c->body + c->len, upload_data, n);
-		c->len += n;
-		return MHD_YES;
-	}
-
-	/* Body complete. */
-	c->in_request = false;
-	if (c->too_big) {
-		atomic_fetch_add(&srv->n_size, 1);
-		log_warning("refused request from %s: chunked body over the %zu-byte limit",
-			    c->peer.addr, srv->o.max_body);
-		return queue_static(connection, MHD_HTTP_CONTENT_TOO_LARGE, srv->resp_413);
-	}
-	if (!c->body) {
-		c->body = malloc(1);
-		if (!c->body)
-			return MHD_NO;
-		c->cap = 1;
-	}
-	c->body[c->len] = '\0';
-	vd_log_set_flow(c->flow[0] ? c->flow : NULL);
-	struct rpc_blob *reply = srv->o.dispatch(c->body, c->len, &c->peer,
-						 c->flow[0] ? c->flow : NULL, srv->o.userdata);
-	vd_log_set_flow(NULL);
-	if (!reply)
-		return queue_static(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, srv->resp_500);
-	/* A large body keeps its buffer only while it is being served. */
-	if (c->cap > 65536) {
-		free(c->body);
-		c->body = NULL;
-		c->cap = 0;
-	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		reply->len, reply->data, blob_free_cb, reply);
-	if (!resp) {
-		rpc_blob_unref(reply);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
-	enum MHD_Result r = MHD_queue_response(connection, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return 0;
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+static int body_append(struct conn *c, const char *data, size_t n)
 {
-	char buf[512];
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	size_t n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("libmicrohttpd: %s", buf);
-}
-
-static struct MHD_Response *text_response(const char *text, bool close)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-								 MHD_RESPMEM_PERSISTENT);
-	if (r) {
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-		if (close)
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (c->blen + n + 1 > c->bcap) {
+		size_t ncap = c->bcap ? c->bcap : 4096;
+		while (ncap < c->blen + n + 1)
+			ncap *= 2;
+		char *nb = realloc(c->body, ncap);
+		if (!nb)
+			return -ENOMEM;
+		c->body = nb;
+		c->bcap = ncap;
 	}
-	return r;
+	memcpy(c->body + c->blen, data, n);
+	c->blen += n;
+	return 0;
 }
 
-static void free_responses(struct rpc_server *s)
+/* Moves up to n bytes of the stream into the body (or discards them when too big). */
+static int read_body_bytes(struct conn *c, size_t n, bool *too_big)
 {
-	struct MHD_Response **all[] = { &s->resp_404, &s->resp_405, &s->resp_413, &s->resp_503,
-					&s->resp_500 };
-	for (size_t i = 0; i < ELEMENTSOF(all); i++)
-		if (*all[i]) {
-			MHD_destroy_response(*all[i]);
-			*all[i] = NULL;
+	while (n > 0) {
+		ssize_t have = fill(c, 1);
+		if (have <= 0)
+			return have == 0 ? -EPIPE : (int)have;
+		size_t take = (size_t)have < n ? (size_t)have : n;
+		if (!*too_big && c->blen + take > c->srv->o.max_body)
+			*too_big = true;
+		if (!*too_big && body_append(c, c->rbuf + c->rpos, take) < 0)
+			return -ENOMEM;
+		c->rpos += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* Reads one CRLF-terminated line of a chunked body into line. */
+static int read_line(struct conn *c, char *line, size_t size)
+{
+	for (;;) {
+		const char *p = c->rbuf + c->rpos;
+		size_t n = c->rlen - c->rpos;
+		const char *e = memmem(p, n, "\r\n", 2);
+		if (e) {
+			size_t l = e - p;
+			if (l >= size)
+				return -EPROTO;
+			memcpy(line, p, l);
+			line[l] = '\0';
+			c->rpos += l + 2;
+			return 0;
 		}
+		if (n >= size)
+			return -EPROTO;
+		ssize_t r = fill(c, n + 1);
+		if (r <= (ssize_t)n)
+			return r < 0 ? (int)r : -EPIPE;
+	}
+}
+
+static int read_chunked(struct conn *c, bool *too_big)
+{
+	char line[128];
+
+	for (;;) {
+		if (read_line(c, line, sizeof(line)) < 0)
+			return -EPROTO;
+		char *end;
+		errno = 0;
+		unsigned long long sz = strtoull(line, &end, 16);
+		if (end == line || errno || (*end && *end != ';') || sz > (1ULL << 32))
+			return -EPROTO;
+		if (sz == 0)
+			break;
+		int r = read_body_bytes(c, sz, too_big);
+		if (r < 0)
+			return r;
+		if (read_line(c, line, sizeof(line)) < 0 || line[0])
+			return -EPROTO;
+		/* A client streaming an endless body: stop reading once far over the limit. */
+		if (*too_big)
+			return 0;
+	}
+	/* trailers until an empty line */
+	do {
+		if (read_line(c, line, sizeof(line)) < 0)
+			return -EPROTO;
+	} while (line[0]);
+	return 0;
+}
+
+static void serve(struct conn *c)
+{
+	struct rpc_server *s = c->srv;
+	static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	for (;;) {
+		struct request rq;
+		ssize_t hlen;
+
+		/* Wait for the next request head (idle timeout between requests). */
+		while ((hlen = header_end(c)) == 0) {
+			size_t have = c->rlen - c->rpos;
+			ssize_t r = fill(c, have + 1);
+			if (r <= (ssize_t)have || atomic_load(&s->stopping))
+				return; /* EOF, timeout or error: close */
+		}
+		if (hlen < 0) {
+			send_status(c, 431, "Request Header Fields Too Large", "Request headers too large\n", true);
+			return;
+		}
+		atomic_fetch_add(&s->n_req, 1);
+		if (parse_head(c, hlen, &rq) < 0) {
+			send_status(c, 400, "Bad Request", "Malformed request\n", true);
+			return;
+		}
+		c->rpos += hlen;
+		bool keep = rq.http10 ? rq.keep_alive : !rq.close;
+
+		if (c->over_limit) {
+			atomic_fetch_add(&s->n_limit, 1);
+			log_warning("refused connection from %s: more than %d connections open",
+				    c->peer.addr, s->o.max_connections);
+			send_status(c, 503, "Service Unavailable", "Too many connections\n", true);
+			return;
+		}
+		if (rq.content_length > (long long)s->o.max_body) {
+			atomic_fetch_add(&s->n_size, 1);
+			log_warning("refused request from %s: body of %lld bytes over the %zu-byte limit",
+				    c->peer.addr, rq.content_length, s->o.max_body);
+			send_status(c, 413, "Content Too Large", "Request body too large\n", true);
+			return;
+		}
+		if (rq.expect_continue && strcmp(rq.method, "POST") == 0 &&
+		    conn_send_all(c, continue_line, sizeof(continue_line) - 1) < 0)
+			return;
+		/* Read the body whatever the verdict, so keep-alive stays in step. */
+		bool too_big = false;
+		c->blen = 0;
+		int r = 0;
+		if (rq.chunked)
+			r = read_chunked(c, &too_big);
+		else if (rq.content_length > 0)
+			r = read_body_bytes(c, rq.content_length, &too_big);
+		if (too_big) {
+			atomic_fetch_add(&s->n_size, 1);
+			log_warning("refused request from %s: chunked body over the %zu-byte limit",
+				    c->peer.addr, s->o.max_body);
+			send_status(c, 413, "Content Too Large", "Request body too large\n", true);
+			return;
+		}
+		if (r < 0)
+			return;
+		if (strcmp(rq.path, "/") != 0 && strcmp(rq.path, "/RPC2") != 0) {
+			send_status(c, 404, "Not Found", "Not Found\n", !keep);
+		} else if (strcmp(rq.method, "POST") != 0) {
+			send_status(c, 405, "Method Not Allowed", "Only POST is served here\n", !keep);
+		} else {
+			if (body_append(c, "", 0) < 0) /* ensures a buffer for the NUL */
+				return;
+			c->body[c->blen] = '\0';
+			vd_log_set_flow(c->flow[0] ? c->flow : NULL);
+			struct rpc_blob *reply = s->o.dispatch(c->body, c->blen, &c->peer,
+							       c->flow[0] ? c->flow : NULL, s->o.userdata);
+			vd_log_set_flow(NULL);
+			if (!reply) {
+				send_status(c, 500, "Internal Server Error", "Internal error\n", true);
+				return;
+			}
+			char h[160];
+			int n = snprintf(h, sizeof(h),
+					 "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n%s\r\n",
+					 reply->len, keep ? "" : "Connection: close\r\n");
+			r = conn_send2(c, h, n, reply->data, reply->len);
+			rpc_blob_unref(reply);
+			if (r < 0)
+				return;
+		}
+		/* A large body keeps its buffer only while it is being served. */
+		if (c->bcap > 65536) {
+			free(c->body);
+			c->body = NULL;
+			c->bcap = 0;
+		}
+		if (!keep || atomic_load(&s->stopping))
+			return;
+	}
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->tls)
+		gnutls_deinit(c->tls);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->rbuf);
+	free(c->body);
+	free(c);
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct rpc_server *s = c->srv;
+
+	set_timeout(c->fd, RPC_HANDSHAKE_TIMEOUT);
+	if (!s->o.tls || tls_handshake(c) == 0) {
+		set_timeout(c->fd, s->o.idle_timeout);
+		serve(c);
+		if (c->tls)
+			gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+	}
+	pthread_mutex_lock(&s->lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (--s->nconns == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+	conn_free(c);
+	return NULL;
+}
+
+static void accept_one(struct rpc_server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			log_warning("accept: %s; pausing", strerror(errno));
+			usleep(100000);
+		}
+		return;
+	}
+	atomic_fetch_add(&s->n_conn, 1);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	pthread_mutex_lock(&s->lock);
+	int n = s->nconns;
+	pthread_mutex_unlock(&s->lock);
+	if (n >= s->o.max_connections + RPC_HARD_EXTRA) {
+		/* Far over the limit: not even a thread for a 503. */
+		atomic_fetch_add(&s->n_limit, 1);
+		close(fd);
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c || !(c->rbuf = malloc(RPC_MAX_HEADER + 8192))) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->fd = fd;
+	c->rcap = RPC_MAX_HEADER + 8192;
+	c->over_limit = n >= s->o.max_connections;
+	sockaddr_to_str((struct sockaddr *)&ss, c->peer.addr, sizeof(c->peer.addr));
+	struct sockaddr_storage ls;
+	socklen_t ll = sizeof(ls);
+	if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
+		sockaddr_to_str((struct sockaddr *)&ls, c->peer.local_addr, sizeof(c->peer.local_addr));
+
+	pthread_mutex_lock(&s->lock);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	pthread_mutex_unlock(&s->lock);
+
+	pthread_attr_t attr;
+	pthread_t tid;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Default 8 MiB stacks (virtual): xmlrpc-c's parser recursion needs them (RPC-STACK §7). */
+	if (pthread_create(&tid, &attr, conn_main, c) != 0) {
+		log_warning("cannot start a connection thread for %s", c->peer.addr);
+		pthread_mutex_lock(&s->lock);
+		s->conns = c->next;
+		if (c->next)
+			c->next->prev = NULL;
+		s->nconns--;
+		pthread_mutex_unlock(&s->lock);
+		conn_free(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void *accept_main(void *arg)
+{
+	struct rpc_server *s = arg;
+	struct pollfd pf[2] = { { s->lfd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
+
+	while (!atomic_load(&s->stopping)) {
+		if (poll(pf, 2, -1) < 0)
+			continue;
+		if (pf[1].revents)
+			break;
+		if (pf[0].revents & POLLIN)
+			accept_one(s);
+	}
+	return NULL;
+}
+
+static int tls_setup(struct rpc_server *s, char *errbuf, size_t errlen)
+{
+	const char *errpos = NULL;
+	gnutls_datum_t cert = { (unsigned char *)s->o.cert_pem, strlen(s->o.cert_pem) };
+	gnutls_datum_t key = { (unsigned char *)s->o.key_pem, strlen(s->o.key_pem) };
+	gnutls_datum_t ca = { (unsigned char *)s->o.ca_pem, strlen(s->o.ca_pem) };
+	int r;
+
+	if (gnutls_certificate_allocate_credentials(&s->cred) < 0)
+		return -ENOMEM;
+	r = gnutls_certificate_set_x509_key_mem(s->cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "TLS: host certificate or key unusable: %s", gnutls_strerror(r));
+		return -EINVAL;
+	}
+	r = gnutls_certificate_set_x509_trust_mem(s->cred, &ca, GNUTLS_X509_FMT_PEM);
+	if (r <= 0) {
+		snprintf(errbuf, errlen, "TLS: CA certificate unusable: %s",
+			 r < 0 ? gnutls_strerror(r) : "no certificate found");
+		return -EINVAL;
+	}
+	r = gnutls_priority_init(&s->prio, s->o.priorities, &errpos);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "TLS: bad priority string '%s' near '%s'", s->o.priorities,
+			 errpos ? errpos : "");
+		return -EINVAL;
+	}
+	if (gnutls_session_ticket_key_generate(&s->ticket_key) < 0)
+		s->ticket_key.data = NULL;
+	return 0;
+}
+
+static void server_free(struct rpc_server *s)
+{
+	if (s->lfd >= 0)
+		close(s->lfd);
+	for (int i = 0; i < 2; i++)
+		if (s->wake[i] >= 0)
+			close(s->wake[i]);
+	if (s->cred)
+		gnutls_certificate_free_credentials(s->cred);
+	if (s->prio)
+		gnutls_priority_deinit(s->prio);
+	if (s->ticket_key.data)
+		gnutls_free(s->ticket_key.data);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	free(s);
 }
 
 int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
@@ -366,79 +819,50 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
 {
 	struct rpc_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
-	unsigned flags;
+	socklen_t sl;
+	int r, one = 1;
 
 	if (!s)
 		return -ENOMEM;
 	s->o = *o;
+	s->lfd = s->wake[0] = s->wake[1] = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, o->ip, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_port = htons(o->port);
+		sl = sizeof(struct sockaddr_in);
 	} else if (inet_pton(AF_INET6, o->ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
 		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(o->port);
+		sl = sizeof(struct sockaddr_in6);
 	} else {
 		snprintf(errbuf, errlen, "management_ip '%s' is not an IPv4 or IPv6 address", o->ip);
-		free(s);
+		server_free(s);
 		return -EINVAL;
 	}
-	s->resp_404 = text_response("Not Found\n", false);
-	s->resp_405 = text_response("Only POST is served here\n", false);
-	s->resp_413 = text_response("Request body too large\n", true);
-	s->resp_503 = text_response("Too many connections\n", true);
-	s->resp_500 = text_response("Internal error\n", true);
-	if (!s->resp_404 || !s->resp_405 || !s->resp_413 || !s->resp_503 || !s->resp_500) {
-		free_responses(s);
-		free(s);
-		return -ENOMEM;
+	if (o->tls && (r = tls_setup(s, errbuf, errlen)) < 0) {
+		server_free(s);
+		return r;
 	}
-	if (o->tls && gnutls_session_ticket_key_generate(&s->ticket_key) < 0)
-		s->ticket_key.data = NULL;
-
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-		MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	if (o->tls)
-		flags |= MHD_USE_TLS;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	struct MHD_OptionItem opts[16];
-	int n = 0;
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout, NULL };
-	/* MHD's own hard cap silently closes; below it we answer 503 (clean refusal). */
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, o->max_connections + 16, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, s };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, NULL };
-	/* MHD clears a connection's memory pool for every request: with the default 32 KiB
-	 * that memset was 40 % of the CPU of a ping (callgrind). Requests are small (the
-	 * body is copied out as it arrives) and replies are sent from our buffer, so a small
-	 * pool suffices for the request line and headers. */
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, RPC_CONN_POOL, NULL };
-	if (o->tls) {
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem };
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->cert_pem };
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)o->ca_pem };
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)o->priorities };
+	s->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(s->lfd, (struct sockaddr *)&ss, sl) < 0 || listen(s->lfd, 128) < 0) {
+		r = -errno;
+		snprintf(errbuf, errlen, "cannot listen on %s port %d: %s", o->ip, o->port, strerror(errno));
+		server_free(s);
+		return r;
 	}
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_ARRAY, opts,
-				  MHD_OPTION_END);
-	if (!s->mhd) {
-		snprintf(errbuf, errlen,
-			 "cannot listen on %s port %d (address in use, bad certificate/key, or bad TLS priorities)",
-			 o->ip, o->port);
-		free_responses(s);
-		if (s->ticket_key.data)
-			gnutls_free(s->ticket_key.data);
-		free(s);
-		return -EADDRINUSE;
+	sl = sizeof(ss);
+	getsockname(s->lfd, (struct sockaddr *)&ss, &sl);
+	s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (pipe2(s->wake, O_CLOEXEC) < 0 || pthread_create(&s->accept_tid, NULL, accept_main, s) != 0) {
+		snprintf(errbuf, errlen, "cannot start the accept thread");
+		server_free(s);
+		return -EAGAIN;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di ? di->port : o->port;
 	*ret = s;
 	return 0;
 }
@@ -452,14 +876,34 @@ void rpc_server_stop(struct rpc_server *s)
 {
 	if (!s)
 		return;
-	MHD_socket lsock = MHD_quiesce_daemon(s->mhd);
-	if (lsock != MHD_INVALID_SOCKET)
-		close(lsock);
-	MHD_stop_daemon(s->mhd);
-	free_responses(s);
-	if (s->ticket_key.data)
-		gnutls_free(s->ticket_key.data);
-	free(s);
+	atomic_store(&s->stopping, true);
+	ssize_t w = write(s->wake[1], "x", 1);
+	(void)w;
+	pthread_join(s->accept_tid, NULL);
+	close(s->lfd);
+	s->lfd = -1;
+	/* Wake connection threads blocked in recv; a request being served finishes first. */
+	pthread_mutex_lock(&s->lock);
+	for (struct conn *c = s->conns; c; c = c->next)
+		shutdown(c->fd, SHUT_RD);
+	double deadline = util_now_monotonic() + 10;
+	while (s->nconns > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->idle, &s->lock, &ts);
+		if (util_now_monotonic() > deadline) {
+			log_warning("%d connection(s) still busy at shutdown; not waiting for them", s->nconns);
+			pthread_mutex_unlock(&s->lock);
+			return; /* their threads still use s: leak it rather than free it under them */
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	server_free(s);
 }
 
 void rpc_server_get_counters(const struct rpc_server *s, struct rpc_server_counters *ret)

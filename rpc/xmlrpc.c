@@ -107,7 +107,7 @@ static const char *eat(const char *p, const char *end, const char *lit)
  * params. Recognising exactly that shape avoids creating an XML parser per request
  * (xmlrpc-c's costs about 25 000 instructions, more than TLS for a ping); anything
  * else goes to the full parser. NAME is restricted to [A-Za-z0-9_.:]. */
-static bool parse_call_fast(const char *body, size_t len, char **ret_method)
+bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_MAX + 1])
 {
 	const char *p = body, *end = body + len;
 
@@ -120,19 +120,21 @@ static bool parse_call_fast(const char *body, size_t len, char **ret_method)
 	}
 	if (!(p = eat(p, end, "<methodCall>")) || !(p = eat(p, end, "<methodName>")))
 		return false;
-	const char *name = p;
+	char *out = name;
+	const char *nm = p;
 	while (p < end && (isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == ':'))
 		p++;
-	size_t nlen = p - name;
-	if (nlen == 0 || nlen > 128 || !(p = eat(p, end, "</methodName>")))
+	size_t nlen = p - nm;
+	if (nlen == 0 || nlen > RPC_METHOD_MAX || !(p = eat(p, end, "</methodName>")))
 		return false;
 	const char *q;
 	if ((q = eat(p, end, "<params/>")) || ((q = eat(p, end, "<params>")) && (q = eat(q, end, "</params>"))))
 		p = q;
 	if (!(p = eat(p, end, "</methodCall>")) || skip_ws(p, end) != end)
 		return false;
-	*ret_method = strndup(name, nlen);
-	return *ret_method != NULL;
+	memcpy(out, nm, nlen);
+	out[nlen] = '\0';
+	return true;
 }
 
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,
@@ -142,16 +144,21 @@ int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value
 	const char *method = NULL;
 	xmlrpc_value *params = NULL;
 
+	char name[RPC_METHOD_MAX + 1];
+
 	xmlrpc_env_init(&env);
-	if (parse_call_fast(body, len, (char **)&method)) {
+	if (rpc_parse_call_noparams(body, len, name)) {
 		params = xmlrpc_array_new(&env);
-		if (!env.fault_occurred) {
+		method = strdup(name);
+		if (!env.fault_occurred && method) {
 			xmlrpc_env_clean(&env);
 			*ret_method = (char *)method;
 			*ret_params = params;
 			return 0;
 		}
 		free((char *)method);
+		if (params)
+			xmlrpc_DECREF(params);
 		snprintf(why, whylen, "out of memory");
 		xmlrpc_env_clean(&env);
 		return -1;

@@ -35,6 +35,13 @@ void rpc_codec_init(size_t max_body, int max_depth);
  * 4 * max_depth + 8 (parser stack). Linear in len. Returns 0 or -1 with why. */
 int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_t whylen);
 
+#define RPC_METHOD_MAX 128
+
+/* Recognises a parameterless call of the one shape the manager's polls take (optional
+ * XML declaration, methodCall, methodName of [A-Za-z0-9_.:], empty or no params) without
+ * an XML parser. Returns true and the name, or false: use rpc_parse_call(). */
+bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_MAX + 1]);
+
 /* Parses a methodCall. On success returns 0, *ret_method (caller frees with free())
  * and *ret_params (array; caller DECREFs). On failure -1 with why. */
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,

@@ -26,16 +26,6 @@ static struct vd_verb verbs[] = {
 	  "Host statistics from the last sample (CPU, memory, network, storage domains)." },
 	{ "getVdsHardwareInfo", verb_get_vds_hardware_info, 0, 0, READY, "",
 	  "DMI system information (manufacturer, product, version, serial, UUID, family)." },
-	{ "create", verb_create, 1, 1, READY | AUDIT, "vmParams",
-	  "Starts a VM from vmParams; replies with its conf in WaitForLaunch." },
-	{ "destroy", verb_destroy, 1, 1, READY | AUDIT, "vmId",
-	  "Stops a VM (SIGTERM, then kill) and forgets it, or acknowledges a Down VM." },
-	{ "list", verb_list, 0, 2, READY, "[fullStatus], [vmList]",
-	  "VMs of this host: vmId/status, or their full conf when fullStatus is true." },
-	{ "getVmStats", verb_get_vm_stats, 1, 1, READY, "vmId",
-	  "Status and statistics of one VM (from the last sample)." },
-	{ "getAllVmStats", verb_get_all_vm_stats, 0, 0, READY, "",
-	  "Status and statistics of every VM (from the last sample)." },
 	{ "system.listMethods", verb_list_methods, 0, 0, 0, "",
 	  "Names of every method this agent serves." },
 	{ "system.methodHelp", verb_method_help, 1, 1, 0, "methodName",
@@ -100,6 +90,7 @@ double vd_client_seen_last(void)
 /* ---- static replies ---- */
 
 static struct rpc_blob *done_reply;     /* {status:{0,"Done"}} */
+static xmlrpc_value *empty_params;      /* shared, never modified */
 static struct rpc_blob *recovery_reply; /* {status:{99,...}} */
 
 static struct rpc_blob *status_reply(int code, const char *message)
@@ -125,9 +116,13 @@ int vd_api_init(void)
 			log_err("verb table: '%s' listed twice", verbs[i].name);
 			return -1;
 		}
+	xmlrpc_env env;
+	xmlrpc_env_init(&env);
+	empty_params = xmlrpc_array_new(&env);
+	xmlrpc_env_clean(&env);
 	done_reply = status_reply(0, vd_code_message(VD_ERR_DONE));
 	recovery_reply = status_reply(VD_ERR_RECOVERY, vd_code_message(VD_ERR_RECOVERY));
-	return done_reply && recovery_reply ? 0 : -1;
+	return done_reply && recovery_reply && empty_params ? 0 : -1;
 }
 
 void vd_api_fini(void)
@@ -135,6 +130,9 @@ void vd_api_fini(void)
 	rpc_blob_unref(done_reply);
 	rpc_blob_unref(recovery_reply);
 	done_reply = recovery_reply = NULL;
+	if (empty_params)
+		xmlrpc_DECREF(empty_params);
+	empty_params = NULL;
 }
 
 /* ---- dispatch ---- */
@@ -172,19 +170,29 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 	int max_depth = (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID);
 
 	*ret_is_fault = true;
-	/* Faults only for what VDSM's Python server could not dispatch (API.md §1.1). */
-	if (rpc_body_check(body, len, max_depth, why, sizeof(why)) < 0) {
-		log_warning("refused request from %s: %s", ctx->client_addr, why);
-		return fault("<type 'exceptions.Exception'>:unparsable request: %s", why);
+	char fast[RPC_METHOD_MAX + 1];
+	const char *name;
+	if (rpc_parse_call_noparams(body, len, fast)) {
+		/* The manager's polls: no XML parser, no allocation for the name or params. */
+		name = fast;
+		params = empty_params;
+		xmlrpc_INCREF(params);
+	} else {
+		/* Faults only for what VDSM's Python server could not dispatch (API.md §1.1). */
+		if (rpc_body_check(body, len, max_depth, why, sizeof(why)) < 0) {
+			log_warning("refused request from %s: %s", ctx->client_addr, why);
+			return fault("<type 'exceptions.Exception'>:unparsable request: %s", why);
+		}
+		if (rpc_parse_call(body, len, &method, &params, why, sizeof(why)) < 0) {
+			log_info("unparsable request from %s: %s", ctx->client_addr, why);
+			return fault("<class 'xml.parsers.expat.ExpatError'>:%s", why);
+		}
+		name = method;
 	}
-	if (rpc_parse_call(body, len, &method, &params, why, sizeof(why)) < 0) {
-		log_info("unparsable request from %s: %s", ctx->client_addr, why);
-		return fault("<class 'xml.parsers.expat.ExpatError'>:%s", why);
-	}
-	const struct vd_verb *v = vd_api_lookup(method);
+	const struct vd_verb *v = vd_api_lookup(name);
 	if (!v) {
-		log_info("unknown method '%s' from %s", method, ctx->client_addr);
-		reply = fault("<type 'exceptions.Exception'>:method \"%s\" is not supported", method);
+		log_info("unknown method '%s' from %s", name, ctx->client_addr);
+		reply = fault("<type 'exceptions.Exception'>:method \"%s\" is not supported", name);
 		free(method);
 		xmlrpc_DECREF(params);
 		return reply;
