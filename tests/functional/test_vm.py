@@ -1,0 +1,449 @@
+"""VMs through a real libvirtd (qemu driver, TCG): create, stats, destroy, recovery
+after SIGKILL, guest shutdown and crash seen through events, bad input.
+
+Each class runs one test-private root libvirtd in its own network namespace (with a
+bridge `vdtbr0` there) and the agent in the same namespace, reached over a veth pair.
+The guest is Debian's kernel + a busybox initramfs built here; its serial console
+goes to a log file (vars.vm_console_log_dir) from which the tests read what the guest
+printed (its /proc/cpuinfo flags, a READY line).
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import uuid
+
+from vdsmtest import Agent, Netns, TEST_TMP, private_libvirtd, veth_to
+
+KERNELS = sorted(glob.glob("/boot/vmlinuz-*"))
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+BRIDGE = "vdtbr0"
+# Flags of the host that the Nehalem baseline does not have (libvirt cpu_map).
+NOT_IN_NEHALEM = ("avx", "avx2", "aes", "pclmulqdq", "xsave", "rdrand", "f16c", "fma", "movbe",
+                  "bmi1", "bmi2", "smep", "erms")
+
+INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo VDSMTEST-CPUINFO-BEGIN
+grep -m1 '^flags' /proc/cpuinfo
+echo VDSMTEST-CPUINFO-END
+echo VDSMTEST-READY
+for a in $(cat /proc/cmdline); do
+    case $a in
+    vdsmtest.poweroff=*) sleep ${a#*=}; echo VDSMTEST-POWEROFF; poweroff -f ;;
+    esac
+done
+n=0
+while true; do n=$((n+1)); echo "VDSMTEST-HB $n"; sleep 2; done
+"""
+
+
+def host_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def build_initramfs(path):
+    """A busybox-only initramfs (newc cpio, uncompressed) with the /init above."""
+    root = tempfile.mkdtemp(prefix="initramfs-", dir=TEST_TMP)
+    try:
+        for d in ("bin", "proc", "sys", "dev"):
+            os.makedirs(os.path.join(root, d))
+        shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
+        with open(os.path.join(root, "init"), "w") as f:
+            f.write(INIT)
+        os.chmod(os.path.join(root, "init"), 0o755)
+        files = subprocess.run(["find", "."], cwd=root, check=True, stdout=subprocess.PIPE).stdout
+        with open(path, "wb") as out:
+            subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files,
+                           stdout=out, check=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for(pred, timeout, what, step=0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def mac_for(n):
+    return "00:1a:4a:%02x:%02x:%02x" % (os.getpid() % 256, (n >> 8) & 255, n & 255)
+
+
+@unittest.skipUnless(KERNELS and os.path.exists(BUSYBOX) and shutil.which("libvirtd")
+                     and shutil.which("qemu-system-x86_64") and os.geteuid() == 0,
+                     "needs root, libvirtd, qemu-system-x86_64, a /boot kernel and busybox")
+class VmBase(unittest.TestCase):
+    """One namespace + libvirtd + agent per class."""
+
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(TEST_TMP, exist_ok=True)
+        cls.tmp = tempfile.mkdtemp(prefix="vmtest-", dir=TEST_TMP)
+        cls.kernel = KERNELS[-1]
+        cls.initrd = os.path.join(cls.tmp, "initramfs.cpio")
+        build_initramfs(cls.initrd)
+        cls.console_dir = os.path.join(cls.tmp, "console")
+        os.makedirs(cls.console_dir)
+        cls.ns = Netns("vdvm").__enter__()
+        try:
+            cls.ns.run("ip", "link", "add", BRIDGE, "type", "bridge")
+            cls.ns.run("ip", "link", "set", BRIDGE, "up")
+            n = uuid.uuid4().int
+            cls.host_ip = "10.%d.%d.1" % (200 + n % 50, (n >> 8) % 250)
+            cls.ns_ip = cls.host_ip[:-1] + "2"
+            veth_to(cls.ns, cls.host_ip, cls.ns_ip)
+            cls.lv = private_libvirtd(netns=cls.ns.name)
+            cls.lv.start()
+            cls.agent = Agent(netns=cls.ns.name, ip=cls.ns_ip, conf={"vars": {
+                "libvirt_uri": cls.lv.uri,
+                "vm_domain_type": "qemu",
+                "vm_sample_interval": "1",
+                "vm_console_log_dir": cls.console_dir,
+            }})
+            cls.agent.start()
+            cls.agent.wait_ready(timeout=60)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        agent = getattr(cls, "agent", None)
+        if agent:
+            agent.__exit__(None, None, None)
+        lv = getattr(cls, "lv", None)
+        if lv:
+            lv.__exit__(None, None, None)
+        cls.ns.__exit__(None, None, None)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.created = []
+
+    def tearDown(self):
+        # Good neighbours: destroy what this test created, by id, through the agent, then
+        # make sure libvirt does not keep it either.
+        for vm in self.created:
+            try:
+                self.agent.call("destroy", vm)
+            except Exception:
+                pass
+            self.lv.virsh("destroy", vm, check=False)
+
+    # ---- helpers ----
+
+    def params(self, n=1, nics=1, disks=(), cmdline="", cpu="Nehalem", **extra):
+        vid = str(uuid.uuid4())
+        p = {
+            "vmId": vid,
+            "vmName": "vdt-%s" % vid[:8],
+            "memSize": 96,
+            "smp": "1",
+            "cpuType": cpu,
+            "emulatedMachine": "pc",
+            "kernel": self.kernel,
+            "initrd": self.initrd,
+            "kernelArgs": "console=ttyS0 quiet panic=-1 " + cmdline,
+            "devices": [],
+        }
+        for i in range(nics):
+            p["devices"].append({"type": "interface", "device": "bridge", "nicModel": "pv",
+                                 "macAddr": mac_for(n * 16 + i), "network": BRIDGE,
+                                 "deviceId": str(uuid.uuid4())})
+        for path in disks:
+            p["devices"].append({"type": "disk", "device": "disk", "iface": "virtio",
+                                 "format": "raw", "path": path, "deviceId": str(uuid.uuid4()),
+                                 "imageID": str(uuid.uuid4())})
+        p.update(extra)
+        return p
+
+    def create(self, p):
+        r = self.agent.call("create", p)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.created.append(p["vmId"])
+        return r
+
+    def stats(self, vid):
+        r = self.agent.call("getVmStats", vid)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        return r["statsList"][0]
+
+    def wait_status(self, vid, status, timeout=60):
+        return wait_for(lambda: (lambda s: s if s["status"] == status else None)(self.stats(vid)),
+                        timeout, "VM %s %s" % (vid, status))
+
+    def console(self, vid):
+        try:
+            with open(os.path.join(self.console_dir, vid + ".log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def domains(self):
+        r = self.lv.virsh("list", "--all", "--uuid")
+        return set(r.stdout.split())
+
+
+class VmLifecycleTest(VmBase):
+    def test_create_up_stats_destroy(self):
+        disk = os.path.join(self.tmp, "disk0.img")
+        with open(disk, "wb") as f:
+            f.truncate(16 << 20)
+        p = self.params(n=1, nics=2, disks=[disk])
+        vid = p["vmId"]
+        r = self.create(p)
+        conf = r["vmList"]
+        self.assertEqual(conf["vmId"], vid)
+        self.assertEqual(conf["status"], "WaitForLaunch")
+        self.assertEqual(conf["memSize"], 96)
+        s = self.wait_status(vid, "Up", timeout=60)
+        self.assertEqual(s["vmName"], p["vmName"])
+
+        # What libvirt runs: each NIC with the manager's MAC on the bridge, the CPU
+        # baseline as a custom model in exact mode, the disk.
+        xml = self.lv.virsh("dumpxml", vid).stdout
+        for dev in p["devices"][:2]:
+            m = re.search(r"<interface type='bridge'>\s*<mac address='%s'/>\s*"
+                          r"<source bridge='([^']+)'/>" % dev["macAddr"], xml)
+            self.assertTrue(m, "NIC %s not in the domain XML:\n%s" % (dev["macAddr"], xml))
+            self.assertEqual(m.group(1), BRIDGE)
+        self.assertRegex(xml, r"<cpu mode='custom' match='exact'[^>]*>\s*"
+                              r"<model fallback='forbid'>Nehalem</model>")
+        self.assertIn("<source file='%s'" % disk, xml)
+        self.assertIn("<vdsmc:id>%s</vdsmc:id>" % vid, xml)
+
+        # The guest's own view of its CPU: the baseline, nothing beyond it.
+        text = wait_for(lambda: (lambda t: t if "VDSMTEST-CPUINFO-END" in t else None)(
+            self.console(vid)), 90, "the guest's cpuinfo on the console")
+        flags = set(re.search(r"VDSMTEST-CPUINFO-BEGIN\s*flags\s*:(.*)", text).group(1).split())
+        self.assertIn("sse4_2", flags)      # part of Nehalem, emulated by TCG
+        beyond = [f for f in NOT_IN_NEHALEM if f in host_flags()]
+        self.assertTrue(beyond, "host has none of %s" % (NOT_IN_NEHALEM,))
+        for f in beyond:
+            self.assertNotIn(f, flags, "guest sees host flag %s beyond the baseline" % f)
+
+        # Stats: shape, NICs by tap with the MAC, the disk, after two samples.
+        s = wait_for(lambda: (lambda x: x if len(x["network"]) == 2 and x["disks"] else None)(
+            self.stats(vid)), 15, "network and disk stats")
+        for key in ("vmId", "status", "statusTime", "vmName", "elapsedTime", "cpuUser", "cpuSys",
+                    "cpuUsage", "memUsage", "network", "disks", "balloonInfo", "hash",
+                    "monitorResponse", "kvmEnable", "acpiEnable", "vmType", "timeOffset"):
+            self.assertIn(key, s)
+        self.assertNotIn("exitCode", s)
+        float(s["cpuUser"]), float(s["cpuSys"]), int(s["statusTime"]), int(s["elapsedTime"])
+        macs = sorted(n["macAddr"] for n in s["network"].values())
+        self.assertEqual(macs, sorted(d["macAddr"] for d in p["devices"][:2]))
+        for name, n in s["network"].items():
+            self.assertEqual(n["name"], name)
+            for k in ("speed", "state", "rxRate", "txRate", "rxErrors", "rxDropped", "txErrors",
+                      "txDropped", "rx", "tx", "sampleTime"):
+                self.assertIn(k, n)
+            float(n["rxRate"]), int(n["rx"])
+        self.assertIn("vda", s["disks"])
+        d = s["disks"]["vda"]
+        self.assertEqual(d["imageID"], p["devices"][2]["imageID"])
+        for k in ("readRate", "writeRate", "readLatency", "writeLatency", "flushLatency",
+                  "truesize", "apparentsize"):
+            self.assertIn(k, d)
+        self.assertEqual(int(d["apparentsize"]), 16 << 20)
+
+        all_stats = self.agent.call("getAllVmStats")
+        self.assertEqual(all_stats["status"]["code"], 0)
+        self.assertIn(vid, [x["vmId"] for x in all_stats["statsList"]])
+
+        short = self.agent.call("list")
+        self.assertIn({"vmId": vid, "status": "Up"},
+                      [{"vmId": x["vmId"], "status": x["status"]} for x in short["vmList"]])
+        full = self.agent.call("list", "true", [vid])["vmList"]
+        self.assertEqual(len(full), 1)
+        self.assertEqual(full[0]["memSize"], 96)
+        nics = [d for d in full[0]["devices"] if d["type"] == "interface"]
+        self.assertEqual(sorted(n["macAddr"] for n in nics), macs)
+        for n in nics:
+            self.assertEqual(n["alias"], "ua-" + n["deviceId"])
+            self.assertEqual(n["address"]["type"], "pci")
+
+        # destroy: Down with the admin exit reason, then forgotten by agent and libvirt.
+        r = self.agent.call("destroy", vid)
+        self.assertEqual(r["status"], {"code": 0, "message": "Machine destroyed"})
+        self.assertRegex(self.agent.log(), r"VM %s is Down: exitCode=0 exitReason=6 " % vid)
+        self.assertRegex(self.agent.log(), r"AUDIT verb=destroy .*obj=%s code=0" % vid)
+        self.assertRegex(self.agent.log(), r"AUDIT verb=create .*obj=%s code=0" % vid)
+        self.assertNotIn(vid, self.domains())
+        self.assertEqual(self.agent.call("getVmStats", vid)["status"]["code"], 1)
+        self.assertEqual(self.agent.call("destroy", vid)["status"]["code"], 1)
+        self.created.remove(vid)
+
+    def test_guest_shutdown_seen_via_events(self):
+        p = self.params(n=2, cmdline="vdsmtest.poweroff=1")
+        vid = p["vmId"]
+        self.create(p)
+        self.wait_status(vid, "Up", timeout=60)
+        s = self.wait_status(vid, "Down", timeout=90)
+        self.assertEqual(s["exitCode"], 0)
+        self.assertEqual(s["exitReason"], 7)
+        self.assertEqual(s["exitMessage"], "User shut down from within the guest")
+        self.assertIn("VDSMTEST-POWEROFF", self.console(vid))
+        self.assertNotIn(vid, self.domains())
+        # A Down VM stays listed until the manager acknowledges it with destroy.
+        self.assertIn(vid, [x["vmId"] for x in self.agent.call("list")["vmList"]])
+        self.assertEqual(self.agent.call("destroy", vid)["status"]["code"], 0)
+        self.assertEqual(self.agent.call("getVmStats", vid)["status"]["code"], 1)
+        self.created.remove(vid)
+
+    def test_qemu_crash(self):
+        p = self.params(n=3)
+        vid = p["vmId"]
+        self.create(p)
+        self.wait_status(vid, "Up", timeout=60)
+        pidfile = os.path.join(self.lv.dir, "run", "qemu", p["vmName"] + ".pid")
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 9)   # the QEMU our private libvirtd started for this test
+        s = self.wait_status(vid, "Down", timeout=30)
+        self.assertEqual(s["exitCode"], 1)
+        self.assertEqual(s["exitReason"], 2)
+
+    def test_libvirt_refuses_start(self):
+        # Valid request, but no such CPU model: libvirt refuses; Down with reason 3.
+        p = self.params(n=4, cpu="NoSuchModel")
+        vid = p["vmId"]
+        self.create(p)
+        s = self.wait_status(vid, "Down", timeout=30)
+        self.assertEqual(s["exitCode"], 1)
+        self.assertEqual(s["exitReason"], 3)
+        self.assertIn("NoSuchModel", s["exitMessage"])
+        self.assertNotIn(vid, self.domains())
+
+
+class VmBadInputTest(VmBase):
+    def check(self, p, code, what):
+        r = self.agent.call("create", p)
+        self.assertEqual(r["status"]["code"], code, "%s: %s" % (what, r["status"]))
+        self.assertTrue(r["status"]["message"], what)
+        self.assertNotIn("vmList", r)
+        if isinstance(p.get("vmId"), str):
+            self.assertNotIn(p["vmId"].lower(), self.domains(), what)
+            ids = [x["vmId"] for x in self.agent.call("list")["vmList"]]
+            self.assertNotIn(p["vmId"].lower(), ids, what)
+        return r["status"]["message"]
+
+    def test_bad_input(self):
+        p = self.params()
+        del p["vmId"]
+        self.assertIn("vmId", self.check(p, 11, "missing vmId"))
+        self.check(dict(self.params(), vmId="not-a-uuid"), 11, "malformed vmId")
+        p = self.params()
+        del p["memSize"]
+        self.assertIn("memSize", self.check(p, 11, "missing memSize"))
+        self.check(dict(self.params(), memSize="lots"), 11, "malformed memSize")
+        self.check(dict(self.params(), memSize=0), 11, "zero memSize")
+        p = self.params()
+        p["devices"][0]["macAddr"] = "00:1a:4a:zz:01:51"
+        self.assertIn("macAddr", self.check(p, 9, "malformed macAddr"))
+        p = self.params()
+        del p["devices"][0]["macAddr"]
+        self.assertIn("macAddr", self.check(p, 11, "missing macAddr"))
+        p = self.params()
+        p["devices"][0]["network"] = "nosuchbr0"
+        self.assertIn("nosuchbr0", self.check(p, 9, "unknown network"))
+        p = self.params(disks=[os.path.join(self.tmp, "no-such-disk.img")])
+        self.assertIn("no-such-disk.img", self.check(p, 13, "nonexistent disk path"))
+        self.check(dict(self.params(), kernel="/nonexistent/vmlinuz"), 9, "missing kernel")
+
+    def test_duplicate_vmid(self):
+        p = self.params(n=5)
+        self.create(p)
+        r = self.agent.call("create", dict(p, vmName="another"))
+        self.assertEqual(r["status"]["code"], 4, r["status"])
+        # The first one is untouched.
+        self.wait_status(p["vmId"], "Up", timeout=60)
+        self.assertEqual(self.lv.virsh("domname", p["vmId"]).stdout.strip(), p["vmName"])
+
+
+class VmRecoveryTest(VmBase):
+    def test_recovery_after_sigkill(self):
+        ps = [self.params(n=10 + i, nics=2) for i in range(2)]
+        for p in ps:
+            self.create(p)
+        for p in ps:
+            self.wait_status(p["vmId"], "Up", timeout=60)
+        before = {x["vmId"]: x for x in self.agent.call("list", "true")["vmList"]}
+        self.agent.kill()
+        self.agent.start()
+        self.agent.wait_ready(timeout=60)
+        after = {x["vmId"]: x for x in self.agent.call("list", "true")["vmList"]}
+        self.assertEqual(sorted(after), sorted(before))
+        for p in ps:
+            vid = p["vmId"]
+            a, b = after[vid], before[vid]
+            self.assertEqual(a["status"], "Up")
+            self.assertEqual(a["vmName"], b["vmName"])
+            self.assertEqual(a["memSize"], 96)
+            macs = lambda c: sorted(d["macAddr"] for d in c["devices"] if d["type"] == "interface")
+            self.assertEqual(macs(a), macs(b))
+            self.assertEqual(macs(a), sorted(d["macAddr"] for d in p["devices"]))
+            self.assertEqual([d.get("address") for d in a["devices"]],
+                             [d.get("address") for d in b["devices"]])
+            s = wait_for(lambda: (lambda x: x if len(x["network"]) == 2 else None)(
+                self.stats(vid)), 15, "NIC stats after recovery")
+            self.assertEqual(sorted(n["macAddr"] for n in s["network"].values()), macs(a))
+            self.assertGreaterEqual(int(s["elapsedTime"]), 1)
+        self.assertRegex(self.agent.log(), r"VM recovery: 2 running VM")
+        for p in ps:
+            r = self.agent.call("destroy", p["vmId"])
+            self.assertEqual(r["status"]["code"], 0, r["status"])
+            self.assertNotIn(p["vmId"], self.domains())
+            self.created.remove(p["vmId"])
+
+    def test_down_record_survives_restart(self):
+        p = self.params(n=20, cmdline="vdsmtest.poweroff=1")
+        self.create(p)
+        self.wait_status(p["vmId"], "Down", timeout=90)
+        self.agent.kill()
+        self.agent.start()
+        self.agent.wait_ready(timeout=60)
+        s = self.stats(p["vmId"])
+        self.assertEqual((s["status"], s["exitCode"], s["exitReason"]), ("Down", 0, 7))
+
+
+@unittest.skipUnless(shutil.which("libvirtd") and os.geteuid() == 0, "needs root and libvirtd")
+class VmNoLibvirtYetTest(unittest.TestCase):
+    def test_vm_verbs_answer_99_until_libvirt_comes(self):
+        with Netns("vdvm") as ns:
+            lv = private_libvirtd(netns=ns.name)   # not started yet
+            try:
+                with Agent(conf={"vars": {"libvirt_uri": lv.uri, "vm_sample_interval": "1",
+                                          "ssl": "false"}}) as a:
+                    a.wait_ready(timeout=60)       # host verbs are not held
+                    for verb, args in (("list", ()), ("getAllVmStats", ()),
+                                       ("getVmStats", (str(uuid.uuid4()),)),
+                                       ("destroy", (str(uuid.uuid4()),))):
+                        self.assertEqual(a.call(verb, *args)["status"]["code"], 99, verb)
+                    lv.start()
+                    wait_for(lambda: a.call("list")["status"]["code"] == 0, 30,
+                             "list to answer once libvirtd is up")
+                    self.assertEqual(a.call("getAllVmStats")["statsList"], [])
+            finally:
+                lv.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    unittest.main()
