@@ -5,9 +5,17 @@
 #include "modules.h"
 #include "util/macros.h"
 #include "vm.h"
+#include "hostcaps.h"
+#include "hoststats.h"
+#include "../network/net.h"
 
 static const struct vd_module modules[] = {
-	/* { "hoststats", hoststats_start, hoststats_stop, 0 }, */
+	/* rtnetlink caches for the network report (getVdsCapabilities, stats) */
+	{ "network", net_module_start, net_module_stop, 0 },
+	/* static capabilities: CPU, NUMA, libvirt models and machines, identity */
+	{ "hostcaps", hostcaps_start, hostcaps_stop, 0 },
+	/* host statistics sampler (getVdsStats) */
+	{ "hoststats", hoststats_start, hoststats_stop, 0 },
 	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
 	{ "vm", vm_start, vm_stop, 1 },
 	{ NULL, NULL, NULL, 0 },

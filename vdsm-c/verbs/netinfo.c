@@ -1,0 +1,168 @@
+/* network/ snapshot → getVdsCapabilities network structs (API.md §5.1). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "verbs.h"
+#include "host-internal.h"
+
+static void prefix_to_mask(int prefix, char *buf, size_t size)
+{
+	struct in_addr a;
+
+	a.s_addr = prefix <= 0 ? 0 : htonl(0xffffffffu << (32 - (prefix > 32 ? 32 : prefix)));
+	inet_ntop(AF_INET, &a, buf, size);
+}
+
+/* Keys every device struct carries: addresses, gateways, MTU, DHCP, cfg. */
+static void common_keys(xmlrpc_env *env, xmlrpc_value *st, const struct net_dev *d,
+			xmlrpc_value *cfg)
+{
+	xmlrpc_value *v4 = rpc_array_new(env), *v6 = rpc_array_new(env);
+	const struct net_addr *primary = NULL;
+	char mask[INET_ADDRSTRLEN] = "";
+
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		const struct net_addr *a = &d->addrs[i];
+		char buf[INET6_ADDRSTRLEN + 8];
+		snprintf(buf, sizeof(buf), "%s/%d", a->addr, a->prefixlen);
+		if (a->family == AF_INET) {
+			if (!primary)
+				primary = a;
+			rpc_append_str(env, v4, buf);
+		} else {
+			rpc_append_str(env, v6, buf);
+		}
+	}
+	if (primary)
+		prefix_to_mask(primary->prefixlen, mask, sizeof(mask));
+	rpc_set_str(env, st, "addr", primary ? primary->addr : "");
+	rpc_set_str(env, st, "netmask", mask);
+	rpc_set_take(env, st, "ipv4addrs", v4);
+	rpc_set_take(env, st, "ipv6addrs", v6);
+	rpc_set_str(env, st, "gateway", d->gateway);
+	rpc_set_str(env, st, "ipv6gateway", d->ipv6gateway);
+	rpc_set_strf(env, st, "mtu", "%d", d->mtu);
+	rpc_set_bool(env, st, "dhcpv4", d->dhcpv4);
+	rpc_set_bool(env, st, "dhcpv6", d->dhcpv6);
+	/* cfg: the ifcfg keys older managers read (boot protocol) */
+	rpc_set_str(env, cfg, "BOOTPROTO", d->dhcpv4 ? "dhcp" : "none");
+	rpc_set_take(env, st, "cfg", cfg);
+}
+
+static xmlrpc_value *str_array(xmlrpc_env *env, char **v, size_t n)
+{
+	xmlrpc_value *a = rpc_array_new(env);
+
+	for (size_t i = 0; i < n; i++)
+		rpc_append_str(env, a, v[i]);
+	return a;
+}
+
+static xmlrpc_value *opts_struct(xmlrpc_env *env, const struct net_dev *d)
+{
+	xmlrpc_value *o = rpc_struct_new(env);
+
+	for (size_t i = 0; i < d->n_opts; i++)
+		rpc_set_str(env, o, d->opts[i].key, d->opts[i].value);
+	return o;
+}
+
+static xmlrpc_value *nic(xmlrpc_env *env, const struct net_dev *d)
+{
+	xmlrpc_value *st = rpc_struct_new(env);
+
+	rpc_set_str(env, st, "hwaddr", d->hwaddr);
+	if (d->permhwaddr[0])
+		rpc_set_str(env, st, "permhwaddr", d->permhwaddr);
+	rpc_set_int(env, st, "speed", d->speed);
+	common_keys(env, st, d, rpc_struct_new(env));
+	return st;
+}
+
+static xmlrpc_value *bridge(xmlrpc_env *env, const struct net_dev *d)
+{
+	xmlrpc_value *st = rpc_struct_new(env);
+
+	rpc_set_take(env, st, "ports", str_array(env, d->ports, d->n_ports));
+	rpc_set_str(env, st, "stp", d->stp ? "on" : "off");
+	rpc_set_take(env, st, "opts", opts_struct(env, d));
+	xmlrpc_value *cfg = rpc_struct_new(env);
+	rpc_set_str(env, cfg, "STP", d->stp ? "on" : "off");
+	common_keys(env, st, d, cfg);
+	return st;
+}
+
+static xmlrpc_value *vlan(xmlrpc_env *env, const struct net_dev *d)
+{
+	xmlrpc_value *st = rpc_struct_new(env);
+
+	rpc_set_str(env, st, "iface", d->vlan_base);
+	rpc_set_int(env, st, "vlanid", d->vlan_id);
+	common_keys(env, st, d, rpc_struct_new(env));
+	return st;
+}
+
+static xmlrpc_value *bond(xmlrpc_env *env, const struct net_dev *d)
+{
+	xmlrpc_value *st = rpc_struct_new(env), *cfg = rpc_struct_new(env);
+	char bo[512] = "";
+	size_t off = 0;
+
+	rpc_set_str(env, st, "hwaddr", d->hwaddr);
+	rpc_set_take(env, st, "slaves", str_array(env, d->ports, d->n_ports));
+	rpc_set_str(env, st, "active_slave", d->active_slave);
+	rpc_set_take(env, st, "opts", opts_struct(env, d));
+	for (size_t i = 0; i < d->n_opts && off < sizeof(bo); i++)
+		off += snprintf(bo + off, sizeof(bo) - off, "%s%s=%s", i ? " " : "", d->opts[i].key,
+				d->opts[i].value);
+	rpc_set_str(env, cfg, "BONDING_OPTS", bo);
+	common_keys(env, st, d, cfg);
+	return st;
+}
+
+void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapshot *s)
+{
+	xmlrpc_value *nics = rpc_struct_new(env), *bridges = rpc_struct_new(env);
+	xmlrpc_value *vlans = rpc_struct_new(env), *bonds = rpc_struct_new(env);
+
+	for (size_t i = 0; s && i < s->n_devs; i++) {
+		const struct net_dev *d = &s->devs[i];
+		if (d->hidden)
+			continue;
+		switch (d->kind) {
+		case NET_KIND_NIC:
+			rpc_set_take(env, nics, d->name, nic(env, d));
+			break;
+		case NET_KIND_BRIDGE:
+			rpc_set_take(env, bridges, d->name, bridge(env, d));
+			break;
+		case NET_KIND_VLAN:
+			rpc_set_take(env, vlans, d->name, vlan(env, d));
+			break;
+		case NET_KIND_BOND:
+			rpc_set_take(env, bonds, d->name, bond(env, d));
+			break;
+		default:
+			break;
+		}
+	}
+	rpc_set_take(env, info, "nics", nics);
+	rpc_set_take(env, info, "bridges", bridges);
+	rpc_set_take(env, info, "vlans", vlans);
+	rpc_set_take(env, info, "bondings", bonds);
+	/* The agent manages no networks until setupNetworks exists (a later issue). */
+	rpc_set_take(env, info, "networks", rpc_struct_new(env));
+}
+
+const char *netinfo_iface_of(const struct net_snapshot *s, const char *addr)
+{
+	/* "::ffff:1.2.3.4" from a dual-stack socket is the IPv4 address */
+	if (addr && strncmp(addr, "::ffff:", 7) == 0 && strchr(addr, '.'))
+		addr += 7;
+	for (size_t i = 0; s && addr && *addr && i < s->n_devs; i++)
+		for (size_t j = 0; j < s->devs[i].n_addrs; j++)
+			if (strcmp(s->devs[i].addrs[j].addr, addr) == 0)
+				return s->devs[i].name;
+	return "";
+}
