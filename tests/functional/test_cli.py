@@ -1,0 +1,135 @@
+"""vdsm-client and scripts/vdsm-c-certs against the real agent."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import vdsmtest
+from vdsmtest import Agent
+
+
+def client(agent, *args, pki=None):
+    cmd = [vdsmtest.CLIENT, "--host", agent.ip, "--port", str(agent.port),
+           "--pki", pki or agent.pkidir] + list(args)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=60)
+
+
+class CliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent().start()
+        cls.agent.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.__exit__(None, None, None)
+
+    def test_ping_prints_json_exit_0(self):
+        p = client(self.agent, "ping")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), {"status": {"code": 0, "message": "Done"}})
+
+    def test_error_code_exit_1(self):
+        p = client(self.agent, "ping", "extra")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("code 16", p.stderr)
+        self.assertEqual(json.loads(p.stdout)["status"]["code"], 16)
+
+    def test_fault_exit_1(self):
+        p = client(self.agent, "noSuchVerb")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("fault 1", p.stderr)
+
+    def test_named_and_json_args(self):
+        p = client(self.agent, "system.methodHelp", "methodName=getVdsStats")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(json.loads(p.stdout)["help"].startswith("getVdsStats()"))
+        p = client(self.agent, "system.methodHelp", '"ping"')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = client(self.agent, "system.methodHelp", "nosuchparam=1")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no parameter 'nosuchparam'", p.stderr)
+        p = client(self.agent, "system.methodHelp", "{bad json")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("not valid JSON", p.stderr)
+
+    def test_connection_error_exit_2(self):
+        p = subprocess.run([vdsmtest.CLIENT, "--host", "127.0.0.1", "--port", "1", "--pki",
+                            self.agent.pkidir, "ping"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot call ping", p.stderr)
+
+    def test_usage_errors_exit_2(self):
+        for args in ([], ["--port", "notaport", "ping"], ["--bogus"]):
+            p = subprocess.run([vdsmtest.CLIENT] + args, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, args)
+        p = subprocess.run([vdsmtest.CLIENT, "--pki", "/nonexistent", "ping"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("/nonexistent", p.stderr)
+
+    def test_foreign_pki_refused_exit_2(self):
+        p = client(self.agent, "ping", pki=vdsmtest.pki("other"))
+        self.assertEqual(p.returncode, 2)
+
+    def test_flow_id_sent(self):
+        p = subprocess.run([vdsmtest.CLIENT, "--host", self.agent.ip, "--port",
+                            str(self.agent.port), "--pki", self.agent.pkidir, "--flow",
+                            "cli-flow-77", "ping", "x"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("[flow cli-flow-77]", self.agent.log())
+
+
+class CertsTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(dir=vdsmtest.TEST_TMP)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_certs(self, *args):
+        return subprocess.run([vdsmtest.CERTS, "--dir", self.dir] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def test_layout_modes_and_no_overwrite(self):
+        self.assertEqual(self.run_certs("--cn", "host1.example").returncode, 0)
+        files = ["certs/cacert.pem", "keys/vdsmkey.pem", "certs/vdsmcert.pem",
+                 "client/cert.pem", "client/key.pem"]
+        for f in files:
+            self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
+        self.assertEqual(os.stat(os.path.join(self.dir, "keys/vdsmkey.pem")).st_mode & 0o777, 0o600)
+        out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in",
+                              os.path.join(self.dir, "certs/vdsmcert.pem")],
+                             stdout=subprocess.PIPE, text=True).stdout
+        self.assertIn("host1.example", out)
+        v = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(self.dir, "certs/cacert.pem"),
+                            os.path.join(self.dir, "client/cert.pem")], stdout=subprocess.PIPE, text=True)
+        self.assertEqual(v.returncode, 0)
+        key = open(os.path.join(self.dir, "keys/vdsmkey.pem")).read()
+        # Complete set: nothing done, keys unchanged.
+        p = self.run_certs()
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(open(os.path.join(self.dir, "keys/vdsmkey.pem")).read(), key)
+        # Partial set: refused without --force.
+        os.unlink(os.path.join(self.dir, "client/cert.pem"))
+        p = self.run_certs()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--force", p.stderr)
+        self.assertEqual(open(os.path.join(self.dir, "keys/vdsmkey.pem")).read(), key)
+        p = self.run_certs("--force")
+        self.assertEqual(p.returncode, 0)
+        self.assertNotEqual(open(os.path.join(self.dir, "keys/vdsmkey.pem")).read(), key)
+
+    def test_bad_args(self):
+        self.assertEqual(subprocess.run([vdsmtest.CERTS]).returncode, 2)
+        self.assertEqual(self.run_certs("--days", "x").returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
