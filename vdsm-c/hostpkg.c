@@ -43,7 +43,7 @@ int vd_packages_parse(const char *out, struct vd_pkg **ret, size_t *ret_n)
 				}
 			if (!line)
 				continue;
-			char ver[200] = "", status[64] = "";
+			char ver[120] = "", status[64] = "";
 			size_t vl = strcspn(line, "\t\n");
 			snprintf(ver, sizeof(ver), "%.*s", (int)vl, line);
 			if (line[vl] == '\t')
