@@ -15,6 +15,7 @@
 #include "../../rpc/json.h"
 #include "../../rpc/xmlrpc.h"
 #include "../../vdsm-c/verbs/vm_params.h"
+#include "../../vdsm-c/verbs/vm_wire.h"
 #include "../../vdsm-c/vm-internal.h"
 #include "../../vdsm-c/util/util.h"
 
@@ -414,6 +415,131 @@ static void test_sample_apply(void **state)
 	vm_unref(vm);
 }
 
+/* ---- getVmStats/getAllVmStats text replies ---- */
+
+static xmlrpc_value *member(xmlrpc_value *st, const char *key)
+{
+	xmlrpc_value *v = rpc_struct_get(st, key);
+	if (!v)
+		fail_msg("no member '%s'", key);
+	return v;
+}
+
+static void assert_member_str(xmlrpc_value *st, const char *key, const char *want)
+{
+	xmlrpc_value *v = member(st, key);
+	assert_int_equal(xmlrpc_value_type(v), XMLRPC_TYPE_STRING);
+	_cleanup_free_ char *s = rpc_to_string(v);
+	if (strcmp(s, want) != 0)
+		fail_msg("%s = '%s', want '%s'", key, s, want);
+}
+
+static xmlrpc_value *parse_reply(struct rpc_blob *b)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	int fault_code = 0;
+	const char *fault_string = NULL;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_parse_response2(&env, b->data, b->len, &v, &fault_code, &fault_string);
+	if (env.fault_occurred || fault_string)
+		fail_msg("reply does not parse: %s", env.fault_string);
+	xmlrpc_env_clean(&env);
+	assert_false(rpc_value_has_forbidden(v));
+	return v;
+}
+
+static void test_wire_stats(void **state)
+{
+	struct vm *vm = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d0b");
+	struct vm *down = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d0c");
+	struct vm_dev_info *devs = calloc(1, sizeof(*devs));
+	struct rpc_blob *b = NULL;
+	xmlrpc_env env;
+	(void)state;
+
+	xmlrpc_env_init(&env);
+	vm->name = strdup("a<b>&c \x01 \xff\xfe ok \xc3\xa9");
+	vm->mem_mib = 512;
+	vm->status = VM_ST_UP;
+	devs[0].kind = 'n';
+	devs[0].target = strdup("vnet7");
+	devs[0].model = strdup("virtio");
+	strcpy(devs[0].mac, "00:1a:4a:16:01:51");
+	vm_set_devs_locked(vm, devs, 1);
+	virTypedParameter a[] = {
+		ULL("cpu.time", 1000000000ULL), ULL("cpu.user", 100000000ULL), ULL("cpu.system", 100000000ULL),
+		ULL("balloon.current", 524288), ULL("net.count", 1), STR("net.0.name", "vnet7"),
+		ULL("net.0.rx.bytes", 1000), ULL("block.count", 1), STR("block.0.name", "vda"),
+		ULL("block.0.rd.reqs", 0), ULL("block.0.rd.times", 0), ULL("block.0.physical", 4096),
+	};
+	virTypedParameter c[] = {
+		ULL("cpu.time", 2000000000ULL), ULL("cpu.user", 200000000ULL), ULL("cpu.system", 300000000ULL),
+		ULL("balloon.current", 524288), ULL("net.count", 1), STR("net.0.name", "vnet7"),
+		ULL("net.0.rx.bytes", 1000 + 2 * 12500000ULL), ULL("net.0.rx.drop", 3),
+		ULL("block.count", 1), STR("block.0.name", "vda"), ULL("block.0.rd.reqs", 4),
+		ULL("block.0.rd.times", 4000000ULL), ULL("block.0.physical", 4096),
+	};
+	vm_sample_apply(vm, a, (int)ELEMENTSOF(a), 100.0);
+	vm_sample_apply(vm, c, (int)ELEMENTSOF(c), 102.0);
+	vm_set_down_locked(down, VM_EXIT_CODE_ERROR, VM_EXIT_LOST_QEMU_CONNECTION, "qemu <died>");
+	assert_int_equal(vm_registry_add(vm), 0);
+	assert_int_equal(vm_registry_add(down), 0);
+
+	assert_int_equal(vm_wire_stats_reply("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d0f", &b), -ENOENT);
+	assert_int_equal(vm_wire_stats_reply(vm->id, &b), 0);
+	xmlrpc_value *r = parse_reply(b);
+	rpc_blob_unref(b);
+	xmlrpc_value *status = member(r, "status");
+	assert_int_equal(xmlrpc_value_type(member(status, "code")), XMLRPC_TYPE_INT);
+	assert_member_str(status, "message", "Done");
+	xmlrpc_value *list = member(r, "statsList");
+	assert_int_equal(xmlrpc_array_size(&env, list), 1);
+	xmlrpc_value *s = NULL;
+	xmlrpc_array_read_item(&env, list, 0, &s);
+	assert_member_str(s, "vmId", vm->id);
+	assert_member_str(s, "status", "Up");
+	assert_member_str(s, "vmName", "a<b>&c ? ?? ok \xc3\xa9");
+	assert_member_str(s, "cpuSys", "15.00");
+	assert_member_str(s, "cpuUser", "35.00");
+	assert_member_str(s, "cpuUsage", "500000000");
+	xmlrpc_value *nic = member(member(s, "network"), "vnet7");
+	assert_member_str(nic, "macAddr", "00:1a:4a:16:01:51");
+	assert_member_str(nic, "rxRate", "10.0");
+	assert_member_str(nic, "rxDropped", "3");
+	assert_member_str(nic, "speed", "1000");
+	assert_int_equal(xmlrpc_value_type(member(nic, "sampleTime")), XMLRPC_TYPE_DOUBLE);
+	xmlrpc_value *disk = member(member(s, "disks"), "vda");
+	assert_member_str(disk, "readLatency", "0.001000000");
+	assert_member_str(disk, "apparentsize", "4096");
+	assert_member_str(member(s, "balloonInfo"), "balloon_cur", "524288");
+	assert_null(rpc_struct_get(s, "exitCode"));
+	xmlrpc_DECREF(s);
+	xmlrpc_DECREF(r);
+
+	assert_int_equal(vm_wire_stats_reply(NULL, &b), 0);
+	r = parse_reply(b);
+	rpc_blob_unref(b);
+	list = member(r, "statsList");
+	assert_int_equal(xmlrpc_array_size(&env, list), 2);
+	xmlrpc_array_read_item(&env, list, 1, &s);
+	assert_member_str(s, "status", "Down");
+	int code = -1, reason = -1;
+	xmlrpc_read_int(&env, member(s, "exitCode"), &code);
+	xmlrpc_read_int(&env, member(s, "exitReason"), &reason);
+	assert_int_equal(code, 1);
+	assert_int_equal(reason, 2);
+	assert_member_str(s, "exitMessage", "qemu <died>");
+	xmlrpc_DECREF(s);
+	xmlrpc_DECREF(r);
+	assert_false(env.fault_occurred);
+	xmlrpc_env_clean(&env);
+	vm_registry_clear();
+	vm_unref(vm);
+	vm_unref(down);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_roundtrip),
 		cmocka_unit_test(test_state_file_roundtrip),
 		cmocka_unit_test(test_sample_apply),
+		cmocka_unit_test(test_wire_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

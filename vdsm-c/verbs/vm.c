@@ -1,11 +1,13 @@
 /* VM verbs (API.md §5.2): create, destroy, list, getVmStats, getAllVmStats.
  * Conversion only: the VM module (vdsm-c/vm.h) does the work and keeps the data. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "verbs.h"
 #include "vm_params.h"
+#include "vm_wire.h"
 #include "../log.h"
 #include "../vm.h"
 #include "../util/util.h"
@@ -20,53 +22,6 @@ static bool not_recovered(struct vd_error *err)
 	return true;
 }
 
-static void set_u64(xmlrpc_env *env, xmlrpc_value *st, const char *key, uint64_t v)
-{
-	rpc_set_strf(env, st, key, "%llu", (unsigned long long)v);
-}
-
-static void add_nic_stats(xmlrpc_env *env, xmlrpc_value *net, const struct vm_nic_stats *n)
-{
-	xmlrpc_value *s = rpc_struct_new(env);
-
-	rpc_set_str(env, s, "macAddr", n->mac);
-	rpc_set_str(env, s, "name", n->name);
-	rpc_set_strf(env, s, "speed", "%d", n->speed);
-	rpc_set_str(env, s, "state", "unknown");
-	rpc_set_strf(env, s, "rxRate", "%.1f", n->rx_rate);
-	rpc_set_strf(env, s, "txRate", "%.1f", n->tx_rate);
-	set_u64(env, s, "rxErrors", n->rx_errs);
-	set_u64(env, s, "rxDropped", n->rx_drop);
-	set_u64(env, s, "txErrors", n->tx_errs);
-	set_u64(env, s, "txDropped", n->tx_drop);
-	set_u64(env, s, "rx", n->rx);
-	set_u64(env, s, "tx", n->tx);
-	rpc_set_double(env, s, "sampleTime", n->sample_time);
-	rpc_set_take(env, net, n->name, s);
-}
-
-static void add_disk_stats(xmlrpc_env *env, xmlrpc_value *disks, const struct vm_disk_stats *d)
-{
-	xmlrpc_value *s = rpc_struct_new(env);
-
-	rpc_set_strf(env, s, "readRate", "%.1f", d->read_rate);
-	rpc_set_strf(env, s, "writeRate", "%.1f", d->write_rate);
-	rpc_set_strf(env, s, "readLatency", "%.9f", d->read_latency);
-	rpc_set_strf(env, s, "writeLatency", "%.9f", d->write_latency);
-	rpc_set_strf(env, s, "flushLatency", "%.9f", d->flush_latency);
-	set_u64(env, s, "readBytes", d->read_bytes);
-	set_u64(env, s, "writtenBytes", d->write_bytes);
-	set_u64(env, s, "readOps", d->read_ops);
-	set_u64(env, s, "writeOps", d->write_ops);
-	set_u64(env, s, "truesize", d->truesize);
-	set_u64(env, s, "apparentsize", d->apparentsize);
-	if (d->image_id)
-		rpc_set_str(env, s, "imageID", d->image_id);
-	if (d->lun_guid)
-		rpc_set_str(env, s, "lunGUID", d->lun_guid);
-	rpc_set_take(env, disks, d->name, s);
-}
-
 static void add_exit(xmlrpc_env *env, xmlrpc_value *st, const struct vm_view *v)
 {
 	if (v->status != VM_ST_DOWN)
@@ -76,52 +31,6 @@ static void add_exit(xmlrpc_env *env, xmlrpc_value *st, const struct vm_view *v)
 	rpc_set_str(env, st, "exitMessage", v->exit_message);
 }
 
-/* One getVmStats/getAllVmStats element (API.md §5.2 table). */
-static xmlrpc_value *stats_struct(xmlrpc_env *env, const struct vm_view *v)
-{
-	xmlrpc_value *s = rpc_struct_new(env);
-
-	rpc_set_str(env, s, "vmId", v->id);
-	rpc_set_str(env, s, "status", vm_status_to_string(v->status));
-	rpc_set_strf(env, s, "statusTime", "%llu", (unsigned long long)v->status_time_ms);
-	rpc_set_str(env, s, "vmName", v->name);
-	rpc_set_str(env, s, "vmType", "kvm");
-	rpc_set_str(env, s, "kvmEnable", v->kvm_enable ? "true" : "false");
-	rpc_set_str(env, s, "acpiEnable", v->acpi ? "true" : "false");
-	rpc_set_strf(env, s, "elapsedTime", "%lld", (long long)v->elapsed);
-	rpc_set_str(env, s, "monitorResponse", "0");
-	rpc_set_strf(env, s, "timeOffset", "%lld", v->time_offset);
-	rpc_set_str(env, s, "clientIp", "");
-	rpc_set_strf(env, s, "cpuUser", "%.2f", v->cpu_user);
-	rpc_set_strf(env, s, "cpuSys", "%.2f", v->cpu_sys);
-	rpc_set_strf(env, s, "cpuUsage", "%llu", (unsigned long long)v->cpu_time_ns);
-	rpc_set_strf(env, s, "memUsage", "%d", v->mem_usage);
-	rpc_set_strf(env, s, "vcpuCount", "%d", v->vcpu_count);
-	xmlrpc_value *b = rpc_struct_new(env);
-	if (v->balloon_cur >= 0) {
-		rpc_set_strf(env, b, "balloon_max", "%lld", v->mem_mib * 1024);
-		rpc_set_str(env, b, "balloon_min", "0");
-		rpc_set_strf(env, b, "balloon_cur", "%lld", v->balloon_cur);
-		rpc_set_strf(env, b, "balloon_target", "%lld",
-			     v->balloon_max > 0 ? v->balloon_max : v->mem_mib * 1024);
-	}
-	rpc_set_take(env, s, "balloonInfo", b);
-	xmlrpc_value *net = rpc_struct_new(env);
-	for (size_t i = 0; i < v->n_nics; i++)
-		add_nic_stats(env, net, &v->nics[i]);
-	rpc_set_take(env, s, "network", net);
-	xmlrpc_value *disks = rpc_struct_new(env);
-	for (size_t i = 0; i < v->n_disks; i++)
-		add_disk_stats(env, disks, &v->disks[i]);
-	rpc_set_take(env, s, "disks", disks);
-	rpc_set_take(env, s, "disksUsage", rpc_array_new(env));
-	rpc_set_take(env, s, "displayInfo", rpc_array_new(env));
-	rpc_set_str(env, s, "guestIPs", "");
-	rpc_set_strf(env, s, "hash", "%llu", (unsigned long long)(v->hash >> 1));
-	add_exit(env, s, v);
-	return s;
-}
-
 struct collect {
 	xmlrpc_env *env;
 	xmlrpc_value *arr;
@@ -129,49 +38,33 @@ struct collect {
 	xmlrpc_value *filter;   /* array of vmIds or NULL */
 };
 
-static int collect_stats(const struct vm_view *v, void *ud)
-{
-	struct collect *c = ud;
-
-	rpc_append_take(c->env, c->arr, stats_struct(c->env, v));
-	return c->env->fault_occurred ? -1 : 0;
-}
-
 xmlrpc_value *verb_get_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
 	_cleanup_free_ char *id = NULL;
 
+	(void)env;
 	if (not_recovered(err))
 		return NULL;
-
 	if (vd_arg_string(c, 0, "vmId", &id, err) < 0)
 		return NULL;
-	struct collect col = { env, rpc_array_new(env), false, NULL };
 	for (char *p = id; *p; p++)
 		*p = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
-	if (!util_uuid_valid(id) || vm_foreach(id, collect_stats, &col) == -ENOENT) {
-		if (col.arr)
-			xmlrpc_DECREF(col.arr);
+	int r = util_uuid_valid(id) ? vm_wire_stats_reply(id, &c->reply_blob) : -ENOENT;
+	if (r == -ENOENT)
 		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
-		return NULL;
-	}
-	xmlrpc_value *payload = rpc_struct_new(env);
-	rpc_set_take(env, payload, "statsList", col.arr);
-	return payload;
+	else if (r < 0)
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	return NULL;
 }
 
 xmlrpc_value *verb_get_all_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
-	struct collect col = { env, NULL, false, NULL };
-
-	(void)c;
+	(void)env;
 	if (not_recovered(err))
 		return NULL;
-	col.arr = rpc_array_new(env);
-	vm_foreach(NULL, collect_stats, &col);
-	xmlrpc_value *payload = rpc_struct_new(env);
-	rpc_set_take(env, payload, "statsList", col.arr);
-	return payload;
+	if (vm_wire_stats_reply(NULL, &c->reply_blob) < 0)
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	return NULL;
 }
 
 /* ---- list ---- */
