@@ -14,7 +14,8 @@ void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapsh
 /* The device owning local address addr ("" if none). */
 const char *netinfo_iface_of(const struct net_snapshot *s, const char *addr);
 
-/* Frees the cached getVdsCapabilities reply (shutdown). */
+/* Free the cached getVdsCapabilities / getVdsStats replies (shutdown). */
 void verbs_caps_fini(void);
+void verbs_stats_fini(void);
 
 #endif

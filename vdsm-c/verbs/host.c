@@ -69,4 +69,5 @@ void verbs_host_fini(void);
 void verbs_host_fini(void)
 {
 	verbs_caps_fini();
+	verbs_stats_fini();
 }

@@ -1,4 +1,9 @@
-/* getVdsStats (API.md §0, §5.1): converts the sampler's latest sample; no I/O. */
+/* getVdsStats (API.md §0, §5.1): converts the sampler's latest sample; no I/O.
+ *
+ * The reply depends only on the sample and on the current second (dateTime,
+ * elapsedTime), so the serialized reply is cached for that pair: the manager's polls
+ * and any number of clients within a second share one conversion. */
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -32,20 +37,75 @@ static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststat
 	rpc_set_take(env, info, "network", net);
 }
 
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rpc_blob *stats_reply;
+static double stats_reply_mono;        /* the sample it was built from */
+static time_t stats_reply_now;
+static long long stats_reply_elapsed;
+
+static xmlrpc_value *build(xmlrpc_env *env, struct hoststats_sample *s, time_t now,
+			   long long elapsed);
+
 xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
 	struct hoststats_sample *s = hoststats_sample_get();
-	xmlrpc_value *info, *payload;
-	char buf[64], key[16];
 	time_t now = time(NULL);
-	struct tm tm;
+	long long elapsed = (long long)(util_now_monotonic() - vd_rt.start_mono);
 
-	(void)c;
 	if (!s) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: no host statistics "
 			     "sample yet (module hoststats did not start)");
 		return NULL;
 	}
+	pthread_mutex_lock(&stats_lock);
+	if (stats_reply && stats_reply_mono == s->mono && stats_reply_now == now &&
+	    stats_reply_elapsed == elapsed) {
+		c->reply_blob = rpc_blob_ref(stats_reply);
+		pthread_mutex_unlock(&stats_lock);
+		hoststats_sample_unref(s);
+		return NULL;
+	}
+	pthread_mutex_unlock(&stats_lock);
+	double mono = s->mono;
+	xmlrpc_value *payload = build(env, s, now, elapsed);
+	hoststats_sample_unref(s);
+	if (!payload)
+		return NULL;
+	payload = rpc_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
+	if (!payload)
+		return NULL;
+	struct rpc_blob *blob = rpc_serialize_response(payload);
+	xmlrpc_DECREF(payload);
+	if (!blob) {
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: cannot serialize statistics");
+		return NULL;
+	}
+	pthread_mutex_lock(&stats_lock);
+	rpc_blob_unref(stats_reply);
+	stats_reply = rpc_blob_ref(blob);
+	stats_reply_mono = mono;
+	stats_reply_now = now;
+	stats_reply_elapsed = elapsed;
+	pthread_mutex_unlock(&stats_lock);
+	c->reply_blob = blob;
+	return NULL;
+}
+
+void verbs_stats_fini(void)
+{
+	pthread_mutex_lock(&stats_lock);
+	rpc_blob_unref(stats_reply);
+	stats_reply = NULL;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static xmlrpc_value *build(xmlrpc_env *env, struct hoststats_sample *s, time_t now,
+			   long long elapsed)
+{
+	xmlrpc_value *info, *payload;
+	char buf[64], key[16];
+	struct tm tm;
+
 	info = rpc_struct_new(env);
 	/* VDSM's formats: percentages "%.2f" strings, sizes in MiB as ints (API.md §3.2) */
 	rpc_set_strf(env, info, "cpuUser", "%.2f", s->cpu_user);
@@ -72,8 +132,7 @@ xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_e
 	rpc_set_int(env, info, "vmMigrating", s->vms.migrating);
 	rpc_set_int(env, info, "incomingVmMigrations", s->vms.incoming);
 	rpc_set_int(env, info, "outgoingVmMigrations", s->vms.outgoing);
-	rpc_set_strf(env, info, "elapsedTime", "%lld",
-		     (long long)(util_now_monotonic() - vd_rt.start_mono));
+	rpc_set_strf(env, info, "elapsedTime", "%lld", elapsed);
 	if (s->boot_time >= 0)
 		rpc_set_strf(env, info, "bootTime", "%lld", s->boot_time);
 	gmtime_r(&now, &tm);
@@ -112,7 +171,6 @@ xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_e
 		rpc_set_take(env, cpus, key, cs);
 	}
 	rpc_set_take(env, info, "cpuStatistics", cpus);
-	hoststats_sample_unref(s);
 
 	/* Storage domain monitors come with the storage work: none monitored yet. */
 	rpc_set_take(env, info, "storageDomains", rpc_struct_new(env));
