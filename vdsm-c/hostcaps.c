@@ -228,6 +228,9 @@ int hostcaps_start(void)
 		   c->cpu->cores, c->cpu->threads, c->mem_total_kib / 1024,
 		   c->kvm_api == 12 ? "API 12" : c->kvm_api > 0 ? "unexpected API version" :
 		   strerror(-c->kvm_api));
+	if (c->kvm_api == 12 && !cpu_info_has_flag(c->cpu, "vmx") && !cpu_info_has_flag(c->cpu, "svm"))
+		log_notice("/dev/kvm answers although /proc/cpuinfo shows no vmx/svm "
+			   "(nested or paravirtual KVM): reporting kvmEnabled=true");
 	log_virt(c);
 	bool need_retry = !c->virt;
 	replace(c);

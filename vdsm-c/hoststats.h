@@ -30,7 +30,9 @@ struct hoststats_vm_counts {
 
 /* Registers the VM counter. It is called from the sampler thread once per interval,
  * with *out zeroed; it must not block (read the VM registry, no libvirt calls that
- * wait). NULL unregisters (counts become 0). Safe to call from any thread. */
+ * wait). NULL unregisters (counts become 0); once that call returns the callback is
+ * not running and will not run again. The callback runs under the hook's lock, so do
+ * not call hoststats_set_vm_counter() while holding a lock the callback takes. */
 void hoststats_set_vm_counter(void (*fn)(struct hoststats_vm_counts *out));
 
 /* Module entry points (vdsm-c/modules.c). start takes a first sample synchronously,
