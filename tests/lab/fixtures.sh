@@ -84,7 +84,8 @@ lab_cleanup() {
 	local i
 	[ "$LAB_NO_CLEANUP" = 1 ] && { _lab_deferred=(); return 0; }
 	for ((i = ${#_lab_deferred[@]} - 1; i >= 0; i--)); do
-		eval "${_lab_deferred[i]}" >/dev/null 2>&1 || true
+		eval "${_lab_deferred[i]}" >/dev/null 2>&1 ||
+			echo "lab cleanup: failed (ignored): ${_lab_deferred[i]}" >&2
 	done
 	_lab_deferred=()
 }
@@ -99,10 +100,14 @@ fi
 # lab_daemon NAME CMD...  — start CMD (which must stay in the foreground) in its own
 # session, output to $LAB_DAEMON_LOGDIR/NAME.log, PID in /run/lab/NAME.pid.
 lab_daemon() {
-	local name=$1
+	local name=$1 mon=$-
 	shift
+	# Without job control the background child is not a process-group leader, so
+	# setsid(1) does not fork and $! is the daemon itself (interactive shells too).
+	set +m
 	setsid "$@" </dev/null >>"$LAB_DAEMON_LOGDIR/$name.log" 2>&1 &
 	echo $! >"$LAB_RUN/$name.pid"
+	[[ $mon != *m* ]] || set -m
 }
 
 # lab_daemon_pid NAME  — print the PID of a running fixture daemon; status 1 if none.
