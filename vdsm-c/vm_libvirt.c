@@ -170,7 +170,13 @@ static int connect_locked(void)
 	virConnectPtr c = virConnectOpen(uri);
 
 	if (!c) {
-		log_warning("cannot connect to libvirt at '%s': %s", uri, vm_virt_error());
+		/* The sampler retries every interval: say it once, then at debug level. */
+		static bool said;
+		if (!said)
+			log_warning("cannot connect to libvirt at '%s': %s", uri, vm_virt_error());
+		else
+			log_debug("cannot connect to libvirt at '%s': %s", uri, vm_virt_error());
+		said = true;
 		return -ECONNREFUSED;
 	}
 	if (virConnectRegisterCloseCallback(c, on_close, NULL, NULL) < 0)

@@ -415,6 +415,32 @@ class VmRecoveryTest(VmBase):
             self.assertNotIn(p["vmId"], self.domains())
             self.created.remove(p["vmId"])
 
+    def test_libvirtd_restart(self):
+        keep, lost = self.params(n=30), self.params(n=31)
+        for p in (keep, lost):
+            self.create(p)
+            self.wait_status(p["vmId"], "Up", timeout=60)
+        pidfile = os.path.join(self.lv.dir, "run", "qemu", lost["vmName"] + ".pid")
+        with open(pidfile) as f:
+            qemu_pid = int(f.read().strip())
+        os.kill(self.lv.proc.pid, 9)   # our private libvirtd, by PID
+        self.lv.proc.wait()
+        self.lv.proc = None
+        os.kill(qemu_pid, 9)           # and one QEMU while nobody watches it
+        # The agent keeps answering from memory meanwhile.
+        self.assertEqual(self.stats(keep["vmId"])["status"], "Up")
+        self.lv.start()
+        wait_for(lambda: self.agent.log().count("connected to libvirt") >= 2, 30,
+                 "the agent to reconnect")
+        s = self.wait_status(lost["vmId"], "Down", timeout=30)
+        self.assertEqual((s["exitCode"], s["exitReason"]), (1, 2))
+        time.sleep(2.5)
+        self.assertEqual(self.stats(keep["vmId"])["status"], "Up")
+        r = self.agent.call("destroy", keep["vmId"])
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.assertNotIn(keep["vmId"], self.domains())
+        self.created.remove(keep["vmId"])
+
     def test_down_record_survives_restart(self):
         p = self.params(n=20, cmdline="vdsmtest.poweroff=1")
         self.create(p)
