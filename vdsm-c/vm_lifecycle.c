@@ -1,5 +1,6 @@
 /* create and destroy: host checks, registration, the starter threads, destroy. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,85 @@ static const char *domain_type_for(const struct vm_conf *c)
 	return t;
 }
 
+/* stat() in an orphanable thread: a disk path on a hung NFS server must not stall the
+ * RPC thread (STYLE.md "External programs"); after the timeout the thread is left to
+ * finish on its own and frees the job. */
+struct stat_job {
+	atomic_int ref;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int err;
+	struct stat st;
+	char path[];
+};
+
+static void stat_job_unref(struct stat_job *j)
+{
+	if (atomic_fetch_sub(&j->ref, 1) == 1) {
+		pthread_mutex_destroy(&j->lock);
+		pthread_cond_destroy(&j->cond);
+		free(j);
+	}
+}
+
+static void *stat_thread(void *arg)
+{
+	struct stat_job *j = arg;
+	struct stat st;
+	int r = stat(j->path, &st);
+	int e = r < 0 ? errno : 0;
+
+	pthread_mutex_lock(&j->lock);
+	j->err = e;
+	j->st = st;
+	j->done = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	stat_job_unref(j);
+	return NULL;
+}
+
+#define STAT_TIMEOUT 10
+
+static int stat_timeout(const char *path, struct stat *ret)
+{
+	size_t n = strlen(path);
+	struct stat_job *j = calloc(1, sizeof(*j) + n + 1);
+	pthread_t tid;
+	pthread_attr_t attr;
+	struct timespec ts;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	memcpy(j->path, path, n + 1);
+	atomic_init(&j->ref, 2);
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&tid, &attr, stat_thread, j);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		atomic_store(&j->ref, 1);
+		stat_job_unref(j);
+		return -r;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += STAT_TIMEOUT;
+	pthread_mutex_lock(&j->lock);
+	while (!j->done)
+		if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
+			break;
+	r = !j->done ? -ETIMEDOUT : j->err ? -j->err : 0;
+	if (r == 0)
+		*ret = j->st;
+	pthread_mutex_unlock(&j->lock);
+	stat_job_unref(j);
+	return r;
+}
+
 /* Host-side checks of a request: bridges and disk paths exist (API.md §5.2 create). */
 static int check_host(struct vm_conf *c, struct vd_error *err)
 {
@@ -69,10 +149,15 @@ static int check_host(struct vm_conf *c, struct vd_error *err)
 		struct stat st;
 		if (!d->path || !*d->path)
 			continue;
-		if (stat(d->path, &st) < 0)
+		int r = stat_timeout(d->path, &st);
+		if (r == -ETIMEDOUT)
+			return vd_error_set(err, VD_ERR_IMAGEERR,
+					    "Drive image file could not be found: '%s' (%s): no answer in %d s",
+					    d->path, d->target, STAT_TIMEOUT);
+		if (r < 0)
 			return vd_error_set(err, VD_ERR_IMAGEERR,
 					    "Drive image file could not be found: '%s' (%s): %s",
-					    d->path, d->target, strerror(errno));
+					    d->path, d->target, strerror(-r));
 		if (S_ISDIR(st.st_mode))
 			return vd_error_set(err, VD_ERR_IMAGEERR,
 					    "Drive image file could not be found: '%s' (%s) is a directory",
