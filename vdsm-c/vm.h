@@ -244,7 +244,4 @@ typedef int (*vm_view_fn)(const struct vm_view *v, void *userdata);
  * first negative return and passes it back. -ENOENT when id is unknown. */
 int vm_foreach(const char *id, vm_view_fn fn, void *userdata);
 
-/* Counts for getVdsStats (vmCount, vmActive, vmMigrating). */
-void vm_counts(int *ret_total, int *ret_active, int *ret_migrating);
-
 #endif

@@ -294,28 +294,3 @@ int vm_foreach(const char *id, vm_view_fn fn, void *userdata)
 	vm_registry_free_snapshot(vms, n);
 	return r;
 }
-
-void vm_counts(int *ret_total, int *ret_active, int *ret_migrating)
-{
-	int total = 0, active = 0, migrating = 0;
-
-	/* Lock order: registry, then one VM at a time. */
-	pthread_mutex_lock(&reg_lock);
-	for (size_t i = 0; i < reg_n; i++) {
-		pthread_mutex_lock(&reg[i]->lock);
-		enum vm_status st = reg[i]->status;
-		pthread_mutex_unlock(&reg[i]->lock);
-		total++;
-		if (st != VM_ST_DOWN)
-			active++;
-		if (st == VM_ST_MIGRATION_SOURCE || st == VM_ST_MIGRATION_DESTINATION)
-			migrating++;
-	}
-	pthread_mutex_unlock(&reg_lock);
-	if (ret_total)
-		*ret_total = total;
-	if (ret_active)
-		*ret_active = active;
-	if (ret_migrating)
-		*ret_migrating = migrating;
-}
