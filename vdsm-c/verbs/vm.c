@@ -184,8 +184,13 @@ xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 
 	if (not_recovered(err))
 		return NULL;
-	if (vd_arg_bool(c, 0, "fullStatus", false, &col.full, err) < 0)
-		return NULL;
+	/* API.md §3.1 rule 4: the engine sends "true"; any non-empty, non-false value
+	 * means full. */
+	xmlrpc_value *full = vd_arg(c, 0);
+	if (full && rpc_to_bool(full, &col.full) == RPC_BADTYPE) {
+		_cleanup_free_ char *s = rpc_to_string(full);
+		col.full = s && *s;
+	}
 	if (c->nparams > 1 && vd_arg_array(c, 1, "vmList", &col.filter, err) < 0)
 		return NULL;
 	vd_client_seen_mark();
