@@ -32,6 +32,7 @@ struct vm {
 	atomic_int ref;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;             /* signalled when `starting` clears */
+	pthread_mutex_t state_lock;      /* orders state-file writes with vm_forget() */
 	char id[37];
 	/* Identity and config echo (set before the VM is published, then read-only) */
 	char *name;
@@ -103,6 +104,9 @@ void vm_dev_info_free_array(struct vm_dev_info *devs, size_t n);
 /* Writes the VM's metadata and exit info; takes the VM lock itself. */
 int vm_state_save(struct vm *vm);
 void vm_state_remove(const char *id);
+/* Removes the VM from the registry and its state file, ordered with vm_state_save()
+ * (a late save from the event thread cannot resurrect the file). */
+void vm_forget(struct vm *vm);
 /* Calls fn for every readable state file (parsed metadata). */
 struct vm_meta;
 int vm_state_load_all(int (*fn)(struct vm_meta *m, void *ud), void *ud);

@@ -17,7 +17,9 @@
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static virConnectPtr conn;           /* conn_lock */
 static int lifecycle_cb = -1;        /* conn_lock */
-static bool conn_is_broken;          /* conn_lock */
+/* Set by the close callback without conn_lock: libvirt may run that callback while
+ * holding its own lock, which virConnectUnregisterCloseCallback (under conn_lock) takes. */
+static atomic_bool conn_is_broken;
 
 static pthread_t event_tid;
 static atomic_bool event_run;
@@ -52,7 +54,7 @@ virConnectPtr vm_conn_get(void)
 	virConnectPtr c = NULL;
 
 	pthread_mutex_lock(&conn_lock);
-	if (conn && !conn_is_broken && virConnectRef(conn) == 0)
+	if (conn && !atomic_load(&conn_is_broken) && virConnectRef(conn) == 0)
 		c = conn;
 	pthread_mutex_unlock(&conn_lock);
 	return c;
@@ -60,9 +62,7 @@ virConnectPtr vm_conn_get(void)
 
 void vm_conn_broken(void)
 {
-	pthread_mutex_lock(&conn_lock);
-	conn_is_broken = true;
-	pthread_mutex_unlock(&conn_lock);
+	atomic_store(&conn_is_broken, true);
 }
 
 static void on_close(virConnectPtr c, int reason, void *opaque)
@@ -198,7 +198,7 @@ static int connect_locked(void)
 	}
 	conn = c;
 	lifecycle_cb = id;
-	conn_is_broken = false;
+	atomic_store(&conn_is_broken, false);
 	log_notice("connected to libvirt at '%s'", uri);
 	return 0;
 }

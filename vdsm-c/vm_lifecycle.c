@@ -328,8 +328,7 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 		}
 	}
 	if (!j) {
-		vm_registry_remove(vm);
-		vm_state_remove(vm->id);
+		vm_forget(vm);
 		return vd_error_set(err, VD_ERR_CREATEERR,
 				    "Error creating the requested VM: cannot start a worker thread");
 	}
@@ -348,12 +347,6 @@ static bool gone(int code)
 {
 	/* The domain is not there or not running any more: nothing left to stop. */
 	return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_OPERATION_INVALID;
-}
-
-static void forget(struct vm *vm)
-{
-	vm_registry_remove(vm);
-	vm_state_remove(vm->id);
 }
 
 int vm_destroy(const char *id, struct vd_error *err)
@@ -387,7 +380,7 @@ int vm_destroy(const char *id, struct vd_error *err)
 	}
 	if (down) {
 		log_info("VM %s: Down record acknowledged", id);
-		forget(vm);
+		vm_forget(vm);
 		return 0;
 	}
 
@@ -429,6 +422,6 @@ int vm_destroy(const char *id, struct vd_error *err)
 	pthread_mutex_lock(&vm->lock);
 	vm_set_down_locked(vm, VM_EXIT_CODE_NORMAL, VM_EXIT_ADMIN_SHUTDOWN, NULL);
 	pthread_mutex_unlock(&vm->lock);
-	forget(vm);
+	vm_forget(vm);
 	return 0;
 }

@@ -20,6 +20,7 @@ struct vm *vm_obj_new(const char *id)
 	atomic_init(&vm->ref, 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
+	pthread_mutex_init(&vm->state_lock, NULL);
 	snprintf(vm->id, sizeof(vm->id), "%s", id);
 	vm->status = VM_ST_WAIT_FOR_LAUNCH;
 	vm->status_time_ms = util_monotonic_ms();
@@ -69,6 +70,7 @@ void vm_unref(struct vm *vm)
 	free(vm->nic_stats);
 	free(vm->disk_stats);
 	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->state_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }

@@ -33,20 +33,31 @@ int vm_state_save(struct vm *vm)
 {
 	_cleanup_free_ char *dir = vd_state_path(STATE_DIR), *path = state_file(vm->id);
 
+	pthread_mutex_lock(&vm->state_lock);
 	pthread_mutex_lock(&vm->lock);
 	bool removed = vm->removed;
 	_cleanup_free_ char *xml = removed ? NULL : vm_state_xml_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
+	int r = 0;
 	if (removed)
-		return 0; /* destroy() already forgot it */
-	if (!dir || !path || !xml)
-		return -ENOMEM;
-	int r = util_mkdir_p(dir, 0700);
-	if (r >= 0)
+		r = 0; /* destroy() already forgot it */
+	else if (!dir || !path || !xml)
+		r = -ENOMEM;
+	else if ((r = util_mkdir_p(dir, 0700)) >= 0)
 		r = util_write_atomic(path, xml, strlen(xml), 0600);
+	pthread_mutex_unlock(&vm->state_lock);
 	if (r < 0)
-		log_warning("VM %s: cannot write %s: %s, ignoring", vm->id, path, strerror(-r));
+		log_warning("VM %s: cannot write %s: %s, ignoring", vm->id, path ? path : "",
+			    strerror(-r));
 	return r;
+}
+
+void vm_forget(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->state_lock);
+	vm_registry_remove(vm);
+	vm_state_remove(vm->id);
+	pthread_mutex_unlock(&vm->state_lock);
 }
 
 void vm_state_remove(const char *id)
