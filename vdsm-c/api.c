@@ -161,8 +161,9 @@ static struct rpc_blob *fault(const char *fmt, ...)
 
 static void audit(const struct vd_call *c, int code, double started)
 {
-	log_notice("AUDIT verb=%s client=%s addr=%s flow=%s obj=%s code=%d ms=%.1f", c->verb,
-		   c->client_cn && *c->client_cn ? c->client_cn : "-",
+	log_notice("AUDIT verb=%s client=%s subject=\"%s\" addr=%s flow=%s obj=%s code=%d ms=%.1f",
+		   c->verb, c->client_cn && *c->client_cn ? c->client_cn : "-",
+		   c->client_dn && *c->client_dn ? c->client_dn : "-",
 		   c->client_addr ? c->client_addr : "-", c->flow && *c->flow ? c->flow : "-",
 		   c->audit_obj[0] ? c->audit_obj : "-", code,
 		   (util_now_monotonic() - started) * 1000.0);

@@ -345,6 +345,45 @@ class LifecycleTest(unittest.TestCase):
             a.__exit__(None, None, None)
 
 
+    def test_audit_line_in_syslog(self):
+        """A state-changing verb writes one AUDIT line (cert subject, FlowID, verb, code)
+        to syslog, whatever its outcome."""
+        a = Agent()
+        lines = []
+        try:
+            os.makedirs(os.path.join(a.root, "dev"))
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(os.path.join(a.root, "dev", "log"))
+            sock.settimeout(10)
+
+            def reader():
+                while True:
+                    try:
+                        ln = sock.recv(4096).decode()
+                    except (socket.timeout, OSError):
+                        return
+                    lines.append(ln)
+                    if "AUDIT" in ln:
+                        return
+            t = threading.Thread(target=reader)
+            t.start()
+            a.start()
+            vm = "6a1c0b52-37c7-4a0b-9ab4-1d1a2c6d4e01"
+            r = a.call("destroy", vm, flow="audit-flow-42")
+            t.join(15)
+            sock.close()
+            audit = [ln for ln in lines if "AUDIT" in ln]
+            self.assertEqual(len(audit), 1, lines[-5:])
+            self.assertRegex(audit[0], r'AUDIT verb=destroy client=vdsm-c-manager '
+                             r'subject="[^"]*CN=vdsm-c-manager[^"]*" addr=127\.0\.0\.1 '
+                             r'flow=audit-flow-42 obj=\S+ code=%d ms=' % r["status"]["code"])
+            # Read-only verbs are not audited.
+            a.call("ping")
+            self.assertNotIn("AUDIT verb=ping", a.log())
+        finally:
+            a.__exit__(None, None, None)
+
+
 class ConfigTest(unittest.TestCase):
     def run_with(self, text):
         a = Agent()

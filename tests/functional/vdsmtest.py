@@ -387,6 +387,9 @@ class PrivateLibvirtd:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if getattr(self, "logf", None):
+            self.logf.close()
+            self.logf = None
 
     def __enter__(self):
         return self.start()
