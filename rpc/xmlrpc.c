@@ -296,6 +296,19 @@ xmlrpc_value *rpc_envelope(xmlrpc_env *env, xmlrpc_value *payload, int code, con
 	return payload;
 }
 
+struct rpc_blob *rpc_serialize_envelope(xmlrpc_env *env, xmlrpc_value *payload, int code,
+					const char *message)
+{
+	xmlrpc_value *r = rpc_envelope(env, payload, code, message);
+	struct rpc_blob *b;
+
+	if (!r)
+		return NULL;
+	b = rpc_serialize_response(r);
+	xmlrpc_DECREF(r);
+	return b;
+}
+
 /* ---- incoming ---- */
 
 static bool string_blank(const char *s)

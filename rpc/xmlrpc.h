@@ -56,6 +56,11 @@ struct rpc_blob *rpc_serialize_fault(int code, const char *message);
  * reply). Consumes the caller's reference to payload; returns a new reference. */
 xmlrpc_value *rpc_envelope(xmlrpc_env *env, xmlrpc_value *payload, int code, const char *message);
 
+/* rpc_envelope() then rpc_serialize_response(): the whole reply as a blob, or NULL on
+ * failure. Consumes the caller's reference to payload (may be NULL). */
+struct rpc_blob *rpc_serialize_envelope(xmlrpc_env *env, xmlrpc_value *payload, int code,
+					const char *message);
+
 /* ---- Incoming values (tolerant coercion, API.md §3.1) ---- */
 
 enum rpc_coerce {

@@ -109,11 +109,7 @@ static struct rpc_blob *status_reply(int code, const char *message)
 	struct rpc_blob *b = NULL;
 
 	xmlrpc_env_init(&env);
-	xmlrpc_value *v = rpc_envelope(&env, NULL, code, message);
-	if (v) {
-		b = rpc_serialize_response(v);
-		xmlrpc_DECREF(v);
-	}
+	b = rpc_serialize_envelope(&env, NULL, code, message);
 	xmlrpc_env_clean(&env);
 	return b;
 }
@@ -255,11 +251,8 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 		} else if (!payload && !call.ok_message) {
 			reply = rpc_blob_ref(done_reply);
 		} else {
-			xmlrpc_value *r = rpc_envelope(&env, payload, 0,
+			reply = rpc_serialize_envelope(&env, payload, 0,
 						       call.ok_message ? call.ok_message : "Done");
-			reply = r ? rpc_serialize_response(r) : NULL;
-			if (r)
-				xmlrpc_DECREF(r);
 			if (!reply) {
 				log_err("%s: serializing the reply failed", v->name);
 				vd_error_set(&err, VD_ERR_UNEXPECTED, NULL);
@@ -270,10 +263,7 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 		/* Error reply: status only. */
 		xmlrpc_env eenv;
 		xmlrpc_env_init(&eenv);
-		xmlrpc_value *r = rpc_envelope(&eenv, NULL, err.code, err.msg);
-		reply = r ? rpc_serialize_response(r) : NULL;
-		if (r)
-			xmlrpc_DECREF(r);
+		reply = rpc_serialize_envelope(&eenv, NULL, err.code, err.msg);
 		xmlrpc_env_clean(&eenv);
 		if (err.code != VD_ERR_RECOVERY)
 			log_warning("%s from %s failed: code %d: %s", v->name, ctx->client_addr,

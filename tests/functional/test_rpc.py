@@ -313,29 +313,11 @@ class LifecycleTest(unittest.TestCase):
 
     def test_syslog_receives_lines(self):
         a = Agent()
-        lines = []
         try:
-            os.makedirs(os.path.join(a.root, "dev"))
-            path = os.path.join(a.root, "dev", "log")
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.bind(path)
-            sock.settimeout(10)
-
-            def reader():
-                while True:
-                    try:
-                        ln = sock.recv(4096).decode()
-                    except (socket.timeout, OSError):
-                        return
-                    lines.append(ln)
-                    if "listening on" in ln:
-                        return
-            t = threading.Thread(target=reader)
-            t.start()
+            cap = vdsmtest.SyslogCapture(a, until="listening on")
             a.start()
             a.wait_ready()
-            t.join(15)
-            sock.close()
+            lines = cap.wait()
             listen = [ln for ln in lines if "listening on" in ln]
             self.assertTrue(listen, lines)
             self.assertRegex(listen[0], r"^<29>\w{3} [ \d]\d \d\d:\d\d:\d\d vdsmd\[\d+\]: ")
@@ -344,34 +326,16 @@ class LifecycleTest(unittest.TestCase):
         finally:
             a.__exit__(None, None, None)
 
-
     def test_audit_line_in_syslog(self):
         """A state-changing verb writes one AUDIT line (cert subject, FlowID, verb, code)
         to syslog, whatever its outcome."""
         a = Agent()
-        lines = []
         try:
-            os.makedirs(os.path.join(a.root, "dev"))
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.bind(os.path.join(a.root, "dev", "log"))
-            sock.settimeout(10)
-
-            def reader():
-                while True:
-                    try:
-                        ln = sock.recv(4096).decode()
-                    except (socket.timeout, OSError):
-                        return
-                    lines.append(ln)
-                    if "AUDIT" in ln:
-                        return
-            t = threading.Thread(target=reader)
-            t.start()
+            cap = vdsmtest.SyslogCapture(a, until="AUDIT")
             a.start()
             vm = "6a1c0b52-37c7-4a0b-9ab4-1d1a2c6d4e01"
             r = a.call("destroy", vm, flow="audit-flow-42")
-            t.join(15)
-            sock.close()
+            lines = cap.wait()
             audit = [ln for ln in lines if "AUDIT" in ln]
             self.assertEqual(len(audit), 1, lines[-5:])
             self.assertRegex(audit[0], r'AUDIT verb=destroy client=vdsm-c-manager '

@@ -258,6 +258,37 @@ class Agent:
         return self.stop(signal.SIGKILL)
 
 
+class SyslogCapture:
+    """Binds the agent's syslog socket (ROOT/dev/log) before it starts and collects
+    the datagrams in a thread until one matches `until` (a substring) or timeout."""
+
+    def __init__(self, agent, until, timeout=10):
+        import threading
+        os.makedirs(os.path.join(agent.root, "dev"), exist_ok=True)
+        self.lines = []
+        self.until = until
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(os.path.join(agent.root, "dev", "log"))
+        self.sock.settimeout(timeout)
+        self.thread = threading.Thread(target=self._read)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                ln = self.sock.recv(4096).decode(errors="replace")
+            except (socket.timeout, OSError):
+                return
+            self.lines.append(ln)
+            if self.until in ln:
+                return
+
+    def wait(self, timeout=15):
+        self.thread.join(timeout)
+        self.sock.close()
+        return self.lines
+
+
 def port_open(ip, port, timeout=1.0):
     try:
         with socket.create_connection((ip, port), timeout=timeout):

@@ -277,11 +277,7 @@ xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, stru
 	rpc_set_str(env, info, "lastClientIface", netinfo_iface_of(ns, local));
 	xmlrpc_value *payload = rpc_struct_new(env);
 	rpc_set_take(env, payload, "info", info);
-	payload = rpc_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
-	if (!payload)
-		return NULL;
-	struct rpc_blob *blob = rpc_serialize_response(payload);
-	xmlrpc_DECREF(payload);
+	struct rpc_blob *blob = rpc_serialize_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
 	if (!blob) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: cannot serialize capabilities");
 		return NULL;

@@ -71,11 +71,7 @@ xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_e
 	hoststats_sample_unref(s);
 	if (!payload)
 		return NULL;
-	payload = rpc_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
-	if (!payload)
-		return NULL;
-	struct rpc_blob *blob = rpc_serialize_response(payload);
-	xmlrpc_DECREF(payload);
+	struct rpc_blob *blob = rpc_serialize_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
 	if (!blob) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: cannot serialize statistics");
 		return NULL;
