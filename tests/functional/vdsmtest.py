@@ -123,6 +123,9 @@ class Agent:
                 "management_ip": ip,
                 "management_port": "0",
                 "log_level": "debug",
+                # Never the host's own libvirtd: tests that need one start a private
+                # libvirtd and pass its URI.
+                "libvirt_uri": "qemu:///system?socket=/nonexistent/libvirt-sock",
             }
         }
         for sec, kv in (conf or {}).items():
