@@ -53,7 +53,11 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
 		size_t left = end - p;
 		if (left >= 2 && p[1] == '!') {
 			if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
-				p += 4;
+				/* skip the whole comment: a '</a>' inside it closes nothing */
+				const char *e = memmem(p + 4, left - 4, "-->", 3);
+				if (!e)
+					break;
+				p = e + 3;
 				continue;
 			}
 			if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
@@ -67,10 +71,29 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
 			snprintf(why, whylen, "XML declarations ('<!DOCTYPE', '<!ENTITY') are not accepted");
 			return -1;
 		}
+		if (left >= 2 && p[1] == '?') {
+			/* processing instruction (or the declaration): text up to '?>' */
+			const char *e = memmem(p + 2, left - 2, "?>", 2);
+			if (!e)
+				break;
+			p = e + 2;
+			continue;
+		}
 		if (left >= 2 && p[1] == '/') {
 			depth--;
-		} else if (left >= 2 && p[1] != '?') {
-			const char *gt = memchr(p, '>', left);
+		} else if (left >= 2) {
+			/* The tag ends at the first '>' outside quotes: '>' and '/>' are legal in
+			 * an attribute value and must not end (or self-close) the element. */
+			const char *gt = NULL;
+			char quote = 0;
+			for (const char *q = p + 1; q < end && !gt; q++) {
+				if (quote)
+					quote = *q == quote ? 0 : quote;
+				else if (*q == '"' || *q == '\'')
+					quote = *q;
+				else if (*q == '>')
+					gt = q;
+			}
 			if (!gt)
 				break; /* truncated: the parser reports it */
 			if (gt[-1] != '/' && ++depth > limit) {

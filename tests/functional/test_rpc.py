@@ -142,6 +142,22 @@ class RpcTest(unittest.TestCase):
         status, reply = self.agent.raw_post(body)
         self.assertEqual(xmlrpc.client.loads(reply)[0][0]["status"]["code"], 16)
 
+    def test_deep_nesting_not_hidden_from_the_check(self):
+        # '/>' inside an attribute value (legal XML) is not the end of an element, nor is
+        # '</a>' inside a comment: before the fix each let 200 000 nested elements reach
+        # xmlrpc-c, whose recursive tree free overflowed the thread stack (SIGSEGV).
+        for body in (b"<methodCall><methodName>ping</methodName><params><param>" +
+                     b'<a x="/>">' * 200000,
+                     b"<!--" + b"</a>" * 150000 + b"-->" +
+                     b"<methodCall><methodName>ping</methodName><params><param>" +
+                     b"<a>" * 150000):
+            status, reply = self.agent.raw_post(body)
+            self.assertEqual(status, 200)
+            with self.assertRaises(xmlrpc.client.Fault) as cm:
+                xmlrpc.client.loads(reply)
+            self.assertIn("nested deeper", cm.exception.faultString)
+            self.assertAlive()
+
     def test_oversized_body_refused(self):
         limit = 2 * 1024 * 1024
         body = b"<methodCall><methodName>ping</methodName><params><param><value>" + \

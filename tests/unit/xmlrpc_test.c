@@ -292,6 +292,48 @@ static void test_body_check(void **state)
 	assert_int_equal(rpc_body_check(flat, strlen(flat), 64, why, sizeof(why)), 0);
 }
 
+/* Markup that only looks like tags must not hide real nesting from the check: fake end
+ * tags inside a comment or a processing instruction, and a '/>' or '>' inside an
+ * attribute value (legal XML) are not the end of an element. Each of these let a body
+ * nest deep enough to overflow xmlrpc-c's recursive tree free. */
+static void test_body_check_not_fooled(void **state)
+{
+	char why[200];
+	size_t cap = 64 * 1024;
+	char *b = malloc(cap);
+	(void)state;
+	assert_non_null(b);
+
+	static const char *const hide[][2] = {
+		{ "<!--", "-->" },              /* comment holding '</a>' */
+		{ "<?pi ", "?>" },              /* processing instruction holding '</a>' */
+	};
+	for (size_t k = 0; k < sizeof(hide) / sizeof(hide[0]); k++) {
+		strcpy(b, hide[k][0]);
+		for (int i = 0; i < 1000; i++)
+			strcat(b, "</a>");
+		strcat(b, hide[k][1]);
+		for (int i = 0; i < 600; i++)
+			strcat(b, "<a>");
+		assert_int_equal(rpc_body_check(b, strlen(b), 64, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "nested deeper"));
+	}
+	for (const char *const *t = (const char *const[]){ "<a x=\"/>\">", "<a x='/>'>",
+							   "<a x='>' y=\"/>\">", NULL }; *t; t++) {
+		b[0] = '\0';
+		for (int i = 0; i < 600; i++)
+			strcat(b, *t);
+		assert_int_equal(rpc_body_check(b, strlen(b), 64, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "nested deeper"));
+	}
+	/* Still accepted: comments, PIs and attributes with markup characters, flat. */
+	const char *ok = "<?xml version='1.0'?><!-- <a><a><a> --><?pi <b> ?>"
+			 "<methodCall x='a>b' y=\"/>\"><methodName>ping</methodName><a/><b x='/'/>"
+			 "</methodCall>";
+	assert_int_equal(rpc_body_check(ok, strlen(ok), 1, why, sizeof(why)), 0);
+	free(b);
+}
+
 static void test_parse_errors(void **state)
 {
 	char why[200], *m = NULL;
@@ -394,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_scalars), cmocka_unit_test(test_parse_types),
 		cmocka_unit_test(test_coercion_rules),     cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_body_check),         cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_body_check_not_fooled),
 		cmocka_unit_test(test_json), cmocka_unit_test(test_parse_fast_path),               cmocka_unit_test(test_struct_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
