@@ -390,9 +390,11 @@ static bool header_is(const char *line, size_t n, const char *name, const char *
 static int parse_head(struct conn *c, size_t hlen, struct request *rq)
 {
 	const char *p = c->rbuf + c->rpos, *end = p + hlen - 2;
-	const char *eol = memchr(p, '\n', end - p + 1) - 1; /* the head ends with CRLFCRLF */
-	if (*eol != '\r')
+	const char *nl = memchr(p, '\n', end - p + 1); /* the head ends with CRLFCRLF */
+	/* A head starting with a bare LF has no CR before it: p[-1] is outside the head. */
+	if (nl == p || nl[-1] != '\r')
 		return -1;
+	const char *eol = nl - 1;
 
 	memset(rq, 0, sizeof(*rq));
 	rq->content_length = -1;

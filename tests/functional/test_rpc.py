@@ -158,6 +158,27 @@ class RpcTest(unittest.TestCase):
             self.assertIn("nested deeper", cm.exception.faultString)
             self.assertAlive()
 
+    def test_head_starting_with_bare_lf(self):
+        # A head whose first line is a bare LF: the request-line parser looked one byte
+        # before the head (before the receive buffer on a new connection, the previous
+        # request's body on a kept-alive one: then a '\r' there made it scan with a
+        # length of -1). Must be a plain 400.
+        s = tls_connect(self.agent)
+        try:
+            s.sendall(b"\n\r\n\r\n")
+            self.assertIn(b" 400 ", s.recv(4096).split(b"\r\n")[0] + b" ")
+        finally:
+            s.close()
+        s = tls_connect(self.agent)
+        try:
+            s.sendall(b"POST /none HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nx\r")
+            self.assertIn(b" 404 ", s.recv(4096).split(b"\r\n")[0] + b" ")
+            s.sendall(b"\n\r\n\r\n")
+            self.assertIn(b" 400 ", s.recv(4096).split(b"\r\n")[0] + b" ")
+        finally:
+            s.close()
+        self.assertAlive()
+
     def test_oversized_body_refused(self):
         limit = 2 * 1024 * 1024
         body = b"<methodCall><methodName>ping</methodName><params><param><value>" + \
