@@ -66,6 +66,10 @@ struct conn {
 	size_t ra_pos, ra_len;
 	struct conn *next, *prev;
 	int fd;
+	/* SO_RCVTIMEO bounds one recv only: a peer sending a byte now and then would never
+	 * trip it. The handshake and each request (head and body) must also end by this
+	 * time (monotonic seconds; 0 = no bound, between requests). */
+	double deadline;
 	gnutls_session_t tls;
 	bool over_limit;
 	struct rpc_peer peer;
@@ -80,12 +84,22 @@ struct conn {
 
 /* ---- transport (TLS or plain) ---- */
 
+static bool conn_expired(const struct conn *c)
+{
+	return c->deadline > 0 && util_now_monotonic() > c->deadline;
+}
+
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 {
 	struct conn *c = ptr;
 
 	if (c->ra_pos == c->ra_len) {
 		ssize_t r;
+		if (conn_expired(c)) {
+			/* as for SO_RCVTIMEO: GnuTLS returns GNUTLS_E_AGAIN */
+			gnutls_transport_set_errno(c->tls, EAGAIN);
+			return -1;
+		}
 		do {
 			r = recv(c->fd, c->ra, sizeof(c->ra), 0);
 		} while (r < 0 && errno == EINTR);
@@ -137,6 +151,8 @@ static ssize_t conn_recv(struct conn *c, char *buf, size_t n)
 				return 0;
 			return r < 0 ? -EPROTO : r;
 		}
+		if (conn_expired(c))
+			return -ETIMEDOUT;
 		r = recv(c->fd, buf, n, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -556,13 +572,19 @@ static void serve(struct conn *c)
 		struct request rq;
 		ssize_t hlen;
 
-		/* Wait for the next request head (idle timeout between requests). */
+		/* Wait for the next request head (idle timeout between requests: one recv).
+		 * From its first byte, head and body must arrive within idle_timeout. */
+		c->deadline = 0;
 		while ((hlen = header_end(c)) == 0) {
 			size_t have = c->rlen - c->rpos;
+			if (have > 0 && c->deadline == 0)
+				c->deadline = util_now_monotonic() + s->o.idle_timeout;
 			ssize_t r = fill(c, have + 1);
 			if (r <= (ssize_t)have || atomic_load(&s->stopping))
 				return; /* EOF, timeout or error: close */
 		}
+		if (c->deadline == 0)
+			c->deadline = util_now_monotonic() + s->o.idle_timeout;
 		if (hlen < 0) {
 			send_status(c, 431, "Request Header Fields Too Large", "Request headers too large\n", true);
 			return;
@@ -662,6 +684,7 @@ static void *conn_main(void *arg)
 	struct rpc_server *s = c->srv;
 
 	set_timeout(c->fd, RPC_HANDSHAKE_TIMEOUT);
+	c->deadline = util_now_monotonic() + RPC_HANDSHAKE_TIMEOUT;
 	if (!s->o.tls || tls_handshake(c) == 0) {
 		set_timeout(c->fd, s->o.idle_timeout);
 		serve(c);

@@ -289,6 +289,97 @@ class RpcTest(unittest.TestCase):
         self.assertIn("[flow flow-1234]", self.agent.log())
 
 
+def closed_by_peer(sock, wait=0.5):
+    """True when the peer closed (EOF or reset) within wait seconds; data is drained."""
+    sock.settimeout(wait)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except socket.timeout:
+        return False
+    except (ConnectionError, ssl.SSLError, OSError):
+        return True
+
+
+def trickle(sock, data, guard=60):
+    """Sends data a byte every 0.5 s until the peer closes; False if it still has not
+    after guard seconds (a hang guard, not a timing requirement)."""
+    deadline = time.monotonic() + guard
+    for i in range(len(data)):
+        if time.monotonic() > deadline:
+            return False
+        try:
+            sock.sendall(data[i:i + 1])
+        except (ConnectionError, ssl.SSLError, OSError):
+            return True
+        if closed_by_peer(sock):
+            return True
+    return False
+
+
+class SlowClientTest(unittest.TestCase):
+    """A client must not hold a connection thread for longer than the handshake or
+    connection timeout, however it spaces its bytes (connection_timeout = 2 here)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(conf={"vars": {"connection_timeout": "2"}}).start()
+        cls.agent.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.agent.stop()
+        cls.agent.__exit__(None, None, None)
+        assert rc == 0, "vdsmd exited %s" % rc
+
+    def assertAlive(self):
+        self.assertEqual(self.agent.call("ping")["status"]["code"], 0)
+
+    def test_trickled_handshake_is_closed(self):
+        # Each recv was bounded by the 10 s handshake timeout, the handshake as a
+        # whole by nothing: a ClientHello a byte at a time held the thread for minutes.
+        ctx = vdsmtest.ssl_context(self.agent.pkidir)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(incoming, outgoing)
+        with self.assertRaises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        hello = outgoing.read()
+        raw = socket.create_connection((self.agent.ip, self.agent.port), timeout=10)
+        try:
+            self.assertTrue(trickle(raw, hello * 10), "handshake never timed out")
+        finally:
+            raw.close()
+        self.assertAlive()
+
+    def test_trickled_head_is_closed(self):
+        s = tls_connect(self.agent)
+        try:
+            s.sendall(b"POST / HTTP/1.1\r\n")
+            self.assertTrue(trickle(s, b"X-Pad: " + b"a" * 8000), "head never timed out")
+        finally:
+            s.close()
+        self.assertAlive()
+
+    def test_trickled_body_is_closed(self):
+        s = tls_connect(self.agent)
+        try:
+            s.sendall(b"POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n")
+            self.assertTrue(trickle(s, b"a" * 100000), "body never timed out")
+        finally:
+            s.close()
+        self.assertAlive()
+
+    def test_trickled_chunk_lines_are_closed(self):
+        s = tls_connect(self.agent)
+        try:
+            s.sendall(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+            self.assertTrue(trickle(s, b"1\r\na\r\n" * 10000), "chunks never timed out")
+        finally:
+            s.close()
+        self.assertAlive()
+
+
 class LifecycleTest(unittest.TestCase):
     def test_sigterm_exits_0_and_closes_port(self):
         with Agent() as a:
