@@ -168,8 +168,11 @@ static int conn_send_all(struct conn *c, const char *buf, size_t n)
 		ssize_t r;
 		if (c->tls) {
 			r = gnutls_record_send(c->tls, buf, n);
-			if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN)
+			if (r == GNUTLS_E_INTERRUPTED)
 				continue;
+			/* blocking socket: SO_SNDTIMEO expired, the peer is not reading */
+			if (r == GNUTLS_E_AGAIN)
+				return -ETIMEDOUT;
 			if (r < 0)
 				return -EPIPE;
 		} else {
@@ -207,12 +210,14 @@ static int conn_send2(struct conn *c, const char *h, size_t hn, const char *b, s
 	r = conn_send_all(c, h, hn);
 	if (r == 0 && bn)
 		r = conn_send_all(c, b, bn);
+	/* Not GNUTLS_RECORD_WAIT: it retries GNUTLS_E_AGAIN (SO_SNDTIMEO expired)
+	 * forever, so a peer that stops reading would hold this thread. */
 	for (;;) {
-		ssize_t u = gnutls_record_uncork(c->tls, GNUTLS_RECORD_WAIT);
-		if (u == GNUTLS_E_INTERRUPTED || u == GNUTLS_E_AGAIN)
+		ssize_t u = gnutls_record_uncork(c->tls, 0);
+		if (u == GNUTLS_E_INTERRUPTED)
 			continue;
 		if (u < 0)
-			r = -EPIPE;
+			r = u == GNUTLS_E_AGAIN ? -ETIMEDOUT : -EPIPE;
 		break;
 	}
 	return r;

@@ -379,6 +379,34 @@ class SlowClientTest(unittest.TestCase):
             s.close()
         self.assertAlive()
 
+    def test_client_not_reading_replies_is_closed(self):
+        # Pipelined requests whose replies the client never reads: the server's send
+        # blocks; a send timeout must end the connection (it retried forever).
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.settimeout(10)
+        raw.connect((self.agent.ip, self.agent.port))
+        s = vdsmtest.ssl_context(self.agent.pkidir).wrap_socket(raw)
+        s.settimeout(None)
+        body = xmlrpc.client.dumps((), "system.listMethods").encode()
+        req = (b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body) * 50
+        ended = threading.Event()
+
+        def flood():
+            try:
+                while True:
+                    s.sendall(req)
+            except (ConnectionError, ssl.SSLError, OSError):
+                ended.set()
+
+        t = threading.Thread(target=flood, daemon=True)
+        t.start()
+        try:
+            self.assertTrue(ended.wait(60), "the server never gave up sending")
+        finally:
+            raw.close()
+        self.assertAlive()
+
 
 class LifecycleTest(unittest.TestCase):
     def test_sigterm_exits_0_and_closes_port(self):
