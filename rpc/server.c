@@ -551,6 +551,12 @@ static int read_chunked(struct conn *c, bool *too_big)
 			return -EPROTO;
 		if (sz == 0)
 			break;
+		/* Refuse a chunk that cannot fit when its size arrives, rather than read
+		 * (and discard) up to 4 GiB of it first. blen never exceeds max_body. */
+		if (sz > c->srv->o.max_body - c->blen) {
+			*too_big = true;
+			return 0;
+		}
 		int r = read_body_bytes(c, sz, too_big);
 		if (r < 0)
 			return r;

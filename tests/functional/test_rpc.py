@@ -407,6 +407,18 @@ class SlowClientTest(unittest.TestCase):
             raw.close()
         self.assertAlive()
 
+    def test_huge_chunk_refused_at_once(self):
+        # A chunk declared far over max_request_bytes is refused when its size line
+        # arrives, not read (and thrown away) up to 4 GiB first.
+        s = tls_connect(self.agent)
+        try:
+            s.sendall(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"100000000\r\n" + b"a" * 1024)
+            self.assertIn(b" 413 ", s.recv(4096).split(b"\r\n")[0] + b" ")
+        finally:
+            s.close()
+        self.assertAlive()
+
 
 class LifecycleTest(unittest.TestCase):
     def test_sigterm_exits_0_and_closes_port(self):
