@@ -116,6 +116,22 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t n)
 	return take;
 }
 
+/* GnuTLS requires a pull-timeout function with a custom pull function (it is used when
+ * a handshake or record timeout is set, or for DTLS): data already read ahead counts. */
+static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct conn *c = ptr;
+	struct pollfd pf = { c->fd, POLLIN, 0 };
+	int r;
+
+	if (c->ra_pos < c->ra_len)
+		return 1;
+	do {
+		r = poll(&pf, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
 static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t n)
 {
 	struct conn *c = ptr;
@@ -325,6 +341,7 @@ static int tls_handshake(struct conn *c)
 		gnutls_session_ticket_enable_server(c->tls, &s->ticket_key);
 	gnutls_transport_set_ptr(c->tls, c);
 	gnutls_transport_set_pull_function(c->tls, tls_pull);
+	gnutls_transport_set_pull_timeout_function(c->tls, tls_pull_timeout);
 	gnutls_transport_set_push_function(c->tls, tls_push);
 	gnutls_transport_set_vec_push_function(c->tls, tls_push_vec);
 	do {
