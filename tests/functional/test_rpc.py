@@ -27,10 +27,13 @@ def post_over(sock, body, path="/"):
     return sock.recv(65536)
 
 
-class RpcTest(unittest.TestCase):
+class AgentTestCase(unittest.TestCase):
+    """One agent per class, started with `conf`; it must exit 0 on SIGTERM at the end."""
+    conf = {}
+
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent().start()
+        cls.agent = Agent(conf=cls.conf).start()
         cls.agent.wait_ready()
 
     @classmethod
@@ -42,6 +45,8 @@ class RpcTest(unittest.TestCase):
     def assertAlive(self):
         self.assertEqual(self.agent.call("ping")["status"]["code"], 0)
 
+
+class RpcTest(AgentTestCase):
     def test_ping_reply_shape(self):
         r = self.agent.call("ping")
         self.assertEqual(r, {"status": {"code": 0, "message": "Done"}})
@@ -318,23 +323,10 @@ def trickle(sock, data, guard=60):
     return False
 
 
-class SlowClientTest(unittest.TestCase):
+class SlowClientTest(AgentTestCase):
     """A client must not hold a connection thread for longer than the handshake or
     connection timeout, however it spaces its bytes (connection_timeout = 2 here)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = Agent(conf={"vars": {"connection_timeout": "2"}}).start()
-        cls.agent.wait_ready()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.agent.stop()
-        cls.agent.__exit__(None, None, None)
-        assert rc == 0, "vdsmd exited %s" % rc
-
-    def assertAlive(self):
-        self.assertEqual(self.agent.call("ping")["status"]["code"], 0)
+    conf = {"vars": {"connection_timeout": "2"}}
 
     def test_trickled_handshake_is_closed(self):
         # Each recv was bounded by the 10 s handshake timeout, the handshake as a
