@@ -93,7 +93,20 @@ static void *writer_main(void *arg)
 static void enqueue(const char *line, size_t n)
 {
 	pthread_mutex_lock(&Q.lock);
-	if (!Q.thread_running || Q.count == RING_SIZE) {
+	if (!Q.thread_running) {
+		/* Before vd_log_start_writer() (start-up, before daemonising): send directly,
+		 * still without blocking. */
+		pthread_mutex_unlock(&Q.lock);
+		pthread_mutex_lock(&L.lock);
+		int fd = L.fd;
+		struct sockaddr_un addr = L.addr;
+		pthread_mutex_unlock(&L.lock);
+		if (fd < 0 || sendto(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&addr,
+				     sizeof(addr)) < 0)
+			atomic_fetch_add(&dropped, 1);
+		return;
+	}
+	if (Q.count == RING_SIZE) {
 		pthread_mutex_unlock(&Q.lock);
 		atomic_fetch_add(&dropped, 1);
 		return;
@@ -159,9 +172,17 @@ void vd_log_open(const char *ident, const char *syslog_path, bool to_stderr)
 		}
 		L.use_syslog = L.fd >= 0;
 	}
-	bool start = L.use_syslog;
 	pthread_mutex_unlock(&L.lock);
-	if (start)
+}
+
+void vd_log_start_writer(void)
+{
+	bool use;
+
+	pthread_mutex_lock(&L.lock);
+	use = L.use_syslog;
+	pthread_mutex_unlock(&L.lock);
+	if (use)
 		writer_start();
 }
 

@@ -22,6 +22,10 @@ enum vd_log_level {
  * to_stderr: also write to stderr. Safe to call again to reconfigure. */
 void vd_log_open(const char *ident, const char *syslog_path, bool to_stderr);
 void vd_log_close(void);
+/* Starts the thread that drains the syslog queue. Call once the process is in its
+ * final form (after daemonising: a thread does not survive fork). Until then lines are
+ * sent directly, without blocking. */
+void vd_log_start_writer(void);
 void vd_log_set_level(int level);
 int vd_log_get_level(void);
 /* "err", "warning", "notice", "info", "debug" → level; -1 if unknown. */

@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 		log_err("cannot daemonise: %s", strerror(errno));
 		return 1;
 	}
+	vd_log_start_writer();
 
 	/* Signals are taken by sigwait() below; every thread inherits the mask. */
 	sigset_t sigs;

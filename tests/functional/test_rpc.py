@@ -1,4 +1,5 @@
 """Foundation: transport, TLS, envelope, faults, limits, lifecycle of the real vdsmd."""
+import contextlib
 import http.client
 import os
 import signal
@@ -484,6 +485,38 @@ class LifecycleTest(unittest.TestCase):
             # Every config line came through too (the burst at start is queued, not lost).
             self.assertGreaterEqual(len([ln for ln in lines if " config " in ln]), 20)
         finally:
+            a.__exit__(None, None, None)
+
+    def test_daemon_mode(self):
+        """Without --foreground: the launcher exits 0, the daemon writes its pid file,
+        logs to syslog only (the writer thread is started after the fork) and serves."""
+        a = Agent()
+        pid = None
+        try:
+            cap = vdsmtest.SyslogCapture(a, until="initialisation complete")
+            p = subprocess.run([vdsmtest.VDSMD, "--config", a.conf_path], timeout=30,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout)
+            lines = cap.wait()
+            self.assertTrue([ln for ln in lines if "listening on" in ln], lines[-5:])
+            self.assertTrue([ln for ln in lines if "initialisation complete" in ln], lines[-5:])
+            run = os.path.join(a.root, "run", "vdsm-c")
+            with open(os.path.join(run, "vdsmd.pid")) as f:
+                pid = int(f.read())
+            with open(os.path.join(run, "vdsmd.port")) as f:
+                a.port = int(f.read())
+            self.assertEqual(a.call("ping")["status"]["code"], 0)
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and os.path.exists(os.path.join(run, "vdsmd.pid")):
+                time.sleep(0.05)
+            self.assertFalse(os.path.exists(os.path.join(run, "vdsmd.pid")))
+            pid = None
+            self.assertFalse(vdsmtest.port_open(a.ip, a.port))
+        finally:
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             a.__exit__(None, None, None)
 
     def test_audit_line_in_syslog(self):
