@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 #include "util/util.h"
 
 #define EXIT_CONFIG 2
+
+/* 1 when a required module failed and the init thread asked main to stop. */
+static atomic_int exit_status;
 
 void verbs_host_fini(void);
 
@@ -146,6 +150,7 @@ static void *init_thread(void *arg)
 
 	if (vd_modules_start() < 0) {
 		log_err("a required module failed to start; stopping");
+		atomic_store(&exit_status, 1);
 		kill(getpid(), SIGTERM);
 		return NULL;
 	}
@@ -343,7 +348,7 @@ int main(int argc, char **argv)
 	vd_api_fini();
 	remove_runtime_file("vdsmd.port");
 	remove_runtime_file("vdsmd.pid");
-	log_notice("stopped");
+	log_notice("stopped%s", atomic_load(&exit_status) ? " after a start-up failure" : "");
 	vd_log_close();
-	return 0;
+	return atomic_load(&exit_status);
 }
