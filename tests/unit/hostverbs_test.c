@@ -197,12 +197,69 @@ static void test_network_report(void **state)
 	free(root);
 }
 
+/* Valid UTF-8 over the whole text, and no raw control bytes. */
+static bool utf8_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+			   (c & 0xf8) == 0xf0 ? 3 : 9;
+		if (k == 9 || i + k >= n + (k ? 0 : 1))
+			return false;
+		if (k == 1 && c < 0xc2)
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if (((unsigned char)s[i + j] & 0xc0) != 0x80)
+				return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* Interface names are bytes: the kernel accepts anything but '/', ':' and spaces, so
+ * a name with bytes >= 0x80 that are not UTF-8 can exist. As a struct key it must not
+ * fail the whole report nor put invalid UTF-8 on the wire. */
+static void test_network_report_odd_name(void **state)
+{
+	char *root = fixture("network");
+	struct nl_cache *links;
+	struct net_snapshot *s;
+	const struct net_filter f = { "", "", "" };
+	xmlrpc_env env;
+
+	(void)state;
+	nl_cache_alloc_name("route/link", &links);
+	link_(links, "eth0", 2, NULL, 0, 0, 0, "52:54:00:00:00:01");
+	link_(links, "br\xff\xfe", 5, "bridge", 0, 0, 0, "52:54:00:00:00:05");
+	link_(links, "eth\xe9", 3, NULL, 5, 0, 0, "52:54:00:00:00:03");
+	assert_int_equal(net_snapshot_build(links, NULL, NULL, &f, root, 1, &s), 0);
+
+	xmlrpc_env_init(&env);
+	xmlrpc_value *info = rpc_struct_new(&env);
+	netinfo_report(&env, info, s);
+	assert_false(env.fault_occurred);
+	assert_int_equal(xmlrpc_struct_size(&env, rpc_struct_get(info, "nics")), 2);
+	assert_non_null(rpc_struct_get(rpc_struct_get(info, "nics"), "eth0"));
+	assert_int_equal(xmlrpc_struct_size(&env, rpc_struct_get(info, "bridges")), 1);
+	struct rpc_blob *b = rpc_serialize_envelope(&env, info, 0, "Done");
+	assert_false(env.fault_occurred);
+	assert_non_null(b);
+	assert_true(utf8_ok(b->data, b->len));
+	assert_non_null(strstr(b->data, "<name>eth0</name>"));
+	rpc_blob_unref(b);
+	xmlrpc_env_clean(&env);
+	net_snapshot_unref(s);
+	nl_cache_free(links);
+	free(root);
+}
+
 int main(void)
 {
 	static struct vd_config conf;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hardware_info_fixture),
 		cmocka_unit_test(test_network_report),
+		cmocka_unit_test(test_network_report_odd_name),
 	};
 
 	vd_config_defaults(&conf);

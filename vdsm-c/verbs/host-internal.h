@@ -11,6 +11,12 @@
  * left out. networks is {} until the agent manages networks (setupNetworks). */
 void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapshot *s);
 
+/* An interface name made fit to be a struct key: the kernel allows any byte but '/',
+ * ':' and whitespace, and xmlrpc-c refuses a key that is not UTF-8 (a fault that
+ * fails the whole reply). Invalid UTF-8 and control bytes become '?', as in values
+ * (rpc_str). out has room for IFNAMSIZ bytes; returns out. */
+const char *netinfo_key(const char *name, char out[IFNAMSIZ]);
+
 /* The device owning local address addr ("" if none). */
 const char *netinfo_iface_of(const struct net_snapshot *s, const char *addr);
 

@@ -121,6 +121,31 @@ static xmlrpc_value *bond(xmlrpc_env *env, const struct net_dev *d)
 	return st;
 }
 
+const char *netinfo_key(const char *name, char out[IFNAMSIZ])
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t o = 0;
+
+	while (*p && o < IFNAMSIZ - 1) {
+		unsigned c = *p;
+		int extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+			    (c & 0xf8) == 0xf0 ? 3 : -1;
+		bool ok = extra >= 0 && o + extra < IFNAMSIZ - 1 && !(extra == 1 && c < 0xc2);
+		for (int i = 1; ok && i <= extra; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (!ok || (extra == 0 && (c < 0x20 || c == 0x7f))) {
+			out[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(out + o, p, extra + 1);
+		o += extra + 1;
+		p += extra + 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapshot *s)
 {
 	xmlrpc_value *nics = rpc_struct_new(env), *bridges = rpc_struct_new(env);
@@ -128,20 +153,22 @@ void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapsh
 
 	for (size_t i = 0; s && i < s->n_devs; i++) {
 		const struct net_dev *d = &s->devs[i];
+		char key[IFNAMSIZ];
 		if (d->hidden)
 			continue;
+		netinfo_key(d->name, key);
 		switch (d->kind) {
 		case NET_KIND_NIC:
-			rpc_set_take(env, nics, d->name, nic(env, d));
+			rpc_set_take(env, nics, key, nic(env, d));
 			break;
 		case NET_KIND_BRIDGE:
-			rpc_set_take(env, bridges, d->name, bridge(env, d));
+			rpc_set_take(env, bridges, key, bridge(env, d));
 			break;
 		case NET_KIND_VLAN:
-			rpc_set_take(env, vlans, d->name, vlan(env, d));
+			rpc_set_take(env, vlans, key, vlan(env, d));
 			break;
 		case NET_KIND_BOND:
-			rpc_set_take(env, bonds, d->name, bond(env, d));
+			rpc_set_take(env, bonds, key, bond(env, d));
 			break;
 		default:
 			break;
