@@ -212,7 +212,7 @@ int cpu_info_parse(const char *text, const char *online_list, struct cpu_info **
 		n_ids = n;
 		qsort(ids, n_ids, sizeof(int), cmp_int);
 	}
-	size_t cap = n_ids * 7 + 1;
+	size_t cap = n_ids * 12 + 1;   /* "-2147483648," at most per id */
 	if (!(ci->online = malloc(cap)))
 		return -ENOMEM;
 	size_t off = 0;

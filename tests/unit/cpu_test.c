@@ -102,6 +102,22 @@ static void test_cpuinfo_no_topology(void **state)
 	assert_int_equal(cpu_info_parse("garbage\n", NULL, &ci), -EINVAL);
 }
 
+/* Without an online list the processor numbers of cpuinfo are listed, whatever their
+ * size: the list must hold them all (and not write past its buffer). */
+static void test_cpuinfo_huge_processor_numbers(void **state)
+{
+	_cleanup_(cpu_info_freep) struct cpu_info *ci = NULL;
+	const char *text = "processor : 2000000000\nprocessor : 2000000001\n"
+			   "processor : -2000000002\nprocessor : 2000000003\n"
+			   "processor : 2000000004\n";
+
+	(void)state;
+	assert_int_equal(cpu_info_parse(text, NULL, &ci), 0);
+	assert_int_equal(ci->threads, 5);
+	assert_string_equal(ci->online,
+			    "-2000000002,2000000000,2000000001,2000000003,2000000004");
+}
+
 static void test_cpu_list(void **state)
 {
 	_cleanup_free_ int *ids = NULL;
@@ -355,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_cpuinfo_amd),
 		cmocka_unit_test(test_cpuinfo_intel_2socket),
 		cmocka_unit_test(test_cpuinfo_no_topology),
+		cmocka_unit_test(test_cpuinfo_huge_processor_numbers),
 		cmocka_unit_test(test_cpu_list),
 		cmocka_unit_test(test_meminfo),
 		cmocka_unit_test(test_meminfo_amd_real),
