@@ -69,7 +69,7 @@ long long hs_proc_ticks(const char *text, unsigned long long *ret_user, unsigned
 	const char *p = strrchr(text, ')');
 	unsigned long long u, s;
 
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &u, &s) != 2)
+	if (!p || p[1] != ' ' || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &u, &s) != 2)
 		return -1;
 	if (ret_user)
 		*ret_user = u;

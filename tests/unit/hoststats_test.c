@@ -166,6 +166,9 @@ static void test_parsers(void **state)
 	assert_int_equal(u, 7);
 	assert_int_equal(s, 8);
 	assert_int_equal(hs_proc_ticks("nonsense", &u, &s), -1);
+	/* A stat that ends at the comm: nothing after the terminating NUL is read. */
+	static const char cut[] = "1 (k)\0S 0 0 0 0 0 0 0 0 0 0 7 8 0";
+	assert_int_equal(hs_proc_ticks(cut, &u, &s), -1);
 	_cleanup_free_ char *root = fixture("t0");
 	assert_int_equal(hs_find_kthread(root, "nothere"), 0);
 }
