@@ -540,6 +540,43 @@ static void test_wire_stats(void **state)
 	vm_unref(down);
 }
 
+/* The stored conf is echoed by create and list(full): a request carrying <i8>, <nil>
+ * or <dateTime.iso8601> (which xmlrpc-c parses) must not make us emit them (API.md §3.2). */
+static void test_stored_conf_wire_types(void **state)
+{
+	xmlrpc_env env;
+	struct vm_conf *c = NULL;
+	xmlrpc_value *stored = NULL;
+	struct vd_error err = { 0 };
+	char id[37];
+	(void)state;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_value *p = xmlrpc_build_value(&env, "{s:s,s:I,s:n,s:I,s:8,s:({s:s,s:n,s:(I)})}",
+					     "vmId", "3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d0e",
+					     "memSize", (xmlrpc_int64)64, "custom", "maxMemSize",
+					     (xmlrpc_int64)(1LL << 40), "when", "19980717T14:08:55",
+					     "devices", "type", "video", "specParams", "extra",
+					     (xmlrpc_int64)-(1LL << 33));
+	assert_false(env.fault_occurred);
+	assert_int_equal(vm_params_parse(p, &c, &stored, id, &err), 0);
+	xmlrpc_DECREF(p);
+	assert_false(rpc_value_has_forbidden(stored));
+	assert_member_str(stored, "maxMemSize", "1099511627776");
+	assert_member_str(stored, "custom", "");
+	xmlrpc_value *mem = member(stored, "memSize");
+	assert_int_equal(xmlrpc_value_type(mem), XMLRPC_TYPE_INT);
+	/* The blob (list(full) after a restart) carries the same safe types. */
+	xmlrpc_value *back = vm_conf_from_blob(&env, c->conf_blob);
+	assert_non_null(back);
+	assert_false(rpc_value_has_forbidden(back));
+	xmlrpc_DECREF(back);
+	xmlrpc_DECREF(stored);
+	vm_conf_free(c);
+	assert_false(env.fault_occurred);
+	xmlrpc_env_clean(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_state_file_roundtrip),
 		cmocka_unit_test(test_sample_apply),
 		cmocka_unit_test(test_wire_stats),
+		cmocka_unit_test(test_stored_conf_wire_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

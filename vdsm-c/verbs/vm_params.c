@@ -454,6 +454,73 @@ static int parse_all(xmlrpc_value *p, struct vm_conf *c, struct vd_error *err)
 	return 0;
 }
 
+/* v with the types the manager rejects (API.md §3.2) replaced: <i8> by rpc_i64()'s
+ * <int> or decimal string, <nil> (and C pointers) by "", <dateTime.iso8601> by its
+ * ISO 8601 text. xmlrpc-c parses all of them in a request, and the stored conf is
+ * echoed by create and list(full). New reference, NULL with env set on failure. */
+static xmlrpc_value *wire_safe(xmlrpc_env *env, xmlrpc_value *v)
+{
+	xmlrpc_value *out = NULL;
+
+	if (!rpc_value_has_forbidden(v)) {
+		xmlrpc_INCREF(v);
+		return v;
+	}
+	switch (xmlrpc_value_type(v)) {
+	case XMLRPC_TYPE_I8: {
+		xmlrpc_int64 x = 0;
+		xmlrpc_read_i8(env, v, &x);
+		return env->fault_occurred ? NULL : rpc_i64(env, x);
+	}
+	case XMLRPC_TYPE_DATETIME: {
+		const char *s = NULL;
+		xmlrpc_read_datetime_8601(env, v, &s);
+		out = env->fault_occurred ? NULL : rpc_str(env, s);
+		free((char *)s);
+		return out;
+	}
+	case XMLRPC_TYPE_ARRAY: {
+		out = rpc_array_new(env);
+		int n = env->fault_occurred ? 0 : xmlrpc_array_size(env, v);
+		for (int i = 0; i < n && !env->fault_occurred; i++) {
+			xmlrpc_value *item = NULL;
+			xmlrpc_array_read_item(env, v, i, &item);
+			if (!env->fault_occurred)
+				rpc_append_take(env, out, wire_safe(env, item));
+			if (item)
+				xmlrpc_DECREF(item);
+		}
+		break;
+	}
+	case XMLRPC_TYPE_STRUCT: {
+		out = rpc_struct_new(env);
+		int n = env->fault_occurred ? 0 : xmlrpc_struct_size(env, v);
+		for (int i = 0; i < n && !env->fault_occurred; i++) {
+			xmlrpc_value *k = NULL, *item = NULL, *safe = NULL;
+			xmlrpc_struct_read_member(env, v, (unsigned)i, &k, &item);
+			if (!env->fault_occurred)
+				safe = wire_safe(env, item);
+			if (!env->fault_occurred)
+				xmlrpc_struct_set_value_v(env, out, k, safe);
+			if (safe)
+				xmlrpc_DECREF(safe);
+			if (k)
+				xmlrpc_DECREF(k);
+			if (item)
+				xmlrpc_DECREF(item);
+		}
+		break;
+	}
+	default: /* nil, C pointer */
+		return rpc_str(env, "");
+	}
+	if (env->fault_occurred && out) {
+		xmlrpc_DECREF(out);
+		out = NULL;
+	}
+	return out;
+}
+
 /* The conf create echoes and list(full) returns: the request plus VDSM's defaults. */
 static xmlrpc_value *stored_conf(xmlrpc_value *p, const struct vm_conf *c)
 {
@@ -464,14 +531,18 @@ static xmlrpc_value *stored_conf(xmlrpc_value *p, const struct vm_conf *c)
 
 	/* A copy of the request without the keys we own (status comes from us). */
 	for (int i = 0; i < n && !env.fault_occurred; i++) {
-		xmlrpc_value *k = NULL, *v = NULL;
+		xmlrpc_value *k = NULL, *v = NULL, *safe = NULL;
 		const char *key = NULL;
 		xmlrpc_struct_read_member(&env, p, (unsigned)i, &k, &v);
 		if (!env.fault_occurred)
 			xmlrpc_read_string(&env, k, &key);
 		if (!env.fault_occurred && strcmp(key, "status") != 0 && strcmp(key, "statusTime") != 0)
-			xmlrpc_struct_set_value_v(&env, s, k, v);
+			safe = wire_safe(&env, v);
+		if (safe)
+			xmlrpc_struct_set_value_v(&env, s, k, safe);
 		free((char *)key);
+		if (safe)
+			xmlrpc_DECREF(safe);
 		if (k)
 			xmlrpc_DECREF(k);
 		if (v)
