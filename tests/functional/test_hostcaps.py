@@ -368,6 +368,27 @@ class NetworkReportTest(unittest.TestCase):
         self.assertNotIn("vdtbr0", st["network"])
         self.assertNotIn("veth_t0", st["network"])
 
+    def test_interface_name_that_is_not_utf8(self):
+        # The kernel takes any byte but '/', ':' and spaces in a name. Such a device
+        # is reported under a '?' spelling; it does not fail the replies.
+        raw = "vdt\udcff\udce9"          # bytes 0xff 0xe9: not UTF-8
+        self.ns.run("ip", "link", "add", raw, "type", "bridge")
+        try:
+            info = self.caps()
+            self.assertIn("vdt??", info["bridges"])
+            # The sampler's next sample has it (polled, no timing assumed).
+            deadline = time.monotonic() + 60
+            while True:
+                r = self.agent.call("getVdsStats")
+                self.assertEqual(r["status"]["code"], 0)
+                if "vdt??" in r["info"]["network"]:
+                    break
+                self.assertLess(time.monotonic(), deadline, "never sampled")
+                time.sleep(0.2)
+            self.assertEqual(r["info"]["network"]["vdt??"]["name"], "vdt??")
+        finally:
+            self.ns.run("ip", "link", "del", raw, check=False)
+
 
 if __name__ == "__main__":
     unittest.main()

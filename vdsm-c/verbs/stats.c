@@ -20,6 +20,7 @@ static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststat
 	for (size_t i = 0; i < s->n_nics; i++) {
 		const struct hoststats_nic *n = &s->nics[i];
 		xmlrpc_value *st = rpc_struct_new(env);
+		char key[IFNAMSIZ];
 		rpc_set_str(env, st, "name", n->name);
 		rpc_set_strf(env, st, "speed", "%d", n->speed);
 		rpc_set_strf(env, st, "rxRate", "%.1f", n->rx_rate);
@@ -32,7 +33,7 @@ static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststat
 		rpc_set_strf(env, st, "tx", "%llu", n->tx);
 		rpc_set_str(env, st, "state", n->up ? "up" : "down");
 		rpc_set_double(env, st, "sampleTime", n->sample_time);
-		rpc_set_take(env, net, n->name, st);
+		rpc_set_take(env, net, netinfo_key(n->name, key), st);
 	}
 	rpc_set_take(env, info, "network", net);
 }
