@@ -264,8 +264,9 @@ struct hoststats_sample *hs_compute(const struct hs_params *p, const struct hs_r
 	s->ksm_state = cur->ksm_run;
 	s->ksm_merge_across_nodes = cur->ksm_merge;
 	s->ksm_pages = cur->ksm_pages_to_scan;
-	s->mem_shared_mib = cur->ksm_pages_sharing * (p->page_size > 0 ? p->page_size : 4096) /
-			    (1024 * 1024);
+	/* in double: pages_sharing is whatever sysfs said (up to 2^62) */
+	s->mem_shared_mib = (long long)((double)cur->ksm_pages_sharing *
+					(p->page_size > 0 ? p->page_size : 4096) / (1024 * 1024));
 	snprintf(s->thp_state, sizeof(s->thp_state), "%s", cur->thp);
 
 	/* NUMA */

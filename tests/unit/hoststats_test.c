@@ -152,6 +152,25 @@ static void test_first_sample(void **state)
 	hs_raw_clear(&b);
 }
 
+/* KSM's page count comes from a sysfs file: a huge one gives a huge size, not a
+ * signed overflow. */
+static void test_huge_ksm_pages(void **state)
+{
+	struct hs_params p;
+	struct hs_raw a, b;
+	_cleanup_free_ char *r0 = NULL, *r1 = NULL;
+
+	(void)state;
+	read_pair(&p, &a, &b, &r0, &r1);
+	b.ksm_pages_sharing = 1LL << 62;
+	struct hoststats_sample *s = hs_compute(&p, &a, &b);
+	assert_non_null(s);
+	assert_int_equal(s->mem_shared_mib, 1LL << 54);   /* 2^62 pages of 4 KiB */
+	hoststats_sample_unref(s);
+	hs_raw_clear(&a);
+	hs_raw_clear(&b);
+}
+
 static void test_parsers(void **state)
 {
 	char thp[16];
@@ -187,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_first_sample),
+		cmocka_unit_test(test_huge_ksm_pages),
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_vm_counter_hook),
 	};
