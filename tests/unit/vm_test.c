@@ -356,6 +356,35 @@ static void test_state_file_roundtrip(void **state)
 	vm_unref(vm);
 }
 
+/* A Down record whose exitMessage came from libvirt (QEMU's stderr: escape sequences,
+ * bytes that are not UTF-8) still makes a state file that reads back. */
+static void test_state_file_odd_message(void **state)
+{
+	static const char *const msgs[] = {
+		"qemu: \x1b[31merror\x1b[0m \x01\x7f end",
+		"qemu: bad bytes \xff\xfe\xc3 end",
+		"qemu: cr\r\nlf\ttab & <tag> end",
+	};
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(msgs); i++) {
+		struct vm *vm = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d10");
+		struct vm_meta m;
+		vm->name = strdup("odd");
+		vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_LIBVIRT_START_FAILED, msgs[i]);
+		_cleanup_free_ char *xml = vm_state_xml_locked(vm);
+		if (!xml)
+			fail_msg("message %zu: no state file written", i);
+		if (vm_meta_parse(xml, &m) != 0)
+			fail_msg("message %zu: state file does not read back:\n%s", i, xml);
+		assert_true(m.has_exit);
+		assert_int_equal(m.exit_reason, VM_EXIT_LIBVIRT_START_FAILED);
+		assert_non_null(strstr(m.exit_message, "qemu: "));
+		assert_non_null(strstr(m.exit_message, " end"));
+		vm_meta_clear(&m);
+		vm_unref(vm);
+	}
+}
+
 /* ---- sampler arithmetic ---- */
 
 #define ULL(f, v) { .field = f, .type = VIR_TYPED_PARAM_ULLONG, .value.ul = (v) }
@@ -592,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_metadata_roundtrip),
 		cmocka_unit_test(test_state_file_roundtrip),
+		cmocka_unit_test(test_state_file_odd_message),
 		cmocka_unit_test(test_sample_apply),
 		cmocka_unit_test(test_wire_stats),
 		cmocka_unit_test(test_stored_conf_wire_types),
