@@ -186,6 +186,149 @@ static void test_bad_params(void **state)
 	}
 }
 
+/* Every key of a full request, top level and in each device, replaced by a value of
+ * every other type (and odd strings): vm_params_parse() either accepts it or answers
+ * with a code and a message, never crashes or leaks (run it under make asan). */
+static xmlrpc_value *odd_value(xmlrpc_env *env, int kind)
+{
+	static char huge[70000];
+	if (!huge[0]) {
+		memset(huge, 'x', sizeof(huge) - 1);
+		huge[0] = '/';
+	}
+	switch (kind) {
+	case 0: return xmlrpc_build_value(env, "(ss)", "a", "b");
+	case 1: return xmlrpc_build_value(env, "{s:s}", "k", "v");
+	case 2: return xmlrpc_int_new(env, -2147483647 - 1);
+	case 3: return xmlrpc_double_new(env, 1e300);
+	case 4: return xmlrpc_bool_new(env, 1);
+	case 5: return xmlrpc_string_new(env, huge);
+	case 6: return xmlrpc_string_new(env, "\xc3\xa9/../\x01\r\n<&>");
+	case 7: return xmlrpc_string_new(env, "");
+	case 8: return xmlrpc_i8_new(env, (xmlrpc_int64)1 << 40);
+	case 9: return xmlrpc_nil_new(env);
+	case 10: return xmlrpc_build_value(env, "((((((((s))))))))", "deep");
+	default: return xmlrpc_string_new(env, "9999999999999999999999");
+	}
+}
+
+static xmlrpc_value *odd_checked(xmlrpc_env *env, int kind)
+{
+	xmlrpc_value *v = odd_value(env, kind);
+	if (env->fault_occurred)
+		fail_msg("odd value %d: %s", kind, env->fault_string);
+	return v;
+}
+#define N_ODD 12
+
+static void try_parse(xmlrpc_value *p)
+{
+	struct vm_conf *c = NULL;
+	xmlrpc_value *stored = NULL;
+	struct vd_error err = { 0 };
+	char id[37];
+
+	if (vm_params_parse(p, &c, &stored, id, &err) == 0) {
+		assert_non_null(c);
+		assert_false(rpc_value_has_forbidden(stored));
+		struct vd_error e2 = { 0 };
+		if (vm_conf_assign_targets(c, &e2) == 0) {
+			c->domain_type = strdup("qemu");
+			free(vm_domxml_build(c, START_TIME));
+		} else {
+			assert_true(e2.code > 0 && strlen(e2.msg) > 10);
+		}
+		xmlrpc_DECREF(stored);
+		vm_conf_free(c);
+	} else {
+		assert_null(c);
+		if (err.code <= 0 || strlen(err.msg) < 10)
+			fail_msg("no code or message: %d '%s'", err.code, err.msg);
+	}
+}
+
+static void test_params_every_key_every_type(void **state)
+{
+	char jp[512];
+	xmlrpc_env env;
+	(void)state;
+
+	xmlrpc_env_init(&env);
+	snprintf(jp, sizeof(jp), "%s/vm/full.json", data_dir());
+	_cleanup_free_ char *json = slurp(jp);
+	xmlrpc_value *base = json_value(json);
+	int n = xmlrpc_struct_size(&env, base);
+	for (int i = 0; i < n; i++) {
+		xmlrpc_value *k = NULL, *v = NULL;
+		xmlrpc_struct_read_member(&env, base, (unsigned)i, &k, &v);
+		const char *key = NULL;
+		xmlrpc_read_string(&env, k, &key);
+		for (int kind = 0; kind < N_ODD; kind++) {
+			xmlrpc_value *p = rpc_struct_copy_shallow(&env, base);
+			xmlrpc_value *odd = odd_checked(&env, kind);
+			xmlrpc_struct_set_value(&env, p, key, odd);
+			xmlrpc_DECREF(odd);
+			try_parse(p);
+			xmlrpc_DECREF(p);
+		}
+		if (strcmp(key, "devices") == 0) {
+			int nd = xmlrpc_array_size(&env, v);
+			for (int d = 0; d < nd; d++) {
+				xmlrpc_value *dev = NULL;
+				xmlrpc_array_read_item(&env, v, d, &dev);
+				int nk = xmlrpc_struct_size(&env, dev);
+				for (int j = 0; j < nk; j++) {
+					xmlrpc_value *dk = NULL, *dv = NULL;
+					const char *dkey = NULL;
+					xmlrpc_struct_read_member(&env, dev, (unsigned)j, &dk, &dv);
+					xmlrpc_read_string(&env, dk, &dkey);
+					for (int kind = 0; kind < N_ODD; kind++) {
+						xmlrpc_value *nd2 = rpc_struct_copy_shallow(&env, dev);
+						xmlrpc_value *odd = odd_checked(&env, kind);
+						xmlrpc_struct_set_value(&env, nd2, dkey, odd);
+						xmlrpc_DECREF(odd);
+						xmlrpc_value *arr = xmlrpc_array_new(&env);
+						for (int e = 0; e < nd; e++) {
+							xmlrpc_value *x = NULL;
+							xmlrpc_array_read_item(&env, v, e, &x);
+							xmlrpc_array_append_item(&env, arr, e == d ? nd2 : x);
+							xmlrpc_DECREF(x);
+						}
+						xmlrpc_DECREF(nd2);
+						xmlrpc_value *p = rpc_struct_copy_shallow(&env, base);
+						xmlrpc_struct_set_value(&env, p, "devices", arr);
+						xmlrpc_DECREF(arr);
+						try_parse(p);
+						xmlrpc_DECREF(p);
+					}
+					free((char *)dkey);
+					xmlrpc_DECREF(dk);
+					xmlrpc_DECREF(dv);
+				}
+				for (int kind = 0; kind < N_ODD; kind++) {
+					/* the device itself replaced */
+					xmlrpc_value *arr = xmlrpc_array_new(&env);
+					xmlrpc_value *odd = odd_checked(&env, kind);
+					xmlrpc_array_append_item(&env, arr, odd);
+					xmlrpc_DECREF(odd);
+					xmlrpc_value *p = rpc_struct_copy_shallow(&env, base);
+					xmlrpc_struct_set_value(&env, p, "devices", arr);
+					xmlrpc_DECREF(arr);
+					try_parse(p);
+					xmlrpc_DECREF(p);
+				}
+				xmlrpc_DECREF(dev);
+			}
+		}
+		free((char *)key);
+		xmlrpc_DECREF(k);
+		xmlrpc_DECREF(v);
+	}
+	assert_false(env.fault_occurred);
+	xmlrpc_DECREF(base);
+	xmlrpc_env_clean(&env);
+}
+
 /* ---- MAC ---- */
 
 static void test_mac(void **state)
@@ -615,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_golden_escaping),
 		cmocka_unit_test(test_full_content),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_params_every_key_every_type),
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_ifname),
 		cmocka_unit_test(test_targets),
