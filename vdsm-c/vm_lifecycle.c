@@ -50,14 +50,14 @@ static const char *domain_type_for(const struct vm_conf *c)
 	return t;
 }
 
-/* stat() in an orphanable thread: a disk path on a hung NFS server must not stall the
- * RPC thread (STYLE.md "External programs"); after the timeout the thread is left to
- * finish on its own and frees the job. */
+/* stat() (and access(R_OK) when asked) in an orphanable thread: a disk or kernel path
+ * on a hung NFS server must not stall the RPC thread (STYLE.md "External programs");
+ * after the timeout the thread is left to finish on its own and frees the job. */
 struct stat_job {
 	atomic_int ref;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool done;
+	bool done, readable;
 	int err;
 	struct stat st;
 	char path[];
@@ -77,6 +77,8 @@ static void *stat_thread(void *arg)
 	struct stat_job *j = arg;
 	struct stat st;
 	int r = stat(j->path, &st);
+	if (r == 0 && j->readable)
+		r = access(j->path, R_OK);
 	int e = r < 0 ? errno : 0;
 
 	pthread_mutex_lock(&j->lock);
@@ -91,7 +93,7 @@ static void *stat_thread(void *arg)
 
 #define STAT_TIMEOUT 10
 
-static int stat_timeout(const char *path, struct stat *ret)
+static int stat_timeout(const char *path, bool readable, struct stat *ret)
 {
 	size_t n = strlen(path);
 	struct stat_job *j = calloc(1, sizeof(*j) + n + 1);
@@ -103,6 +105,7 @@ static int stat_timeout(const char *path, struct stat *ret)
 	if (!j)
 		return -ENOMEM;
 	memcpy(j->path, path, n + 1);
+	j->readable = readable;
 	atomic_init(&j->ref, 2);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
@@ -149,7 +152,7 @@ static int check_host(struct vm_conf *c, struct vd_error *err)
 		struct stat st;
 		if (!d->path || !*d->path)
 			continue;
-		int r = stat_timeout(d->path, &st);
+		int r = stat_timeout(d->path, false, &st);
 		if (r == -ETIMEDOUT)
 			return vd_error_set(err, VD_ERR_IMAGEERR,
 					    "Drive image file could not be found: '%s' (%s): no answer in %d s",
@@ -166,11 +169,18 @@ static int check_host(struct vm_conf *c, struct vd_error *err)
 			d->kind = S_ISBLK(st.st_mode) ? VM_DISK_KIND_BLOCK : VM_DISK_KIND_FILE;
 	}
 	const char *boot[] = { c->kernel, c->initrd };
-	for (size_t i = 0; i < ELEMENTSOF(boot); i++)
-		if (boot[i] && access(boot[i], R_OK) != 0)
+	for (size_t i = 0; i < ELEMENTSOF(boot); i++) {
+		struct stat st;
+		int r = boot[i] ? stat_timeout(boot[i], true, &st) : 0;
+		if (r == -ETIMEDOUT)
+			return vd_error_set(err, VD_ERR_CREATEERR,
+					    "Error creating the requested VM: cannot read '%s': no answer in %d s",
+					    boot[i], STAT_TIMEOUT);
+		if (r < 0)
 			return vd_error_set(err, VD_ERR_CREATEERR,
 					    "Error creating the requested VM: cannot read '%s': %s",
-					    boot[i], strerror(errno));
+					    boot[i], strerror(-r));
+	}
 	return 0;
 }
 
