@@ -78,6 +78,21 @@ def cpulist(s):
     return out
 
 
+def stats_until(agent, pred, timeout=60):
+    """getVdsStats until pred(info) holds (the sampler runs every 2 s); the timeout is a
+    hang guard, not a timing assertion. Returns the last info."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = agent.call("getVdsStats")["info"]
+        if pred(st) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.2)
+
+
+def sample_time(st):
+    return max((n["sampleTime"] for n in st["network"].values()), default=None)
+
+
 class HostCapsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -216,10 +231,11 @@ class HostCapsTest(unittest.TestCase):
         self.assertEqual(self.info["ISCSIInitiatorName"], m.group(1).strip() if m else "")
 
     def test_stats_manager_keys_types_and_values(self):
-        time.sleep(1.5)   # at least one interval: rates computed from two samples
         r = self.agent.call("getVdsStats")
         self.assertEqual(r["status"]["code"], 0)
-        st = r["info"]
+        # A later sample than the first one seen: rates are computed from two samples.
+        t_first = sample_time(r["info"])
+        st = stats_until(self.agent, lambda i: t_first is None or (sample_time(i) or 0) > t_first)
         self.assertTypes(st, STATS_R, "stats")
         u, s_, i = float(st["cpuUser"]), float(st["cpuSys"]), float(st["cpuIdle"])
         self.assertAlmostEqual(u + s_ + i, 100.0, delta=0.05)
@@ -255,11 +271,10 @@ class HostCapsTest(unittest.TestCase):
             self.assertIs(type(n["memPercent"]), int)
         self.assertIn("/tmp", st["diskStats"])
         # A later sample: sampleTime moves on.
-        t0 = next(iter(st["network"].values()))["sampleTime"] if st["network"] else None
-        time.sleep(1.5)
-        st2 = self.agent.call("getVdsStats")["info"]
+        t0 = sample_time(st)
+        st2 = stats_until(self.agent, lambda i: t0 is None or (sample_time(i) or 0) > t0)
         if t0 is not None:
-            self.assertGreater(next(iter(st2["network"].values()))["sampleTime"], t0)
+            self.assertGreater(sample_time(st2), t0)
 
     def test_hardware_info(self):
         r = self.agent.call("getVdsHardwareInfo")
@@ -350,8 +365,7 @@ class NetworkReportTest(unittest.TestCase):
         self.assertNotIn("hv1", info["nics"])
 
         # The sampler reports them too.
-        time.sleep(2.2)
-        st = self.agent.call("getVdsStats")["info"]
+        st = stats_until(self.agent, lambda i: "vdtbr0" in i["network"] and "veth_t0" in i["network"])
         self.assertIn("vdtbr0", st["network"])
         self.assertIn("veth_t0", st["network"])
         self.assertNotIn("hv0", st["network"])
@@ -363,8 +377,7 @@ class NetworkReportTest(unittest.TestCase):
         self.assertNotIn("vdtbr0", info["bridges"])
         self.assertNotIn("veth_t0", info["nics"])
         self.assertNotIn("veth_t1", info["nics"])
-        time.sleep(2.2)
-        st = self.agent.call("getVdsStats")["info"]
+        st = stats_until(self.agent, lambda i: "vdtbr0" not in i["network"])
         self.assertNotIn("vdtbr0", st["network"])
         self.assertNotIn("veth_t0", st["network"])
 
