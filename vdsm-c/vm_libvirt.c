@@ -18,7 +18,7 @@ static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static virConnectPtr conn;           /* conn_lock */
 static int lifecycle_cb = -1;        /* conn_lock */
 /* Set by the close callback without conn_lock: libvirt may run that callback while
- * holding its own lock, which virConnectUnregisterCloseCallback (under conn_lock) takes. */
+ * holding its own lock. No libvirt call is made under conn_lock (see connect_conn). */
 static atomic_bool conn_is_broken;
 
 static pthread_t event_tid;
@@ -163,8 +163,12 @@ static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail
 	return 0;
 }
 
-/* Opens the connection and registers the callbacks. Caller holds conn_lock. */
-static int connect_locked(void)
+/* Opens a connection and registers the callbacks, then installs it. conn_lock is NOT
+ * held while libvirt is asked: virConnectOpen has no timeout and waits forever for a
+ * libvirtd that accepts but does not answer (stopped, deadlocked), and the create and
+ * destroy verbs take conn_lock (vm_conn_get) — they must get "no connection" then, not
+ * wait with it. Only one thread connects at a time (module start, then the sampler). */
+static int connect_conn(void)
 {
 	const char *uri = vd_rt.conf->libvirt_uri;
 	virConnectPtr c = virConnectOpen(uri);
@@ -187,18 +191,24 @@ static int connect_locked(void)
 						  VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
 	if (id < 0) {
 		log_err("cannot register for libvirt lifecycle events: %s", vm_virt_error());
+		virConnectUnregisterCloseCallback(c, on_close);
 		virConnectClose(c);
 		return -EIO;
 	}
-	if (conn) {
-		if (lifecycle_cb >= 0)
-			virConnectDomainEventDeregisterAny(conn, lifecycle_cb);
-		virConnectUnregisterCloseCallback(conn, on_close);
-		virConnectClose(conn);
-	}
+	pthread_mutex_lock(&conn_lock);
+	virConnectPtr old = conn;
+	int old_cb = lifecycle_cb;
 	conn = c;
 	lifecycle_cb = id;
 	atomic_store(&conn_is_broken, false);
+	pthread_mutex_unlock(&conn_lock);
+	if (old) {
+		/* Calls on the old connection may wait too: after the swap, unlocked. */
+		if (old_cb >= 0)
+			virConnectDomainEventDeregisterAny(old, old_cb);
+		virConnectUnregisterCloseCallback(old, on_close);
+		virConnectClose(old);
+	}
 	log_notice("connected to libvirt at '%s'", uri);
 	return 0;
 }
@@ -206,15 +216,17 @@ static int connect_locked(void)
 static void disconnect(void)
 {
 	pthread_mutex_lock(&conn_lock);
-	if (conn) {
-		if (lifecycle_cb >= 0)
-			virConnectDomainEventDeregisterAny(conn, lifecycle_cb);
-		virConnectUnregisterCloseCallback(conn, on_close);
-		virConnectClose(conn);
-	}
+	virConnectPtr old = conn;
+	int old_cb = lifecycle_cb;
 	conn = NULL;
 	lifecycle_cb = -1;
 	pthread_mutex_unlock(&conn_lock);
+	if (old) {
+		if (old_cb >= 0)
+			virConnectDomainEventDeregisterAny(old, old_cb);
+		virConnectUnregisterCloseCallback(old, on_close);
+		virConnectClose(old);
+	}
 }
 
 /* ---- recovery ---- */
@@ -344,9 +356,7 @@ static void recover_all(virConnectPtr c)
 
 int vm_conn_reconnect(void)
 {
-	pthread_mutex_lock(&conn_lock);
-	int r = connect_locked();
-	pthread_mutex_unlock(&conn_lock);
+	int r = connect_conn();
 	if (r < 0)
 		return r;
 	virConnectPtr c = vm_conn_get();
@@ -424,9 +434,7 @@ int vm_start(void)
 	}
 	/* One attempt here: when libvirtd is not there yet the sampler keeps trying, and
 	 * the VM verbs answer 99 until the first recovery (host verbs are not held). */
-	pthread_mutex_lock(&conn_lock);
-	int r = connect_locked();
-	pthread_mutex_unlock(&conn_lock);
+	int r = connect_conn();
 	if (r < 0) {
 		log_err("no libvirt connection at '%s' yet; VM verbs answer code 99 until it comes",
 			vd_rt.conf->libvirt_uri);

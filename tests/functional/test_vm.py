@@ -11,6 +11,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -376,6 +377,33 @@ class VmBadInputTest(VmBase):
         # The first one is untouched.
         self.wait_status(p["vmId"], "Up", timeout=60)
         self.assertEqual(self.lv.virsh("domname", p["vmId"]).stdout.strip(), p["vmName"])
+
+
+class VmHungLibvirtdTest(VmBase):
+    def test_verbs_answer_while_libvirtd_hangs(self):
+        """A libvirtd that stops answering (SIGSTOP: its socket still accepts) must not
+        hang create: the sampler reconnecting to it may wait, the verbs may not."""
+        lv_pid = self.lv.proc.pid  # `ip netns exec` and sh exec libvirtd: its own PID
+        os.kill(lv_pid, signal.SIGSTOP)
+        try:
+            # The keepalive (5 s x 3) closes the connection; the sampler then reopens it
+            # and that open waits for the stopped libvirtd.
+            wait_for(lambda: "libvirt connection closed" in self.agent.log(), 90,
+                     "the agent to see the connection to the stopped libvirtd die")
+            for _ in range(5):
+                time.sleep(1)
+                p = self.params()
+                r = self.agent.call("create", p)
+                self.assertEqual(r["status"]["code"], 9, r["status"])
+                self.assertIn("libvirt", r["status"]["message"])
+                self.assertEqual(self.agent.call("list")["status"]["code"], 0)
+        finally:
+            os.kill(lv_pid, signal.SIGCONT)
+        # libvirtd back: the sampler's open completes and VMs can be created again.
+        p = self.params()
+        wait_for(lambda: self.agent.call("create", p)["status"]["code"] == 0, 90,
+                 "create to work again after libvirtd resumed")
+        self.created.append(p["vmId"])
 
 
 class VmRecoveryTest(VmBase):
