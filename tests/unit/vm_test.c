@@ -749,6 +749,45 @@ static void test_stored_conf_wire_types(void **state)
 	xmlrpc_env_clean(&env);
 }
 
+/* Numbers the fast fixed-point writer cannot hold (a counter that jumped, a rate near
+ * 2^64) come out as printf would write them, not as wrapped garbage. */
+static void test_wire_big_rates(void **state)
+{
+	struct vm *vm = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d11");
+	struct rpc_blob *b = NULL;
+	xmlrpc_env env;
+	(void)state;
+
+	xmlrpc_env_init(&env);
+	vm->status = VM_ST_UP;
+	virTypedParameter a[] = {
+		ULL("block.count", 1), STR("block.0.name", "vda"), ULL("block.0.rd.bytes", 0),
+		ULL("block.0.wr.bytes", 0),
+	};
+	virTypedParameter c[] = {
+		ULL("block.count", 1), STR("block.0.name", "vda"),
+		ULL("block.0.rd.bytes", 8000000000000000000ULL),
+		ULL("block.0.wr.bytes", 18000000000000000000ULL),
+	};
+	vm_sample_apply(vm, a, (int)ELEMENTSOF(a), 100.0);
+	vm_sample_apply(vm, c, (int)ELEMENTSOF(c), 102.0);
+	assert_int_equal(vm_registry_add(vm), 0);
+	assert_int_equal(vm_wire_stats_reply(vm->id, &b), 0);
+	xmlrpc_value *r = parse_reply(b);
+	rpc_blob_unref(b);
+	xmlrpc_value *list = member(r, "statsList"), *s = NULL;
+	xmlrpc_array_read_item(&env, list, 0, &s);
+	xmlrpc_value *disk = member(member(s, "disks"), "vda");
+	assert_member_str(disk, "readRate", "4000000000000000000.0");
+	assert_member_str(disk, "writeRate", "9000000000000000000.0");
+	xmlrpc_DECREF(s);
+	xmlrpc_DECREF(r);
+	assert_false(env.fault_occurred);
+	xmlrpc_env_clean(&env);
+	vm_registry_clear();
+	vm_unref(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_state_file_odd_message),
 		cmocka_unit_test(test_sample_apply),
 		cmocka_unit_test(test_wire_stats),
+		cmocka_unit_test(test_wire_big_rates),
 		cmocka_unit_test(test_stored_conf_wire_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

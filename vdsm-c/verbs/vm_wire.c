@@ -82,10 +82,15 @@ static void put_fixed(struct wbuf *b, double v, int dec)
 	static const double scale[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
 	char tmp[40];
 
-	if (!(v == v) || v > 9e18 || v < -9e18 || dec < 0 || dec > 9) {
-		int n = snprintf(tmp, sizeof(tmp), "%.*f", dec < 0 || dec > 9 ? 6 : dec,
+	if (dec < 0 || dec > 9)
+		dec = 6;
+	/* The fast path needs v * 10^dec in a uint64_t; printf for the rest. |v| < 1e300
+	 * with 9 decimals is at most 312 characters. */
+	if (!(v == v) || (v < 0 ? -v : v) * scale[dec] >= 1.8e19) {
+		char big[340];
+		int n = snprintf(big, sizeof(big), "%.*f", dec,
 				 v == v && v < 1e300 && v > -1e300 ? v : 0.0);
-		put(b, tmp, (size_t)n);
+		put(b, big, n > 0 && n < (int)sizeof(big) ? (size_t)n : 0);
 		return;
 	}
 	if (v < 0) {
