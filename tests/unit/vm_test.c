@@ -59,22 +59,33 @@ static struct vm_conf *parse_ok(xmlrpc_value *p)
 	return c;
 }
 
+/* tests/data/vm/NAME.json parsed, disk targets assigned and its domain XML built with
+ * domain_type (NULL: kvm or qemu from the VM's kvmEnable). Caller frees both. */
+static struct vm_conf *conf_from_fixture(const char *name, const char *domain_type,
+					 char **ret_xml)
+{
+	char jp[512];
+	snprintf(jp, sizeof(jp), "%s/vm/%s.json", data_dir(), name);
+	_cleanup_free_ char *json = slurp(jp);
+	xmlrpc_value *p = json_value(json);
+	struct vm_conf *c = parse_ok(p);
+	xmlrpc_DECREF(p);
+	struct vd_error err = { 0 };
+	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
+	c->domain_type = strdup(domain_type ? domain_type : c->kvm_enable ? "kvm" : "qemu");
+	*ret_xml = vm_domxml_build(c, START_TIME);
+	assert_non_null(*ret_xml);
+	return c;
+}
+
 /* ---- golden files ---- */
 
 static void check_golden(const char *name)
 {
-	char jp[512], xp[512];
-	snprintf(jp, sizeof(jp), "%s/vm/%s.json", data_dir(), name);
+	char xp[512];
 	snprintf(xp, sizeof(xp), "%s/vm/%s.xml", data_dir(), name);
-	_cleanup_free_ char *json = slurp(jp);
-	xmlrpc_value *p = json_value(json);
-	_cleanup_(vm_conf_freep) struct vm_conf *c = parse_ok(p);
-	xmlrpc_DECREF(p);
-	struct vd_error err = { 0 };
-	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
-	c->domain_type = strdup(c->kvm_enable ? "kvm" : "qemu");
-	_cleanup_free_ char *xml = vm_domxml_build(c, START_TIME);
-	assert_non_null(xml);
+	_cleanup_free_ char *xml = NULL;
+	_cleanup_(vm_conf_freep) struct vm_conf *c = conf_from_fixture(name, NULL, &xml);
 	if (getenv("VDSM_TEST_REGENERATE")) {
 		assert_int_equal(util_write_atomic(xp, xml, strlen(xml), 0644), 0);
 		return;
@@ -94,17 +105,9 @@ static void test_golden_escaping(void **s) { (void)s; check_golden("escaping"); 
 /* The things the issue asks of every domain, checked by content too. */
 static void test_full_content(void **state)
 {
-	char jp[512];
 	(void)state;
-	snprintf(jp, sizeof(jp), "%s/vm/full.json", data_dir());
-	_cleanup_free_ char *json = slurp(jp);
-	xmlrpc_value *p = json_value(json);
-	_cleanup_(vm_conf_freep) struct vm_conf *c = parse_ok(p);
-	xmlrpc_DECREF(p);
-	struct vd_error err = { 0 };
-	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
-	c->domain_type = strdup("qemu");
-	_cleanup_free_ char *xml = vm_domxml_build(c, START_TIME);
+	_cleanup_free_ char *xml = NULL;
+	_cleanup_(vm_conf_freep) struct vm_conf *c = conf_from_fixture("full", "qemu", &xml);
 	assert_string_equal(c->id, "3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d02");
 	assert_non_null(strstr(xml, "<domain type=\"qemu\">"));
 	assert_non_null(strstr(xml, "<cpu mode=\"custom\" match=\"exact\">"));
@@ -418,17 +421,9 @@ static void test_tables(void **state)
 
 static void test_metadata_roundtrip(void **state)
 {
-	char jp[512];
 	(void)state;
-	snprintf(jp, sizeof(jp), "%s/vm/full.json", data_dir());
-	_cleanup_free_ char *json = slurp(jp);
-	xmlrpc_value *p = json_value(json);
-	_cleanup_(vm_conf_freep) struct vm_conf *c = parse_ok(p);
-	xmlrpc_DECREF(p);
-	struct vd_error err = { 0 };
-	assert_int_equal(vm_conf_assign_targets(c, &err), 0);
-	c->domain_type = strdup("kvm");
-	_cleanup_free_ char *xml = vm_domxml_build(c, START_TIME);
+	_cleanup_free_ char *xml = NULL;
+	_cleanup_(vm_conf_freep) struct vm_conf *c = conf_from_fixture("full", "kvm", &xml);
 	struct vm_meta m;
 	assert_int_equal(vm_meta_parse(xml, &m), 0);
 	assert_string_equal(m.id, c->id);
