@@ -1,11 +1,13 @@
-/* HTTPS listener for XML-RPC: libmicrohttpd (thread per connection) over GnuTLS with a
- * mandatory, verified client certificate (RPC-STACK.md §3).
+/* HTTPS listener for XML-RPC: our own HTTP/1.1 server (rpc/http.c parses, rpc/tls.c
+ * carries) over GnuTLS with a mandatory, verified client certificate.
  *
+ * TLS handshakes run in a stage of their own (bounded in number, per source address and
+ * in time) so unauthenticated connections never take the slots of authenticated ones.
  * POST on "/" or "/RPC2" only (else 404/405); bodies over max_body get 413 before
- * they are read (Content-Length) or as soon as they pass the limit (chunked);
- * connections beyond max_connections get 503 and are closed. Requests on one
- * connection are served one after another; connections run in parallel, so a slow
- * verb never delays ping on another connection. */
+ * they are read (Content-Length) or when a chunk size passes the limit (chunked);
+ * authenticated connections beyond max_connections get 503 and are closed. Requests on
+ * one connection are served one after another; connections run in parallel, so a slow
+ * verb never delays ping on another connection. docs/rpc-server.md has the details. */
 #ifndef RPC_SERVER_H
 #define RPC_SERVER_H
 
@@ -35,7 +37,10 @@ struct rpc_server_opts {
 	const char *ca_pem;
 	const char *priorities;   /* GnuTLS priority string */
 	bool verify_peer_name;    /* client cert must name the peer address (VDSM verify_client_cert) */
-	int max_connections;
+	int max_connections;      /* authenticated connections (one thread each) */
+	int max_handshakes;       /* TLS handshakes in progress at once */
+	int max_handshakes_per_addr; /* of them, from one source address */
+	int handshake_timeout;    /* seconds for a TLS handshake */
 	size_t max_body;
 	int idle_timeout;         /* seconds */
 	rpc_dispatch_fn dispatch;
@@ -52,7 +57,8 @@ int rpc_server_port(const struct rpc_server *s);
 void rpc_server_stop(struct rpc_server *s);
 
 struct rpc_server_counters {
-	unsigned long connections, requests, refused_limit, refused_size, tls_refused;
+	unsigned long connections, requests, refused_limit, refused_size, tls_refused,
+		handshakes_refused;
 };
 void rpc_server_get_counters(const struct rpc_server *s, struct rpc_server_counters *ret);
 

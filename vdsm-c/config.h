@@ -33,7 +33,10 @@ struct vd_config {
 	char host_root[VD_CONF_STR_MAX];/* prefix for host facts: /proc /sys /dev /etc ("" = /) */
 	char log_level[16];
 	char syslog_socket[VD_CONF_STR_MAX];
-	int max_connections;
+	int max_connections;            /* authenticated connections */
+	int max_handshakes;             /* TLS handshakes in progress at once */
+	int max_handshakes_per_addr;    /* of them from one source address */
+	int handshake_timeout;          /* seconds */
 	int max_request_bytes;
 	int connection_timeout;         /* idle keep-alive timeout, seconds */
 	int max_xml_depth;
