@@ -185,18 +185,6 @@ class RpcTest(AgentTestCase):
             s.close()
         self.assertAlive()
 
-    def test_oversized_body_refused(self):
-        limit = 2 * 1024 * 1024
-        body = b"<methodCall><methodName>ping</methodName><params><param><value>" + \
-               b"x" * (limit + 10) + b"</value></param></params></methodCall>"
-        try:
-            status, _ = self.agent.raw_post(body)
-            self.assertEqual(status, 413)
-        except (ConnectionError, BrokenPipeError, ssl.SSLError):
-            pass  # the server may close while the client is still sending
-        self.assertIn("over the", self.agent.log())
-        self.assertAlive()
-
     def test_large_body_within_limit_is_served(self):
         # 1.5 MiB (under the 2 MiB default): read in pieces through the small
         # connection pool and parsed; ping with a parameter answers 16.
@@ -211,24 +199,6 @@ class RpcTest(AgentTestCase):
         self.assertEqual(status, 200)
         status, _ = self.agent.raw_post(ping, headers={"X-Pad": "a" * 9000})
         self.assertEqual(status, 431)
-        self.assertAlive()
-
-    def test_oversized_chunked_body_refused(self):
-        s = tls_connect(self.agent)
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-        chunk = b"x" * 65536
-        sent = 0
-        try:
-            while sent < 3 * 1024 * 1024:
-                s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
-                sent += len(chunk)
-            s.sendall(b"0\r\n\r\n")
-            data = s.recv(4096)
-            self.assertIn(b" 413 ", data.split(b"\r\n")[0] + b" ")
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            s.close()
         self.assertAlive()
 
     def test_keepalive_reuses_connection(self):
