@@ -1,6 +1,9 @@
 /* Host identity: hardware UUID, operating system, kernel. */
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +91,41 @@ static void os_value(const char *text, const char *key, char *out, size_t size)
 	}
 }
 
+/* VDSM's OSName values (lib/vdsm/osinfo.py), decided as VDSM does by which release file
+ * exists, in this order; the engine reads `name` as one of them, the full name is in
+ * pretty_name. */
+static const struct {
+	const char *pattern;
+	const char *name;
+} os_names[] = {
+	{ "/etc/rhev-hypervisor-release", "RHEV Hypervisor" },
+	{ "/etc/ovirt-node-*-release", "oVirt Node" },
+	{ "/etc/fedora-release", "Fedora" },
+	{ "/etc/redhat-release", "RHEL" },
+	{ "/etc/debian_version", "Debian" },   /* Ubuntu too */
+	{ "/etc/ibm_powerkvm-release", "PowerKVM" },
+};
+
+static const char *os_name(const char *host_root)
+{
+	for (size_t i = 0; i < ELEMENTSOF(os_names); i++) {
+		_cleanup_free_ char *p = util_path(host_root, os_names[i].pattern);
+		glob_t g;
+		bool found;
+		if (!p)
+			continue;
+		if (!strchr(p, '*')) {
+			found = access(p, F_OK) == 0;
+		} else {
+			found = glob(p, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
+			globfree(&g);
+		}
+		if (found)
+			return os_names[i].name;
+	}
+	return "unknown";
+}
+
 int vd_os_read(const char *host_root, struct vd_os *ret)
 {
 	_cleanup_free_ char *p1 = util_path(host_root, "/etc/os-release");
@@ -102,16 +140,18 @@ int vd_os_read(const char *host_root, struct vd_os *ret)
 	r = util_read_file(p1, 1 << 16, &text, NULL);
 	if (r == -ENOENT)
 		r = util_read_file(p2, 1 << 16, &text, NULL);
-	if (r < 0)
+	if (r < 0 && r != -ENOENT)
 		return r;
 	memset(ret, 0, sizeof(*ret));
-	os_value(text, "NAME", ret->name, sizeof(ret->name));
-	os_value(text, "VERSION_ID", ret->version, sizeof(ret->version));
-	os_value(text, "PRETTY_NAME", ret->pretty_name, sizeof(ret->pretty_name));
-	if (util_read_line(dv, buf, sizeof(buf)) > 0)
-		snprintf(ret->release, sizeof(ret->release), "%s", util_strstrip(buf));
-	else
-		os_value(text, "VERSION_CODENAME", ret->release, sizeof(ret->release));
+	snprintf(ret->name, sizeof(ret->name), "%s", os_name(host_root));
+	if (text)
+		os_value(text, "PRETTY_NAME", ret->pretty_name, sizeof(ret->pretty_name));
+	/* Debian: version from /etc/debian_version, no release (as VDSM). Others: VDSM reads
+	 * the release package's rpm version and release; without rpm, VERSION_ID. */
+	if (strcmp(ret->name, "Debian") == 0 && util_read_line(dv, buf, sizeof(buf)) > 0)
+		snprintf(ret->version, sizeof(ret->version), "%s", util_strstrip(buf));
+	else if (text)
+		os_value(text, "VERSION_ID", ret->version, sizeof(ret->version));
 	return 0;
 }
 

@@ -17,12 +17,14 @@ int vd_host_uuid(const char *host_root, const char *state_root, char ret[37],
 		 const char **ret_source);
 
 struct vd_os {
-	char name[128];         /* os-release NAME */
-	char version[64];       /* VERSION_ID */
-	char release[64];       /* /etc/debian_version, else VERSION_CODENAME, else "" */
-	char pretty_name[256];  /* PRETTY_NAME */
+	char name[128];         /* VDSM's OSName: Debian, RHEL, Fedora, oVirt Node, RHEV Hypervisor,
+				 * PowerKVM or unknown (from which release file exists) */
+	char version[64];       /* Debian: /etc/debian_version; others: os-release VERSION_ID */
+	char release[64];       /* "" (VDSM reads it from rpm, which Debian hosts lack) */
+	char pretty_name[256];  /* os-release PRETTY_NAME: the full name */
 };
 
+/* Fills ret; a host without os-release is "unknown" with empty fields. 0 or -errno. */
 int vd_os_read(const char *host_root, struct vd_os *ret);
 
 struct vd_pkg {

@@ -28,7 +28,7 @@ static void pkg(xmlrpc_env *env, xmlrpc_value *pk, const char *name, const char 
 	rpc_set_str(env, p, "version", version);
 	rpc_set_str(env, p, "release", release);
 	if (buildtime >= 0)
-		rpc_set_strf(env, p, "buildtime", "%lld", buildtime);
+		rpc_set_i64(env, p, "buildtime", buildtime); /* <int> as VDSM; a string past 2^31 */
 	rpc_set_take(env, pk, name, p);
 }
 
