@@ -71,9 +71,15 @@ def create_many(port, pki, first, count, threads=8):
         raise RuntimeError("create failed: %s" % errors[:3])
 
 
+def say(msg):
+    """What runs next: printed at once, so a long bench is never silent."""
+    print("# next: " + msg, flush=True)
+
+
 def run_rows(tmp, pki, run_load, free_port, wait_port, counts=(100, 1000), warmup=0.5,
-             duration=4.0):
-    """Returns [(label, conns, result dict)] measured on a test-driver vdsmd."""
+             duration=4.0, on_row=None):
+    """Returns [(label, conns, result dict)] measured on a test-driver vdsmd; on_row(row)
+    is called as soon as each row is measured."""
     root = os.path.join(tmp, "vmroot")
     conf = os.path.join(tmp, "vdsm-vm.conf")
     port = free_port()
@@ -94,6 +100,7 @@ def run_rows(tmp, pki, run_load, free_port, wait_port, counts=(100, 1000), warmu
                 time.sleep(0.1)
         have = 0
         for n in counts:
+            say("creating %d VMs on libvirt's test driver, then getAllVmStats for %.1f s" % (n, duration))
             t0 = time.monotonic()
             create_many(port, pki, have, n - have)
             have = n
@@ -102,6 +109,8 @@ def run_rows(tmp, pki, run_load, free_port, wait_port, counts=(100, 1000), warmu
             r = run_load(proc.pid, port, pki, "getAllVmStats", 1, warmup, duration)
             r["create_s"] = created
             rows.append(("getAllVmStats %d VMs" % n, 1, r))
+            if on_row:
+                on_row(rows[-1])
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -139,24 +148,28 @@ def main():
     pki = os.path.join(tmp, "pki")
     subprocess.run([os.path.join(SRC, "scripts", "vdsm-c-certs"), "--dir", pki, "--cn", "localhost"],
                    check=True, stdout=subprocess.DEVNULL)
+    print_header()
     try:
-        rows = run_rows(tmp, pki, br.run_load, br.free_port, br.wait_port,
-                        [int(x) for x in a.counts.split(",")], a.warmup, a.duration)
+        run_rows(tmp, pki, br.run_load, br.free_port, br.wait_port,
+                 [int(x) for x in a.counts.split(",")], a.warmup, a.duration, print_row)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print_rows(rows)
     for line in micro_rows():
         print(line)
     return 0
 
 
-def print_rows(rows):
+def print_header():
     print("%-24s %5s %8s | %9s | %9s | %8s %8s | %s" % (
-        "VMs (libvirt test drv)", "conns", "bytes", "req/s", "cpu/req", "p50", "p99", "creates"))
-    for label, n, r in rows:
-        print("%-24s %5d %8d | %9.0f | %7.0fus | %6.2fms %6.2fms | %.1fs" % (
-            label, n, r["reply_bytes"], r["rps"], r["cpu_us_per_req"], r["p50_ms"], r["p99_ms"],
-            r.get("create_s", 0)))
+        "VMs (libvirt test drv)", "conns", "bytes", "req/s", "cpu/req", "p50", "p99", "creates"),
+        flush=True)
+
+
+def print_row(row):
+    label, n, r = row
+    print("%-24s %5d %8d | %9.0f | %7.0fus | %6.2fms %6.2fms | %.1fs" % (
+        label, n, r["reply_bytes"], r["rps"], r["cpu_us_per_req"], r["p50_ms"], r["p99_ms"],
+        r.get("create_s", 0)), flush=True)
 
 
 if __name__ == "__main__":
