@@ -12,20 +12,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../cpu/cpu.h"
 #include "../../vdsm-c/util/util.h"
 
-static const char *data_dir(void)
-{
-	const char *d = getenv("VDSM_TEST_DATA");
-	return d ? d : "tests/data";
-}
-
 static char *fixture(const char *rel)
 {
-	char *p;
-	assert_true(asprintf(&p, "%s/cpu/%s", data_dir(), rel) > 0);
-	return p;
+	return test_data("cpu/%s", rel);
 }
 
 static char *slurp(const char *rel)

@@ -11,15 +11,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../vdsm-c/hostinfo.h"
 #include "../../vdsm-c/util/util.h"
 
 static char *fixture(const char *rel)
 {
-	const char *d = getenv("VDSM_TEST_DATA");
-	char *p;
-	assert_true(asprintf(&p, "%s/hostinfo/%s", d ? d : "tests/data", rel) > 0);
-	return p;
+	return test_data("hostinfo/%s", rel);
 }
 
 static void test_uuid_dmi(void **state)

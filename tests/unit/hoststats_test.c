@@ -11,15 +11,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../vdsm-c/hoststats-internal.h"
 #include "../../vdsm-c/util/util.h"
 
 static char *fixture(const char *rel)
 {
-	const char *d = getenv("VDSM_TEST_DATA");
-	char *p;
-	assert_true(asprintf(&p, "%s/hoststats/%s", d ? d : "tests/data", rel) > 0);
-	return p;
+	return test_data("hoststats/%s", rel);
 }
 
 static const char *const disk_paths[] = { "/tmp", "/nonexistent-dir", NULL };

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <linux/if_arp.h>
 #include <netlink/addr.h>
 #include <netlink/cache.h>
@@ -26,10 +28,7 @@
 
 static char *fixture(const char *rel)
 {
-	const char *d = getenv("VDSM_TEST_DATA");
-	char *p;
-	assert_true(asprintf(&p, "%s/%s", d ? d : "tests/data", rel) > 0);
-	return p;
+	return test_data("%s", rel);
 }
 
 static const char *get_str(xmlrpc_value *st, const char *key)

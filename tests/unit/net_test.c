@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <netlink/addr.h>
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
@@ -29,10 +31,7 @@
 
 static char *sysroot(void)
 {
-	const char *d = getenv("VDSM_TEST_DATA");
-	char *p;
-	assert_true(asprintf(&p, "%s/network", d ? d : "tests/data") > 0);
-	return p;
+	return test_data("network");
 }
 
 static const struct net_filter filter = {
