@@ -70,12 +70,19 @@ call getVdsCapabilities >"$LAB_TMP/caps.json"
 active=$(cat /sys/class/net/labbond0/bonding/active_slave)
 lab_check "caps: VLANs, bond (active $active), hidden VLAN" check_caps "$active"
 
-# failover: the report follows the kernel at once (netlink events, no polling)
+# failover: the report follows the kernel's netlink event (no polling in the agent).
+# The bond shows its new active slave in sysfs a moment before it sends the event, so
+# the test asks again until the report follows, within a bound.
 other=labnic1
 [ "$active" = labnic1 ] && other=labnic2
 ip link set "$active" down
 lab_wait 5 "kernel failover to $other" grep -qx "$other" /sys/class/net/labbond0/bonding/active_slave
-call getVdsCapabilities >"$LAB_TMP/caps.json"
+caps_active() {
+	call getVdsCapabilities >"$LAB_TMP/caps.json" &&
+		python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["info"]["bondings"]["labbond0"]; sys.exit(b["active_slave"] != sys.argv[2])' \
+			"$LAB_TMP/caps.json" "$1"
+}
+lab_wait 5 "the agent reports $other active" caps_active "$other"
 lab_check "caps: active slave is now $other" check_caps "$other"
 ip link set "$active" up
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 60
 # The harness itself: what every lab test can rely on.
 #  - it runs in the guest on Debian's kernel with the lab modules loaded,

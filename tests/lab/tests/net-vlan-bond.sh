@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 60
 # Network fixtures: dummy NICs, an 802.1Q VLAN over a dummy NIC, an active-backup
 # bond (miimon 100) with failover, a VLAN over the bond, and a bridge over the VLAN

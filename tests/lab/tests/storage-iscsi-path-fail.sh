@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 120
 # Failing one iSCSI path: with portal 2 unreachable (lab_iscsi_path_down 2: its
 # packets are dropped) the session through it fails, multipath marks that path

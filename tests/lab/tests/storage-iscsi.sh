@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 120
 # tgtd + iscsid + multipathd: a target with 2 file-backed LUNs, discovered and logged
 # in over two portals -> 2 sessions, 4 new disks, 2 multipath maps with 2 active

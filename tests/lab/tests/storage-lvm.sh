@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 120
 # LVM on multipath: two iSCSI LUNs (2 portals each) as PVs of one VG; pvcreate on a
 # path component is refused; an LV is created, written, reported in JSON,

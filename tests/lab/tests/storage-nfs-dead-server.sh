@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 120
 # Dead NFS server fixture: after lab_nfs_server_hang (all packets to/from the server
 # address dropped) reads on a hard mount (actimeo=0) block — a stat and a read do

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 90
 # NFS server fixture: one export mounted over NFSv3, v4.1 and v4.2; a file written
 # over one version is read back over the others and on the server side; a second

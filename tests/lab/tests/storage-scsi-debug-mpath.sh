@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-kind: fixture (a self-test of the lab fixtures; it does not drive the agent)
 # lab-timeout: 90
 # scsi_debug + udev + multipathd: 2 LUNs seen over 2 SCSI hosts give 4 disks and
 # 2 multipath maps with 2 active, ready paths each; I/O through a map works.
