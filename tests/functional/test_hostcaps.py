@@ -255,13 +255,15 @@ class HostCapsTest(unittest.TestCase):
         self.assertEqual(set(st["haStats"]), {"configured", "active", "score",
                                               "globalMaintenance", "localMaintenance"})
         # Every reported device is sampled (other tests may add links to this
-        # namespace meanwhile: compare with caps taken right after, a few times).
-        for attempt in range(3):
+        # namespace meanwhile: poll until a sample matches the caps taken with it; the
+        # deadline is a hang guard, not a timing assertion).
+        deadline = time.monotonic() + 60
+        while True:
             caps = self.agent.call("getVdsCapabilities")["info"]
             want = set(caps["nics"]) | set(caps["bridges"]) | set(caps["vlans"]) | set(caps["bondings"])
-            if set(st["network"]) == want or attempt == 2:
+            if set(st["network"]) == want or time.monotonic() > deadline:
                 break
-            time.sleep(1.2)
+            time.sleep(0.2)
             st = self.agent.call("getVdsStats")["info"]
         self.assertEqual(set(st["network"]), want)
         for name, n in st["network"].items():

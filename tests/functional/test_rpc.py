@@ -420,9 +420,9 @@ class LifecycleTest(unittest.TestCase):
             a.wait_ready()
             held = [tls_connect(a) for _ in range(3)]
             try:
-                for s in held:  # complete the handshakes: these hold the 3 slots
-                    s.sendall(b"")
-                time.sleep(0.2)
+                for s in held:  # a served request on each: these hold the 3 slots
+                    data = post_over(s, xmlrpc.client.dumps((), "ping").encode())
+                    self.assertIn(b" 200 ", data[:20])
                 s = tls_connect(a)
                 data = post_over(s, xmlrpc.client.dumps((), "ping").encode())
                 s.close()
