@@ -31,9 +31,20 @@ void rpc_blob_unref(struct rpc_blob *b);     /* accepts NULL */
 void rpc_codec_init(size_t max_body, int max_depth);
 
 /* Rejects what must never reach the parser: '<!' markup other than comments and CDATA
- * (a DOCTYPE can define entities: expansion bomb) and element nesting deeper than
- * 4 * max_depth + 8 (parser stack). Linear in len. Returns 0 or -1 with why. */
+ * (a DOCTYPE can define entities: expansion bomb), element nesting deeper than
+ * 4 * max_depth + 8 (parser stack), NUL bytes (UTF-16/32 text, which would hide all
+ * of this), and scalar values that rpc_scalar_check() refuses, with the element's text
+ * read as the parser reads it (references, CDATA, comments, line ends). Linear in
+ * len. Returns 0 or -1 with why. */
 int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_t whylen);
+
+/* Checks the text of one scalar element, type being its name without brackets (int,
+ * i4, i1, i2, ex:i1, ex:i2, i8, ex:i8, boolean, double, dateTime.iso8601, base64):
+ * refuses exactly what xmlrpc-c 1.33 would refuse, and besides an <i8> it cannot read
+ * (it crashes formatting that fault), a <double> that is infinite or NaN (it cannot
+ * serialize them) and non-ASCII <base64>. Returns 0 (also for other types) or -1 with
+ * why: "<type> value 'text' is ...". */
+int rpc_scalar_check(const char *type, const char *text, char *why, size_t whylen);
 
 #define RPC_METHOD_MAX 128
 
@@ -42,8 +53,9 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
  * an XML parser. Returns true and the name, or false: use rpc_parse_call(). */
 bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_MAX + 1]);
 
-/* Parses a methodCall. On success returns 0, *ret_method (caller frees with free())
- * and *ret_params (array; caller DECREFs). On failure -1 with why. */
+/* Parses a methodCall (after rpc_body_check() with xmlrpc-c's nesting limit). On
+ * success returns 0, *ret_method (caller frees with free()) and *ret_params (array;
+ * caller DECREFs). On failure -1 with why. */
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,
 		   char *why, size_t whylen);
 
