@@ -46,6 +46,74 @@ void rpc_codec_init(size_t max_body, int max_depth)
 	xmlrpc_limit_set(XMLRPC_NESTING_LIMIT_ID, (size_t)max_depth);
 }
 
+/* ---- UTF-8 ---- */
+
+/* Length of the UTF-8 sequence at p (left > 0 bytes readable) when it is valid UTF-8
+ * for a character XML 1.0 can carry, else 0: a bad lead or continuation byte, a
+ * truncated sequence, an overlong form, a UTF-16 surrogate (U+D800-U+DFFF), a code
+ * point above U+10FFFF, or U+FFFE/U+FFFF (not XML characters). ASCII, control bytes
+ * included, is 1: callers decide about those. Characters outside the Basic
+ * Multilingual Plane (4 bytes, U+10000-U+10FFFF) are valid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned c = p[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
+	    cp == 0xffff)
+		return 0;
+	return n;
+}
+
+/* xmlrpc-c 1.33 checks every string value it creates with this function: the strings
+ * it parses (<string>, untyped <value>, struct member names, the method name) and the
+ * ones we build (rpc_str). Its own version decodes to UCS-2 and so refuses every
+ * character outside the Basic Multilingual Plane ("UTF-8 string contains a character
+ * not in the Basic Multilingual Plane"): a vmName with an emoji got fault 1 although it
+ * is valid UTF-8 and valid XML. libxmlrpc calls it through its PLT, so this definition
+ * in the program takes its place (ELF symbol interposition); the serializer copies
+ * string bytes unchanged, so such characters go out intact. Still refused: everything
+ * utf8_seq() refuses. Embedded NUL and control bytes are accepted, as by the library
+ * (expat never delivers them; readers refuse NUL). */
+void xmlrpc_validate_utf8(xmlrpc_env *const envP, const char *const utf8_data, size_t const utf8_len)
+{
+	const unsigned char *p = (const unsigned char *)utf8_data;
+
+	for (size_t i = 0; i < utf8_len;) {
+		size_t n = utf8_seq(p + i, utf8_len - i);
+		if (n == 0) {
+			xmlrpc_env_set_fault_formatted(envP, XMLRPC_INVALID_UTF8_ERROR,
+						       "%zu-byte string is not valid UTF-8: byte 0x%02x at offset %zu",
+						       utf8_len, p[i], i);
+			return;
+		}
+		i += n;
+	}
+}
+
 /* ---- scalar values ---- */
 
 /* The scalar elements whose text xmlrpc-c 1.33 converts (parse_value.c,
@@ -702,47 +770,41 @@ fail:
 	return NULL;
 }
 
-/* Copy of s safe for XML-RPC strings, or NULL when s is already safe. */
+/* Copy of s safe for XML-RPC strings, or NULL when s is already safe: each byte that
+ * is not part of a valid UTF-8 sequence for an XML character (see utf8_seq()) and each
+ * control character other than tab and newline (DEL included) becomes '?'. Characters
+ * outside the Basic Multilingual Plane are kept. */
 static char *sanitize(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	bool clean = true;
+	const unsigned char *p = (const unsigned char *)s, *end;
+	size_t n;
 
 	for (; *p; p++)
-		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p >= 0x7f) {
-			clean = false;
+		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p >= 0x7f)
 			break;
-		}
-	if (clean)
+	if (!*p)
 		return NULL;
 
-	size_t n = strlen(s);
+	n = strlen(s);
 	unsigned char *out = malloc(n + 1), *o = out;
 	if (!out)
 		return NULL;
 	p = (const unsigned char *)s;
-	while (*p) {
+	end = p + n;
+	while (p < end) {
 		unsigned c = *p;
-		int extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-			    (c & 0xf8) == 0xf0 ? 3 : -1;
-		bool ok = extra >= 0;
-		for (int i = 1; ok && i <= extra; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok && extra == 1 && c < 0xc2)
-			ok = false; /* overlong */
-		if (!ok) {
-			*o++ = '?';
-			p++;
-			continue;
-		}
-		if (extra == 0) {
+		size_t k = utf8_seq(p, end - p);
+		if (k == 1) {
 			*o++ = (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f ? '?' : c;
 			p++;
-			continue;
+		} else if (k == 0) {
+			*o++ = '?';
+			p++;
+		} else {
+			memcpy(o, p, k);
+			o += k;
+			p += k;
 		}
-		memcpy(o, p, extra + 1);
-		o += extra + 1;
-		p += extra + 1;
 	}
 	*o = '\0';
 	return (char *)out;
@@ -750,18 +812,20 @@ static char *sanitize(const char *s)
 
 struct rpc_blob *rpc_serialize_fault(int code, const char *message)
 {
-	xmlrpc_env env, fenv;
+	xmlrpc_env env;
 	xmlrpc_mem_block *mb;
 	char *clean = sanitize(message);
+	/* Filled by hand, not by xmlrpc_env_set_fault(): that one rewrites every byte of a
+	 * character outside the Basic Multilingual Plane to DEL, so a fault naming such a
+	 * value would not show it. sanitize() already made the text safe. */
+	xmlrpc_env fenv = { .fault_occurred = 1, .fault_code = code,
+			    .fault_string = clean ? clean : (char *)message };
 
 	xmlrpc_env_init(&env);
-	xmlrpc_env_init(&fenv);
-	xmlrpc_env_set_fault(&fenv, code, clean ? clean : message);
-	free(clean);
 	mb = XMLRPC_MEMBLOCK_NEW(char, &env, 0);
 	if (!env.fault_occurred)
 		xmlrpc_serialize_fault(&env, mb, &fenv);
-	xmlrpc_env_clean(&fenv);
+	free(clean);
 	if (env.fault_occurred) {
 		if (mb)
 			XMLRPC_MEMBLOCK_FREE(char, mb);

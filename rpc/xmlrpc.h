@@ -101,8 +101,10 @@ xmlrpc_value *rpc_array_new(xmlrpc_env *env);
 void rpc_set_take(xmlrpc_env *env, xmlrpc_value *st, const char *key, xmlrpc_value *v);
 /* Appends v to arr and drops the caller's reference. */
 void rpc_append_take(xmlrpc_env *env, xmlrpc_value *arr, xmlrpc_value *v);
-/* String values are made safe for XML 1.0 and the manager's parser: invalid UTF-8 and
- * control characters other than tab/newline become '?'. NULL is sent as "". */
+/* String values are made safe for XML 1.0 and the manager's parser: bytes that are not
+ * valid UTF-8 (bad or truncated sequences, overlong forms, surrogates, above U+10FFFF),
+ * U+FFFE/U+FFFF and control characters other than tab/newline become '?'; characters
+ * outside the Basic Multilingual Plane go out as they are. NULL is sent as "". */
 xmlrpc_value *rpc_str(xmlrpc_env *env, const char *s);
 xmlrpc_value *rpc_int(xmlrpc_env *env, int i);
 /* A 64-bit integer: <int> when it fits in 32 bits, else a decimal string (rule §3.2). */

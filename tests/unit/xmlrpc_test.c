@@ -740,6 +740,176 @@ static void test_parse_call_checks_scalars(void **state)
 	xmlrpc_env_clean(&env);
 }
 
+/* ---- UTF-8 (issue 9 item 4) ---- */
+
+#define EMOJI "\xf0\x9f\x98\x80" /* U+1F600, outside the Basic Multilingual Plane */
+
+/* xmlrpc_validate_utf8() is ours (rpc/xmlrpc.c overrides the library's): every valid
+ * sequence, 4-byte ones included; nothing invalid. */
+static void test_utf8_validate(void **state)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+		{ "plain", true },
+		{ "caf\xc3\xa9", true },
+		{ "\xe2\x82\xac", true },		/* U+20AC */
+		{ "\xef\xbf\xbd", true },		/* U+FFFD */
+		{ EMOJI, true },
+		{ "\xf0\x90\x80\x80", true },		/* U+10000 */
+		{ "\xf4\x8f\xbf\xbf", true },		/* U+10FFFF */
+		{ "probe-" EMOJI "-x", true },
+		{ "\x7f\x01\t", true },			/* as the library: control bytes pass */
+		{ "\xc0\xaf", false },			/* overlong '/' */
+		{ "\xc1\xbf", false },
+		{ "\xe0\x80\xaf", false },		/* overlong, 3 bytes */
+		{ "\xf0\x80\x80\xaf", false },		/* overlong, 4 bytes */
+		{ "\xf0\x8f\xbf\xbf", false },		/* overlong U+FFFF */
+		{ "\xed\xa0\x80", false },		/* U+D800 */
+		{ "\xed\xbf\xbf", false },		/* U+DFFF */
+		{ "\xed\xa0\xbd\xed\xb8\x80", false },	/* CESU-8 surrogate pair */
+		{ "\xf4\x90\x80\x80", false },		/* U+110000 */
+		{ "\xf5\x80\x80\x80", false },
+		{ "\xf8\x88\x80\x80\x80", false },	/* 5-byte form */
+		{ "\xef\xbf\xbe", false },		/* U+FFFE */
+		{ "\xef\xbf\xbf", false },		/* U+FFFF */
+		{ "\xf0\x9f\x98", false },		/* truncated */
+		{ "\xf0\x9f\x98x", false },
+		{ "\x80", false },
+		{ "a\xff", false },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		xmlrpc_env env;
+		xmlrpc_env_init(&env);
+		xmlrpc_validate_utf8(&env, cases[i].s, strlen(cases[i].s));
+		if (env.fault_occurred == cases[i].ok)
+			fail_msg("case %zu: %s", i, env.fault_occurred ? env.fault_string : "accepted");
+		if (env.fault_occurred)
+			assert_int_equal(env.fault_code, XMLRPC_INVALID_UTF8_ERROR);
+		xmlrpc_env_clean(&env);
+		/* and so every string constructor of the library */
+		xmlrpc_env_init(&env);
+		xmlrpc_value *v = xmlrpc_string_new_lp(&env, strlen(cases[i].s), cases[i].s);
+		assert_int_equal(!env.fault_occurred, cases[i].ok);
+		if (!env.fault_occurred) /* v is not set on failure */
+			xmlrpc_DECREF(v);
+		xmlrpc_env_clean(&env);
+	}
+}
+
+/* A 4-byte character comes in (as raw UTF-8 and as a character reference, in a value
+ * and in a struct key) and goes out byte-identical, in a reply and in a fault. */
+static void test_utf8_outside_bmp_round_trip(void **state)
+{
+	xmlrpc_env env;
+	(void)state;
+	xmlrpc_env_init(&env);
+
+	xmlrpc_value *v = parse_param("<string>probe-" EMOJI "</string>");
+	char *s = rpc_to_string(v);
+	assert_string_equal(s, "probe-" EMOJI);
+	free(s);
+	xmlrpc_DECREF(v);
+	v = parse_param("probe-&#x1F600;&#128512;");
+	s = rpc_to_string(v);
+	assert_string_equal(s, "probe-" EMOJI EMOJI);
+	free(s);
+	xmlrpc_DECREF(v);
+	v = parse_param("<struct><member><name>k" EMOJI "</name><value>v</value></member></struct>");
+	assert_non_null(rpc_struct_get(v, "k" EMOJI));
+	xmlrpc_DECREF(v);
+
+	xmlrpc_value *st = rpc_struct_new(&env);
+	rpc_set_str(&env, st, "vmName", "probe-" EMOJI);
+	rpc_set_str(&env, st, "k" EMOJI, "x");
+	assert_false(env.fault_occurred);
+	struct rpc_blob *b = rpc_serialize_response(st);
+	assert_non_null(b);
+	assert_non_null(strstr(b->data, "<string>probe-" EMOJI "</string>"));
+	assert_non_null(strstr(b->data, "<name>k" EMOJI "</name>"));
+	rpc_blob_unref(b);
+	xmlrpc_value *o = round_trip(st);
+	s = rpc_to_string(rpc_struct_get(o, "vmName"));
+	assert_string_equal(s, "probe-" EMOJI);
+	free(s);
+	xmlrpc_DECREF(o);
+	xmlrpc_DECREF(st);
+
+	b = rpc_serialize_fault(1, "method \"probe-" EMOJI "\" is not supported");
+	assert_non_null(strstr(b->data, "<string>method \"probe-" EMOJI "\" is not supported</string>"));
+	rpc_blob_unref(b);
+	xmlrpc_env_clean(&env);
+}
+
+/* Our fault writer (fault string set by hand) writes what xmlrpc-c's own did. */
+static void test_fault_bytes_unchanged(void **state)
+{
+	const char *msg = "<type 'exceptions.Exception'>:method \"x\" & y is not supported";
+	xmlrpc_env env, fenv;
+	(void)state;
+	xmlrpc_env_init(&env);
+	xmlrpc_env_init(&fenv);
+	xmlrpc_env_set_fault(&fenv, 1, msg);
+	xmlrpc_mem_block *mb = XMLRPC_MEMBLOCK_NEW(char, &env, 0);
+	xmlrpc_serialize_fault(&env, mb, &fenv);
+	assert_false(env.fault_occurred);
+	struct rpc_blob *b = rpc_serialize_fault(1, msg);
+	assert_int_equal(b->len, XMLRPC_MEMBLOCK_SIZE(char, mb));
+	assert_memory_equal(b->data, XMLRPC_MEMBLOCK_CONTENTS(char, mb), b->len);
+	rpc_blob_unref(b);
+	XMLRPC_MEMBLOCK_FREE(char, mb);
+	xmlrpc_env_clean(&fenv);
+	xmlrpc_env_clean(&env);
+}
+
+/* The outgoing cleaner: every invalid byte becomes '?', 4-byte characters stay. */
+static void test_utf8_outgoing_cleaner(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "probe-" EMOJI, "probe-" EMOJI },
+		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },
+		{ "caf\xc3\xa9\t\n", "caf\xc3\xa9\t\n" },
+		{ "x\xff\x01y", "x??y" },
+		{ "a\x7f" "b\rc", "a?b?c" },
+		{ "\xc0\xaf", "??" },
+		{ "\xe0\x80\xaf", "???" },
+		{ "\xf0\x80\x80\xaf", "????" },
+		{ "\xed\xa0\x80", "???" },
+		{ "\xf4\x90\x80\x80", "????" },
+		{ "\xf5\x80\x80\x80", "????" },
+		{ "\xef\xbf\xbe|\xef\xbf\xbf", "???|???" },
+		{ "\xf0\x9f\x98", "???" },
+		{ "\xf0\x9f\x98x" EMOJI, "???x" EMOJI },
+		{ "\xe2\x82", "??" },
+	};
+	xmlrpc_env env;
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		xmlrpc_env_init(&env);
+		xmlrpc_value *v = rpc_str(&env, cases[i].in);
+		assert_false(env.fault_occurred);
+		const char *s = NULL;
+		xmlrpc_read_string(&env, v, &s);
+		if (strcmp(s, cases[i].out) != 0)
+			fail_msg("case %zu: got '%s'", i, s);
+		free((char *)s);
+		xmlrpc_DECREF(v);
+		/* and in a fault */
+		struct rpc_blob *b = rpc_serialize_fault(1, cases[i].in);
+		char *want = NULL;
+		assert_true(asprintf(&want, "<string>%s</string>", cases[i].out) > 0);
+		if (!strstr(b->data, want))
+			fail_msg("fault case %zu: %s", i, b->data);
+		free(want);
+		rpc_blob_unref(b);
+		xmlrpc_env_clean(&env);
+	}
+}
+
 static void test_json(void **state)
 {
 	xmlrpc_env env;
@@ -791,6 +961,10 @@ int main(void)
 		cmocka_unit_test(test_scalar_check_reads_xml_text),
 		cmocka_unit_test(test_body_check_refuses_nul),
 		cmocka_unit_test(test_parse_call_checks_scalars),
+		cmocka_unit_test(test_utf8_validate),
+		cmocka_unit_test(test_utf8_outside_bmp_round_trip),
+		cmocka_unit_test(test_fault_bytes_unchanged),
+		cmocka_unit_test(test_utf8_outgoing_cleaner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
