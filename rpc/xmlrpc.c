@@ -1126,7 +1126,15 @@ xmlrpc_value *rpc_bool(xmlrpc_env *env, bool b)
 
 xmlrpc_value *rpc_double(xmlrpc_env *env, double d)
 {
-	return env->fault_occurred ? NULL : xmlrpc_double_new(env, d);
+	if (env->fault_occurred)
+		return NULL;
+	/* xmlrpc-c 1.33 serializes an infinite double by recursing without end
+	 * (xmlrpc_formatFloat: a stack overflow) and NaN as 0: fail the reply instead. */
+	if (!isfinite(d)) {
+		xmlrpc_env_set_fault_formatted(env, XMLRPC_TYPE_ERROR, "double %g is not finite", d);
+		return NULL;
+	}
+	return xmlrpc_double_new(env, d);
 }
 
 void rpc_set_str(xmlrpc_env *env, xmlrpc_value *st, const char *key, const char *s)

@@ -110,6 +110,7 @@ xmlrpc_value *rpc_int(xmlrpc_env *env, int i);
 /* A 64-bit integer: <int> when it fits in 32 bits, else a decimal string (rule §3.2). */
 xmlrpc_value *rpc_i64(xmlrpc_env *env, long long v);
 xmlrpc_value *rpc_bool(xmlrpc_env *env, bool b);
+/* A finite double; infinity or NaN set a fault in env (xmlrpc-c cannot write them). */
 xmlrpc_value *rpc_double(xmlrpc_env *env, double d);
 
 void rpc_set_str(xmlrpc_env *env, xmlrpc_value *st, const char *key, const char *s);

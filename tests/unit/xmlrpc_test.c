@@ -740,6 +740,26 @@ static void test_parse_call_checks_scalars(void **state)
 	xmlrpc_env_clean(&env);
 }
 
+/* Infinity and NaN cannot be written by xmlrpc-c (endless recursion; NaN as 0). */
+static void test_double_not_finite(void **state)
+{
+	xmlrpc_env env;
+	(void)state;
+	xmlrpc_env_init(&env);
+	assert_null(rpc_double(&env, 1.0 / 0.0));
+	assert_true(env.fault_occurred);
+	xmlrpc_env_clean(&env);
+	xmlrpc_env_init(&env);
+	assert_null(rpc_double(&env, nan("")));
+	assert_true(env.fault_occurred);
+	xmlrpc_env_clean(&env);
+	xmlrpc_env_init(&env);
+	xmlrpc_value *v = rpc_double(&env, -1.7976931348623157e308);
+	assert_non_null(v);
+	xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
+}
+
 /* ---- UTF-8 (issue 9 item 4) ---- */
 
 #define EMOJI "\xf0\x9f\x98\x80" /* U+1F600, outside the Basic Multilingual Plane */
@@ -961,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_scalar_check_reads_xml_text),
 		cmocka_unit_test(test_body_check_refuses_nul),
 		cmocka_unit_test(test_parse_call_checks_scalars),
+		cmocka_unit_test(test_double_not_finite),
 		cmocka_unit_test(test_utf8_validate),
 		cmocka_unit_test(test_utf8_outside_bmp_round_trip),
 		cmocka_unit_test(test_fault_bytes_unchanged),
