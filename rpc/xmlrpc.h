@@ -31,9 +31,20 @@ void rpc_blob_unref(struct rpc_blob *b);     /* accepts NULL */
 void rpc_codec_init(size_t max_body, int max_depth);
 
 /* Rejects what must never reach the parser: '<!' markup other than comments and CDATA
- * (a DOCTYPE can define entities: expansion bomb) and element nesting deeper than
- * 4 * max_depth + 8 (parser stack). Linear in len. Returns 0 or -1 with why. */
+ * (a DOCTYPE can define entities: expansion bomb), element nesting deeper than
+ * 4 * max_depth + 8 (parser stack), NUL bytes (UTF-16/32 text, which would hide all
+ * of this), and scalar values that rpc_scalar_check() refuses, with the element's text
+ * read as the parser reads it (references, CDATA, comments, line ends). Linear in
+ * len. Returns 0 or -1 with why. */
 int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_t whylen);
+
+/* Checks the text of one scalar element, type being its name without brackets (int,
+ * i4, i1, i2, ex:i1, ex:i2, i8, ex:i8, boolean, double, dateTime.iso8601, base64):
+ * refuses exactly what xmlrpc-c 1.33 would refuse, and besides an <i8> it cannot read
+ * (it crashes formatting that fault), a <double> that is infinite or NaN (it cannot
+ * serialize them) and non-ASCII <base64>. Returns 0 (also for other types) or -1 with
+ * why: "<type> value 'text' is ...". */
+int rpc_scalar_check(const char *type, const char *text, char *why, size_t whylen);
 
 #define RPC_METHOD_MAX 128
 
@@ -42,8 +53,9 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
  * an XML parser. Returns true and the name, or false: use rpc_parse_call(). */
 bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_MAX + 1]);
 
-/* Parses a methodCall. On success returns 0, *ret_method (caller frees with free())
- * and *ret_params (array; caller DECREFs). On failure -1 with why. */
+/* Parses a methodCall (after rpc_body_check() with xmlrpc-c's nesting limit). On
+ * success returns 0, *ret_method (caller frees with free()) and *ret_params (array;
+ * caller DECREFs). On failure -1 with why. */
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,
 		   char *why, size_t whylen);
 
@@ -89,13 +101,16 @@ xmlrpc_value *rpc_array_new(xmlrpc_env *env);
 void rpc_set_take(xmlrpc_env *env, xmlrpc_value *st, const char *key, xmlrpc_value *v);
 /* Appends v to arr and drops the caller's reference. */
 void rpc_append_take(xmlrpc_env *env, xmlrpc_value *arr, xmlrpc_value *v);
-/* String values are made safe for XML 1.0 and the manager's parser: invalid UTF-8 and
- * control characters other than tab/newline become '?'. NULL is sent as "". */
+/* String values are made safe for XML 1.0 and the manager's parser: bytes that are not
+ * valid UTF-8 (bad or truncated sequences, overlong forms, surrogates, above U+10FFFF),
+ * U+FFFE/U+FFFF and control characters other than tab/newline become '?'; characters
+ * outside the Basic Multilingual Plane go out as they are. NULL is sent as "". */
 xmlrpc_value *rpc_str(xmlrpc_env *env, const char *s);
 xmlrpc_value *rpc_int(xmlrpc_env *env, int i);
 /* A 64-bit integer: <int> when it fits in 32 bits, else a decimal string (rule §3.2). */
 xmlrpc_value *rpc_i64(xmlrpc_env *env, long long v);
 xmlrpc_value *rpc_bool(xmlrpc_env *env, bool b);
+/* A finite double; infinity or NaN set a fault in env (xmlrpc-c cannot write them). */
 xmlrpc_value *rpc_double(xmlrpc_env *env, double d);
 
 void rpc_set_str(xmlrpc_env *env, xmlrpc_value *st, const char *key, const char *s);
