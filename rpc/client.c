@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "xmlrpc.h"
 
 struct rpc_client {
 	CURL *curl;
@@ -139,6 +140,14 @@ int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *para
 	}
 	int fcode = 0;
 	const char *fstr = NULL;
+	char why[256];
+	/* The peer's bytes are untrusted like a request's: values xmlrpc-c crashes on (an
+	 * out-of-range <i8>), entity declarations and deep nesting stop here. */
+	if (rpc_body_check(c->buf ? c->buf : "", c->len,
+			   (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), why, sizeof(why)) < 0) {
+		snprintf(errbuf, errlen, "%s: unparsable reply: %s", c->url, why);
+		goto out;
+	}
 	xmlrpc_parse_response2(&env, c->buf ? c->buf : "", c->len, ret_value, &fcode, &fstr);
 	if (env.fault_occurred) {
 		snprintf(errbuf, errlen, "%s: unparsable reply: %s", c->url, env.fault_string);

@@ -131,5 +131,46 @@ class CertsTest(unittest.TestCase):
         self.assertEqual(self.run_certs("--days", "x").returncode, 2)
 
 
+class HostileServerTest(unittest.TestCase):
+    """The client parses another agent's replies (vdsm-client, and agent to agent for
+    migration): a reply xmlrpc-c would crash on is refused, not parsed."""
+
+    def serve(self, reply):
+        import http.server
+        import threading
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return srv.server_address[1]
+
+    def test_out_of_range_i8_reply_refused(self):
+        reply = (b'<?xml version="1.0"?><methodResponse><params><param><value><struct>'
+                 b'<member><name>status</name><value><struct><member><name>code</name>'
+                 b'<value><i8>9223372036854775808</i8></value></member></struct></value>'
+                 b'</member></struct></value></param></params></methodResponse>')
+        port = self.serve(reply)
+        r = subprocess.run([vdsmtest.CLIENT, "--plain", "--host", "127.0.0.1", "--port", str(port),
+                            "ping"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)   # not killed by a signal
+        self.assertIn("unparsable reply", r.stderr)
+        self.assertIn("9223372036854775808", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
