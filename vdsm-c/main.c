@@ -54,42 +54,6 @@ static struct rpc_blob *dispatch(const char *body, size_t len, const struct rpc_
 	return vd_api_handle(body, len, &ctx, &is_fault);
 }
 
-static char *read_pem(const char *path, char *errbuf, size_t errlen)
-{
-	char *buf = NULL;
-	int r = util_read_file(path, 1 << 20, &buf, NULL);
-
-	if (r < 0) {
-		snprintf(errbuf, errlen, "cannot read %s: %s", path, strerror(-r));
-		return NULL;
-	}
-	return buf;
-}
-
-static void tls_priorities(const struct vd_config *c, char *buf, size_t size)
-{
-	if (c->ssl_ciphers[0]) {
-		snprintf(buf, size, "%s", c->ssl_ciphers);
-		return;
-	}
-	if (strcmp(c->ssl_protocol, "tlsv1_2") == 0)
-		snprintf(buf, size, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
-	else /* tlsv1 / sslv23: what a 3.6 engine configured for TLSv1 needs (API.md §1) */
-		snprintf(buf, size, "NORMAL:-VERS-SSL3.0");
-	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_2"))
-		strncat(buf, ":-VERS-TLS1.2", size - strlen(buf) - 1);
-	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_1"))
-		strncat(buf, ":-VERS-TLS1.1", size - strlen(buf) - 1);
-	/* "OP_NO_TLSv1" is a prefix of the others: match it as a whole word. */
-	char tmp[sizeof(c->ssl_excludes) + 2];
-	snprintf(tmp, sizeof(tmp), ",%s,", c->ssl_excludes);
-	for (char *p = tmp; *p; p++)
-		if (*p == ' ')
-			*p = ',';
-	if (strstr(tmp, ",OP_NO_TLSv1,"))
-		strncat(buf, ":-VERS-TLS1.0", size - strlen(buf) - 1);
-}
-
 static int write_runtime_file(const char *name, const char *content)
 {
 	char rel[128];
@@ -227,9 +191,10 @@ int main(int argc, char **argv)
 			return EXIT_CONFIG;
 		}
 		snprintf(conf.root, sizeof(conf.root), "%s", root_flag);
+		vd_config_set_origin(&conf, conf.root, "--root");
 	}
 	if (vd_config_validate(&conf, errbuf, sizeof(errbuf)) < 0) {
-		log_err("%s%s%s", config_path ? config_path : "", config_path ? ": " : "", errbuf);
+		log_err("%s", errbuf);
 		return EXIT_CONFIG;
 	}
 
@@ -245,29 +210,17 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *syslog_path = vd_config_state_path(&conf, conf.syslog_socket);
 	vd_log_open("vdsmd", syslog_path, foreground);
 
-	/* Certificates are read before daemonising so a missing file is seen at once. */
-	_cleanup_free_ char *ts = vd_config_state_path(&conf, conf.trust_store_path);
-	_cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
-	if (conf.ssl) {
-		char p[VD_CONF_STR_MAX + 64];
-		snprintf(p, sizeof(p), "%s/certs/vdsmcert.pem", ts);
-		cert = read_pem(p, errbuf, sizeof(errbuf));
-		snprintf(p, sizeof(p), "%s/keys/vdsmkey.pem", ts);
-		if (cert)
-			key = read_pem(p, errbuf, sizeof(errbuf));
-		snprintf(p, sizeof(p), "%s/certs/cacert.pem", ts);
-		if (key)
-			ca = read_pem(p, errbuf, sizeof(errbuf));
-		if (!ca) {
-			log_err("TLS: %s (create them with scripts/vdsm-c-certs, or set vars.ssl = false for tests)",
-				errbuf);
-			return 1;
-		}
-	} else {
+	/* Certificates are read and checked before daemonising, so a bad trust store
+	 * stops the start at once, with status 2 like any bad value (the launcher sees it). */
+	_cleanup_(vd_config_tls_clear) struct vd_config_tls pem = { 0 };
+	if (vd_config_tls_load(&conf, &pem, errbuf, sizeof(errbuf)) < 0) {
+		log_err("%s", errbuf);
+		return EXIT_CONFIG;
+	}
+	if (!conf.ssl)
 		log_warning("*** vars.ssl = false: serving PLAIN HTTP without client authentication. "
 			    "Anyone who can reach port %d controls this host. Use only for tests. ***",
 			    conf.management_port);
-	}
 
 	if (!foreground && daemonize() < 0) {
 		log_err("cannot daemonise: %s", strerror(errno));
@@ -291,14 +244,14 @@ int main(int argc, char **argv)
 	vd_ready_hold("startup");
 
 	char prio[300];
-	tls_priorities(&conf, prio, sizeof(prio));
+	vd_config_tls_priorities(&conf, prio, sizeof(prio));
 	struct rpc_server_opts so = {
 		.ip = conf.management_ip,
 		.port = conf.management_port,
 		.tls = conf.ssl,
-		.cert_pem = cert,
-		.key_pem = key,
-		.ca_pem = ca,
+		.cert_pem = pem.cert_pem,
+		.key_pem = pem.key_pem,
+		.ca_pem = pem.ca_pem,
 		.priorities = prio,
 		.verify_peer_name = conf.verify_client_cert,
 		.max_connections = conf.max_connections,
