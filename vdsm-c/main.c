@@ -54,19 +54,23 @@ static struct rpc_blob *dispatch(const char *body, size_t len, const struct rpc_
 	return vd_api_handle(body, len, &ctx, &is_fault);
 }
 
-static int write_runtime_file(const char *name, const char *content)
+/* Writes ROOT/run/vdsm-c/<name>; 0, or -1 with errbuf naming the file. */
+static int write_runtime_file(const char *name, const char *content, char *errbuf,
+			      size_t errlen)
 {
 	char rel[128];
 	_cleanup_free_ char *dir = vd_state_path("/run/vdsm-c"), *path = NULL;
 
 	snprintf(rel, sizeof(rel), "/run/vdsm-c/%s", name);
 	path = vd_state_path(rel);
-	if (!dir || !path)
-		return -ENOMEM;
-	int r = util_mkdir_p(dir, 0755);
-	if (r < 0)
-		return r;
-	return util_write_atomic(path, content, strlen(content), 0644);
+	int r = dir && path ? util_mkdir_p(dir, 0755) : -ENOMEM;
+	if (r == 0)
+		r = util_write_atomic(path, content, strlen(content), 0644);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "cannot write %s: %s", path ? path : rel, strerror(-r));
+		return -1;
+	}
+	return 0;
 }
 
 static void remove_runtime_file(const char *name)
@@ -210,8 +214,9 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *syslog_path = vd_config_state_path(&conf, conf.syslog_socket);
 	vd_log_open("vdsmd", syslog_path, foreground);
 
-	/* Certificates are read and checked before daemonising, so a bad trust store
-	 * stops the start at once, with status 2 like any bad value (the launcher sees it). */
+	/* Certificates and the state directories are checked before daemonising, so a
+	 * bad trust store or a full state filesystem stops the start at once, with
+	 * status 2 like any bad value (the launcher sees it). */
 	_cleanup_(vd_config_tls_clear) struct vd_config_tls pem = { 0 };
 	if (vd_config_tls_load(&conf, &pem, errbuf, sizeof(errbuf)) < 0) {
 		log_err("%s", errbuf);
@@ -221,6 +226,11 @@ int main(int argc, char **argv)
 		log_warning("*** vars.ssl = false: serving PLAIN HTTP without client authentication. "
 			    "Anyone who can reach port %d controls this host. Use only for tests. ***",
 			    conf.management_port);
+	if (vd_state_dirs_check(errbuf, sizeof(errbuf)) < 0) {
+		log_err("%s; not starting (a full or read-only state filesystem would lose the "
+			"pid and port files and VM records)", errbuf);
+		return EXIT_CONFIG;
+	}
 
 	if (!foreground && daemonize() < 0) {
 		log_err("cannot daemonise: %s", strerror(errno));
@@ -266,12 +276,21 @@ int main(int argc, char **argv)
 		vd_api_fini();
 		return 1;
 	}
+	/* Without them the agent cannot be found (management_port = 0) nor stopped by
+	 * its pid file: the state directory filled up since the check above. */
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (write_runtime_file("vdsmd.pid", buf) < 0)
-		log_warning("cannot write the pid file under %s/run/vdsm-c", *conf.root ? conf.root : "");
+	r = write_runtime_file("vdsmd.pid", buf, errbuf, sizeof(errbuf));
 	snprintf(buf, sizeof(buf), "%d\n", rpc_server_port(srv));
-	write_runtime_file("vdsmd.port", buf);
+	if (r == 0)
+		r = write_runtime_file("vdsmd.port", buf, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		log_err("%s; not starting", errbuf);
+		rpc_server_stop(srv);
+		vd_api_fini();
+		remove_runtime_file("vdsmd.pid");
+		return EXIT_CONFIG;
+	}
 	log_notice("vdsmd %s listening on %s port %d (%s)", VDSM_C_VERSION, conf.management_ip,
 		   rpc_server_port(srv), conf.ssl ? "HTTPS, client certificate required" : "plain HTTP");
 

@@ -1,9 +1,12 @@
-"""Start-up checks (issue 9 item 6).
+"""Start-up checks (issue 9 items 5, 6).
 
 ConfigAtLoadTest   values the listener used to find late (exit 1, no file:line): a bad
                    ssl_ciphers priority string, a malformed management_ip, a trust store
                    without its files; now exit 2 with file:line and the key.
+StateDirStartTest  a full (tmpfs) or read-only (bind mount) state directory stops the start
+                   with exit 2 and a message naming it. Mounts are removed in tearDown.
 """
+import errno
 import os
 import re
 import subprocess
@@ -13,6 +16,19 @@ import unittest
 
 import vdsmtest
 from vdsmtest import Agent
+
+
+def fill(directory):
+    """Fills the filesystem of directory with one file until ENOSPC."""
+    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
 
 
 def start_outcome(agent, timeout=20):
@@ -84,6 +100,45 @@ class ConfigAtLoadTest(unittest.TestCase):
             subprocess.run(["rm", "-rf", empty])
             if "mixed" in locals():
                 subprocess.run(["rm", "-rf", mixed])
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root (mount)")
+class StateDirStartTest(unittest.TestCase):
+    def setUp(self):
+        self.mounts = []
+        self.agent = Agent()
+
+    def tearDown(self):
+        self.agent.stop()
+        for m in reversed(self.mounts):
+            subprocess.run(["umount", m])
+        self.agent.__exit__(None, None, None)
+
+    def mount(self, *args):
+        subprocess.run(["mount"] + list(args), check=True)
+        self.mounts.append(args[-1])
+
+    def test_full_state_filesystem_refused(self):
+        run = os.path.join(self.agent.root, "run")
+        os.makedirs(run)
+        self.mount("-t", "tmpfs", "-o", "size=64k,mode=0755", "vdsmtest-full", run)
+        fill(run)
+        rc = start_outcome(self.agent)
+        out = self.agent.log()
+        self.assertEqual(rc, 2, "exit %s (None = started):\n%s" % (rc, out))
+        self.assertIn("state directory %s/run/vdsm-c is not writable: No space left on device"
+                      % self.agent.root, out)
+        self.assertFalse(os.path.exists(os.path.join(run, "vdsm-c", "vdsmd.port")))
+
+    def test_read_only_state_directory_refused(self):
+        lib = os.path.join(self.agent.root, "var", "lib", "vdsm-c")
+        os.makedirs(lib)
+        self.mount("--bind", lib, lib)
+        subprocess.run(["mount", "-o", "remount,bind,ro", lib], check=True)
+        rc = start_outcome(self.agent)
+        out = self.agent.log()
+        self.assertEqual(rc, 2, "exit %s (None = started):\n%s" % (rc, out))
+        self.assertIn("state directory %s is not writable: Read-only file system" % lib, out)
 
 
 if __name__ == "__main__":
