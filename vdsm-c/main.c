@@ -17,6 +17,7 @@
 #include "log.h"
 #include "modules.h"
 #include "version.h"
+#include "vm.h"
 #include "../rpc/server.h"
 #include "util/util.h"
 
@@ -108,6 +109,25 @@ static int daemonize(void)
 			close(fd);
 	}
 	return 0;
+}
+
+/* SIGUSR1: one notice line saying what the agent is doing, for an operator looking at
+ * a host without a manager (counters since start). */
+static void log_state(const struct rpc_server *srv)
+{
+	struct rpc_server_counters k;
+	char mods[256];
+	int vms, up;
+
+	rpc_server_get_counters(srv, &k);
+	vd_modules_describe(mods, sizeof(mods));
+	vm_counts(&vms, &up);
+	log_notice("state (SIGUSR1): up %.0f s, %s; connections %lu (refused: %lu over "
+		   "max_connections, %lu TLS), requests %lu (%lu too large); VMs %d (%d Up); "
+		   "modules: %s; syslog lines dropped %lu",
+		   util_now_monotonic() - vd_rt.start_mono,
+		   vd_is_ready() ? "ready" : "initialising", k.connections, k.refused_limit,
+		   k.tls_refused, k.requests, k.refused_size, vms, up, mods, vd_log_dropped());
 }
 
 /* Start-up work that may take time runs here while the RPC server already answers
@@ -244,6 +264,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -307,6 +328,10 @@ int main(int argc, char **argv)
 		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
+		if (sig == SIGUSR1) {
+			log_state(srv);
+			continue;
+		}
 		if (sig == SIGHUP) {
 			log_notice("SIGHUP: configuration is read only at start; restart to apply changes");
 			continue;

@@ -1,14 +1,16 @@
-"""Start-up checks (issue 9 items 5, 6).
+"""Start-up checks and the SIGUSR1 state dump (issue 9 items 5, 6, 8).
 
 ConfigAtLoadTest   values the listener used to find late (exit 1, no file:line): a bad
                    ssl_ciphers priority string, a malformed management_ip, a trust store
                    without its files; now exit 2 with file:line and the key.
 StateDirStartTest  a full (tmpfs) or read-only (bind mount) state directory stops the start
                    with exit 2 and a message naming it. Mounts are removed in tearDown.
+StateDumpTest      SIGUSR1 logs one state line and the agent keeps serving.
 """
 import errno
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -139,6 +141,29 @@ class StateDirStartTest(unittest.TestCase):
         out = self.agent.log()
         self.assertEqual(rc, 2, "exit %s (None = started):\n%s" % (rc, out))
         self.assertIn("state directory %s is not writable: Read-only file system" % lib, out)
+
+
+class StateDumpTest(unittest.TestCase):
+    def test_sigusr1_logs_state_and_keeps_serving(self):
+        with Agent() as a:
+            a.wait_ready()
+            for _ in range(3):
+                self.assertEqual(a.call("ping")["status"]["code"], 0)
+            os.kill(a.pid(), signal.SIGUSR1)
+            deadline = time.monotonic() + 10
+            line = None
+            while time.monotonic() < deadline and not line and a.proc.poll() is None:
+                line = next((ln for ln in a.log().splitlines() if "state (SIGUSR1)" in ln), None)
+                time.sleep(0.05)
+            self.assertIsNone(a.proc.poll(), "vdsmd died of SIGUSR1 (exit %s)" % a.proc.poll())
+            self.assertTrue(line, a.log()[-2000:])
+            self.assertRegex(line, r"Z notice vdsmd: state \(SIGUSR1\): up \d+ s, ")
+            m = re.search(r"ready; connections (\d+) .*requests (\d+) .*VMs 0 \(0 Up\); "
+                          r"modules: network=\w+ hostcaps=\w+ hoststats=\w+ vm=\w+", line)
+            self.assertTrue(m, line)
+            self.assertGreaterEqual(int(m.group(2)), 3)
+            self.assertEqual(a.call("ping")["status"]["code"], 0)
+            self.assertEqual(a.stop(), 0)
 
 
 if __name__ == "__main__":
