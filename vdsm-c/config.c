@@ -1,15 +1,22 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gnutls/gnutls.h>
 
 #include "config.h"
 #include "log.h"
 #include "util/util.h"
 
-enum conf_type { T_BOOL, T_INT, T_STR, T_LEVEL };
+/* T_LEVEL, T_IP and T_PRIO are strings whose syntax is checked while the file is read,
+ * so a bad value is reported with its file:line: a log level, a numeric IPv4/IPv6
+ * address (what the listener can bind), a GnuTLS priority string ("" = built-in). */
+enum conf_type { T_BOOL, T_INT, T_STR, T_LEVEL, T_IP, T_PRIO };
 
 struct conf_key {
 	const char *section;  /* primary section; "*" = any of addresses/vars */
@@ -25,22 +32,23 @@ struct conf_key {
 			   sizeof(((struct vd_config *)0)->k), 0, 0, def }
 #define INT(sec, k, lo, hi, def) { sec, #k, T_INT, offsetof(struct vd_config, k), 0, lo, hi, def }
 #define BOOL(sec, k, def) { sec, #k, T_BOOL, offsetof(struct vd_config, k), 0, 0, 0, def }
+#define TYPED(sec, k, t, def) { sec, #k, t, offsetof(struct vd_config, k), \
+				sizeof(((struct vd_config *)0)->k), 0, 0, def }
 
 /* Defaults follow VDSM's lib/vdsm/config.py.in where the key exists there (API.md §6). */
 static const struct conf_key keys[] = {
-	STR("addresses", management_ip, "0.0.0.0"),
+	TYPED("addresses", management_ip, T_IP, "0.0.0.0"),
 	INT("addresses", management_port, 0, 65535, "54321"),
 	BOOL("vars", ssl, "true"),
 	STR("vars", trust_store_path, "/etc/pki/vdsm"),
 	STR("vars", ssl_protocol, "tlsv1_2"),
 	STR("vars", ssl_excludes, ""),
-	STR("vars", ssl_ciphers, ""),
+	TYPED("vars", ssl_ciphers, T_PRIO, ""),
 	BOOL("vars", verify_client_cert, "false"),
 	STR("vars", libvirt_uri, "qemu:///system"),
 	STR("vars", root, ""),
 	STR("vars", host_root, ""),
-	{ "vars", "log_level", T_LEVEL, offsetof(struct vd_config, log_level),
-	  sizeof(((struct vd_config *)0)->log_level), 0, 0, "info" },
+	TYPED("vars", log_level, T_LEVEL, "info"),
 	STR("vars", syslog_socket, "/dev/log"),
 	INT("vars", max_connections, 1, 4096, "64"),
 	INT("vars", max_handshakes, 2, 4096, "128"),
@@ -71,13 +79,39 @@ static const struct conf_key keys[] = {
 static const char *const known_sections[] = { "vars", "addresses", "irs", "rpc", "devel",
 					      "sampling", "gluster", "mom" };
 
-/* Where each effective value came from, for vd_config_log(). */
+/* Where each effective value came from ("default", "FILE:LINE", "--set", "--root"),
+ * for vd_config_log() and for errors found after loading; and the section it was set
+ * in (management_ip/port may be in [vars] or [addresses]). */
 static char origins[ELEMENTSOF(keys)][VD_CONF_STR_MAX + 16];
+static const char *origin_sections[ELEMENTSOF(keys)];
+
+static int check_priority(const char *val, char *why, size_t whylen)
+{
+	gnutls_priority_t p;
+	const char *pos = NULL;
+	int r;
+
+	if (!*val)
+		return 0; /* built-in, from ssl_protocol/ssl_excludes */
+	r = gnutls_priority_init(&p, val, &pos);
+	if (r < 0) {
+		if (pos)
+			snprintf(why, whylen, "'%s' is not a GnuTLS priority string (rejected at '%s')",
+				 val, pos);
+		else
+			snprintf(why, whylen, "'%s' is not a GnuTLS priority string (%s)", val,
+				 gnutls_strerror(r));
+		return -1;
+	}
+	gnutls_priority_deinit(p);
+	return 0;
+}
 
 static int parse_value(struct vd_config *c, const struct conf_key *k, const char *val,
 		       char *why, size_t whylen)
 {
 	char *field = (char *)c + k->offset;
+	struct in6_addr addr;
 	long long ll;
 	bool b;
 	int r;
@@ -99,22 +133,29 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 		}
 		*(int *)field = (int)ll;
 		return 0;
-	case T_LEVEL:
-		if (vd_log_level_from_string(val) < 0) {
-			snprintf(why, whylen, "'%s' is not a log level (err, warning, notice, info, debug)",
-				 val);
-			return -1;
-		}
-		/* fallthrough */
 	case T_STR:
-		if (strlen(val) >= k->size) {
-			snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
-			return -1;
-		}
-		strcpy(field, val);
-		return 0;
+	case T_LEVEL:
+	case T_IP:
+	case T_PRIO:
+		break;
 	}
-	return -1;
+	if (strlen(val) >= k->size) {
+		snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
+		return -1;
+	}
+	if (k->type == T_LEVEL && vd_log_level_from_string(val) < 0) {
+		snprintf(why, whylen, "'%s' is not a log level (err, warning, notice, info, debug)", val);
+		return -1;
+	}
+	if (k->type == T_IP && inet_pton(AF_INET, val, &addr) != 1 &&
+	    inet_pton(AF_INET6, val, &addr) != 1) {
+		snprintf(why, whylen, "'%s' is not a numeric IPv4 or IPv6 address", val);
+		return -1;
+	}
+	if (k->type == T_PRIO && check_priority(val, why, whylen) < 0)
+		return -1;
+	strcpy(field, val);
+	return 0;
 }
 
 void vd_config_defaults(struct vd_config *c)
@@ -126,6 +167,7 @@ void vd_config_defaults(struct vd_config *c)
 		if (parse_value(c, &keys[i], keys[i].def, why, sizeof(why)) < 0)
 			abort(); /* a broken built-in default is a programming error */
 		snprintf(origins[i], sizeof(origins[i]), "default");
+		origin_sections[i] = keys[i].section;
 	}
 }
 
@@ -144,6 +186,12 @@ static const struct conf_key *find_key(const char *section, const char *key, siz
 		}
 	}
 	return NULL;
+}
+
+/* The section a key was found in, as a static string: its own or the [vars] alias. */
+static const char *section_name(const struct conf_key *k, const char *section)
+{
+	return strcmp(k->section, section) == 0 ? k->section : "vars";
 }
 
 static bool section_known(const char *s)
@@ -216,6 +264,7 @@ int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t e
 			return -1;
 		}
 		snprintf(origins[idx], sizeof(origins[idx]), "%s:%u", path, lineno);
+		origin_sections[idx] = section_name(k, section);
 	}
 	if (ferror(f)) {
 		snprintf(errbuf, errlen, "%s: read error", path);
@@ -252,8 +301,51 @@ int vd_config_set(struct vd_config *c, const char *assignment, char *errbuf, siz
 		snprintf(errbuf, errlen, "--set: bad value for %s.%s: %s", buf, dot + 1, why);
 		return -1;
 	}
-	snprintf(origins[idx], sizeof(origins[idx]), "command line");
+	snprintf(origins[idx], sizeof(origins[idx]), "--set");
+	origin_sections[idx] = section_name(k, buf);
 	return 0;
+}
+
+static ssize_t key_index(const struct vd_config *c, const void *field)
+{
+	size_t off = (size_t)((const char *)field - (const char *)c);
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (keys[i].offset == off)
+			return (ssize_t)i;
+	return -1;
+}
+
+void vd_config_set_origin(const struct vd_config *c, const void *field, const char *origin)
+{
+	ssize_t i = key_index(c, field);
+
+	if (i >= 0)
+		snprintf(origins[i], sizeof(origins[i]), "%s", origin);
+}
+
+/* A bad value found after loading, reported like one found while reading: where the
+ * key was set (file:line, --set, --root), section.key, why. A built-in default says
+ * so (e.g. the default trust store is missing). Returns -1. */
+static int _printf_(5, 6) key_error(char *errbuf, size_t errlen, const struct vd_config *c,
+				     const void *field, const char *fmt, ...)
+{
+	ssize_t i = key_index(c, field);
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (i < 0)
+		snprintf(errbuf, errlen, "%s", why);
+	else if (strcmp(origins[i], "default") == 0)
+		snprintf(errbuf, errlen, "%s.%s (built-in default, not set in the config): %s",
+			 origin_sections[i], keys[i].key, why);
+	else
+		snprintf(errbuf, errlen, "%s: bad value for %s.%s: %s", origins[i],
+			 origin_sections[i], keys[i].key, why);
+	return -1;
 }
 
 int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
@@ -263,47 +355,128 @@ int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
 
 	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
 		ok |= strcmp(c->ssl_protocol, protos[i]) == 0;
-	if (!ok) {
-		snprintf(errbuf, errlen, "vars.ssl_protocol: '%s' is not one of tlsv1, tlsv1_2, sslv23",
-			 c->ssl_protocol);
-		return -1;
-	}
+	if (!ok)
+		return key_error(errbuf, errlen, c, c->ssl_protocol,
+				 "'%s' is not one of tlsv1, tlsv1_2, sslv23", c->ssl_protocol);
 	if (c->ssl_excludes[0]) {
 		char buf[sizeof(c->ssl_excludes)], *save = NULL;
 		strcpy(buf, c->ssl_excludes);
 		for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
 			if (strcmp(t, "OP_NO_TLSv1") && strcmp(t, "OP_NO_TLSv1_1") &&
 			    strcmp(t, "OP_NO_TLSv1_2") && strcmp(t, "OP_NO_SSLv2") &&
-			    strcmp(t, "OP_NO_SSLv3")) {
-				snprintf(errbuf, errlen, "vars.ssl_excludes: unknown option '%s'", t);
-				return -1;
-			}
+			    strcmp(t, "OP_NO_SSLv3"))
+				return key_error(errbuf, errlen, c, c->ssl_excludes,
+						 "unknown option '%s'", t);
 		}
 	}
 	if (strcmp(c->vm_domain_type, "kvm") && strcmp(c->vm_domain_type, "qemu") &&
-	    strcmp(c->vm_domain_type, "auto") && strcmp(c->vm_domain_type, "test")) {
-		snprintf(errbuf, errlen, "vars.vm_domain_type: '%s' is not one of kvm, qemu, auto, test",
-			 c->vm_domain_type);
+	    strcmp(c->vm_domain_type, "auto") && strcmp(c->vm_domain_type, "test"))
+		return key_error(errbuf, errlen, c, c->vm_domain_type,
+				 "'%s' is not one of kvm, qemu, auto, test", c->vm_domain_type);
+	const char *const abs_paths[] = { c->vm_console_log_dir, c->host_root, c->root };
+	for (size_t i = 0; i < ELEMENTSOF(abs_paths); i++)
+		if (abs_paths[i][0] && abs_paths[i][0] != '/')
+			return key_error(errbuf, errlen, c, abs_paths[i],
+					 "'%s' is not an absolute path", abs_paths[i]);
+	if (c->trust_store_path[0] != '/')
+		return key_error(errbuf, errlen, c, c->trust_store_path,
+				 "'%s' is not an absolute path", c->trust_store_path);
+	return 0;
+}
+
+void vd_config_tls_priorities(const struct vd_config *c, char *buf, size_t size)
+{
+	if (c->ssl_ciphers[0]) {
+		snprintf(buf, size, "%s", c->ssl_ciphers);
+		return;
+	}
+	if (strcmp(c->ssl_protocol, "tlsv1_2") == 0)
+		snprintf(buf, size, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+	else /* tlsv1 / sslv23: what a 3.6 engine configured for TLSv1 needs (API.md §1) */
+		snprintf(buf, size, "NORMAL:-VERS-SSL3.0");
+	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_2"))
+		strncat(buf, ":-VERS-TLS1.2", size - strlen(buf) - 1);
+	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_1"))
+		strncat(buf, ":-VERS-TLS1.1", size - strlen(buf) - 1);
+	/* "OP_NO_TLSv1" is a prefix of the others: match it as a whole word. */
+	char tmp[sizeof(c->ssl_excludes) + 2];
+	snprintf(tmp, sizeof(tmp), ",%s,", c->ssl_excludes);
+	for (char *p = tmp; *p; p++)
+		if (*p == ' ')
+			*p = ',';
+	if (strstr(tmp, ",OP_NO_TLSv1,"))
+		strncat(buf, ":-VERS-TLS1.0", size - strlen(buf) - 1);
+}
+
+void vd_config_tls_clear(struct vd_config_tls *t)
+{
+	free(t->cert_pem);
+	free(t->key_pem);
+	free(t->ca_pem);
+	memset(t, 0, sizeof(*t));
+}
+
+#define TLS_HINT " (create them with scripts/vdsm-c-certs, or set vars.ssl = false for tests)"
+
+int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret, char *errbuf,
+		       size_t errlen)
+{
+	static const char *const rel[] = { "certs/vdsmcert.pem", "keys/vdsmkey.pem",
+					   "certs/cacert.pem" };
+	_cleanup_free_ char *ts = NULL;
+	char *pem[ELEMENTSOF(rel)] = { NULL, NULL, NULL };
+	gnutls_certificate_credentials_t cred = NULL;
+	char prio[300];
+	int r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!c->ssl)
+		return 0;
+	/* The effective priority string: ssl_ciphers was checked while reading; the one
+	 * built from ssl_protocol/ssl_excludes is checked here so the listener cannot
+	 * refuse it later. */
+	vd_config_tls_priorities(c, prio, sizeof(prio));
+	char why[400] = "";
+	if (check_priority(prio, why, sizeof(why)) < 0)
+		return key_error(errbuf, errlen, c, c->ssl_ciphers[0] ? c->ssl_ciphers : c->ssl_protocol,
+				 "%s", why);
+	ts = vd_config_state_path(c, c->trust_store_path);
+	if (!ts)
+		return key_error(errbuf, errlen, c, c->trust_store_path, "out of memory");
+	for (size_t i = 0; i < ELEMENTSOF(rel) && r == 0; i++) {
+		char p[VD_CONF_STR_MAX + 64];
+		snprintf(p, sizeof(p), "%s/%s", ts, rel[i]);
+		r = util_read_file(p, 1 << 20, &pem[i], NULL);
+		if (r < 0)
+			key_error(errbuf, errlen, c, c->trust_store_path, "cannot read %s: %s" TLS_HINT,
+				  p, strerror(-r));
+	}
+	if (r == 0 && gnutls_certificate_allocate_credentials(&cred) < 0)
+		r = key_error(errbuf, errlen, c, c->trust_store_path, "out of memory");
+	if (r == 0) {
+		gnutls_datum_t cert = { (unsigned char *)pem[0], (unsigned)strlen(pem[0]) };
+		gnutls_datum_t key = { (unsigned char *)pem[1], (unsigned)strlen(pem[1]) };
+		gnutls_datum_t ca = { (unsigned char *)pem[2], (unsigned)strlen(pem[2]) };
+		int g = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+		if (g < 0)
+			r = key_error(errbuf, errlen, c, c->trust_store_path,
+				      "%s/%s and %s/%s are not a usable certificate and key: %s", ts,
+				      rel[0], ts, rel[1], gnutls_strerror(g));
+		else if ((g = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM)) <= 0)
+			r = key_error(errbuf, errlen, c, c->trust_store_path,
+				      "%s/%s holds no usable CA certificate%s%s", ts, rel[2],
+				      g < 0 ? ": " : "", g < 0 ? gnutls_strerror(g) : "");
+	}
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	if (r < 0) {
+		for (size_t i = 0; i < ELEMENTSOF(pem); i++)
+			free(pem[i]);
 		return -1;
 	}
-	if (c->vm_console_log_dir[0] && c->vm_console_log_dir[0] != '/') {
-		snprintf(errbuf, errlen, "vars.vm_console_log_dir: '%s' is not an absolute path",
-			 c->vm_console_log_dir);
-		return -1;
-	}
-	if (c->host_root[0] && c->host_root[0] != '/') {
-		snprintf(errbuf, errlen, "vars.host_root: '%s' is not an absolute path", c->host_root);
-		return -1;
-	}
-	if (c->root[0] && c->root[0] != '/') {
-		snprintf(errbuf, errlen, "vars.root: '%s' is not an absolute path", c->root);
-		return -1;
-	}
-	if (c->trust_store_path[0] != '/') {
-		snprintf(errbuf, errlen, "vars.trust_store_path: '%s' is not an absolute path",
-			 c->trust_store_path);
-		return -1;
-	}
+	ret->cert_pem = pem[0];
+	ret->key_pem = pem[1];
+	ret->ca_pem = pem[2];
 	return 0;
 }
 
@@ -332,10 +505,9 @@ char *vd_config_path(const struct vd_config *c, const char *abs_path)
 
 char *vd_config_state_path(const struct vd_config *c, const char *field)
 {
-	size_t off = (size_t)(field - (const char *)c);
+	ssize_t i = key_index(c, field);
 
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (keys[i].offset == off && strcmp(origins[i], "default") == 0)
-			return util_path(c->root, field);
+	if (i >= 0 && strcmp(origins[i], "default") == 0)
+		return util_path(c->root, field);
 	return strdup(field);
 }

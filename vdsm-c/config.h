@@ -61,14 +61,42 @@ struct vd_config {
 void vd_config_defaults(struct vd_config *c);
 
 /* Loads path over the current values of c. Returns 0, or -1 with a message naming
- * the file, line and key in errbuf. Warnings (unknown keys) are logged. */
+ * the file, line and key in errbuf. Warnings (unknown keys) are logged. Values are
+ * checked for their syntax here (numbers and their ranges, booleans, log_level,
+ * management_ip a numeric IPv4/IPv6 address, ssl_ciphers a GnuTLS priority string). */
 int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t errlen);
 
 /* Applies one "section.key=value" override (used by --set on the command line). */
 int vd_config_set(struct vd_config *c, const char *assignment, char *errbuf, size_t errlen);
 
-/* Checks cross-key rules after loading. Returns 0 or -1 with errbuf. */
+/* Records where a value set outside vd_config_load/vd_config_set came from (e.g.
+ * "--root" for c->root), for the log and for errors naming it. */
+void vd_config_set_origin(const struct vd_config *c, const void *field, const char *origin);
+
+/* Checks cross-key rules after loading; no I/O. Returns 0 or -1 with errbuf naming
+ * where the key was set (file:line, --set, --root or the built-in default) and the key. */
 int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen);
+
+/* The GnuTLS priority string the listener uses: ssl_ciphers when set, else one built
+ * from ssl_protocol and ssl_excludes. */
+void vd_config_tls_priorities(const struct vd_config *c, char *buf, size_t size);
+
+/* The trust store's PEM files (contents, not names). */
+struct vd_config_tls {
+	char *cert_pem;   /* certs/vdsmcert.pem */
+	char *key_pem;    /* keys/vdsmkey.pem */
+	char *ca_pem;     /* certs/cacert.pem */
+};
+
+/* With vars.ssl: reads the three files under trust_store_path (root-prefixed when it
+ * is the default) and checks with GnuTLS that the certificate and key form a pair,
+ * that the CA file holds a certificate and that the priority string is accepted, so
+ * a bad trust store stops the start like any bad value (file:line of the key). Without
+ * vars.ssl: nothing to read, returns 0 with *ret empty. Returns 0 (caller frees with
+ * vd_config_tls_clear()) or -1 with errbuf. Blocks on file reads. */
+int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret, char *errbuf,
+		       size_t errlen);
+void vd_config_tls_clear(struct vd_config_tls *t);
 
 /* Logs every effective value with its origin at info level. */
 void vd_config_log(const struct vd_config *c);

@@ -20,4 +20,10 @@ char *vd_host_path(const char *abs_path);
 /* Path of a state file under the state root; caller frees. */
 char *vd_state_path(const char *abs_path);
 
+/* Creates the state directories under the root (/run/vdsm-c, /run/vdsm-c/vm,
+ * /var/lib/vdsm-c) and writes and removes a 4 KiB probe file in each, so a full or
+ * read-only filesystem stops the start instead of losing the pid/port files and VM
+ * records later. Returns 0, or -1 with errbuf naming the directory and the errno. */
+int vd_state_dirs_check(char *errbuf, size_t errlen);
+
 #endif

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "modules.h"
 #include "version.h"
+#include "vm.h"
 #include "../rpc/server.h"
 #include "util/util.h"
 
@@ -54,55 +55,23 @@ static struct rpc_blob *dispatch(const char *body, size_t len, const struct rpc_
 	return vd_api_handle(body, len, &ctx, &is_fault);
 }
 
-static char *read_pem(const char *path, char *errbuf, size_t errlen)
-{
-	char *buf = NULL;
-	int r = util_read_file(path, 1 << 20, &buf, NULL);
-
-	if (r < 0) {
-		snprintf(errbuf, errlen, "cannot read %s: %s", path, strerror(-r));
-		return NULL;
-	}
-	return buf;
-}
-
-static void tls_priorities(const struct vd_config *c, char *buf, size_t size)
-{
-	if (c->ssl_ciphers[0]) {
-		snprintf(buf, size, "%s", c->ssl_ciphers);
-		return;
-	}
-	if (strcmp(c->ssl_protocol, "tlsv1_2") == 0)
-		snprintf(buf, size, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
-	else /* tlsv1 / sslv23: what a 3.6 engine configured for TLSv1 needs (API.md §1) */
-		snprintf(buf, size, "NORMAL:-VERS-SSL3.0");
-	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_2"))
-		strncat(buf, ":-VERS-TLS1.2", size - strlen(buf) - 1);
-	if (strstr(c->ssl_excludes, "OP_NO_TLSv1_1"))
-		strncat(buf, ":-VERS-TLS1.1", size - strlen(buf) - 1);
-	/* "OP_NO_TLSv1" is a prefix of the others: match it as a whole word. */
-	char tmp[sizeof(c->ssl_excludes) + 2];
-	snprintf(tmp, sizeof(tmp), ",%s,", c->ssl_excludes);
-	for (char *p = tmp; *p; p++)
-		if (*p == ' ')
-			*p = ',';
-	if (strstr(tmp, ",OP_NO_TLSv1,"))
-		strncat(buf, ":-VERS-TLS1.0", size - strlen(buf) - 1);
-}
-
-static int write_runtime_file(const char *name, const char *content)
+/* Writes ROOT/run/vdsm-c/<name>; 0, or -1 with errbuf naming the file. */
+static int write_runtime_file(const char *name, const char *content, char *errbuf,
+			      size_t errlen)
 {
 	char rel[128];
 	_cleanup_free_ char *dir = vd_state_path("/run/vdsm-c"), *path = NULL;
 
 	snprintf(rel, sizeof(rel), "/run/vdsm-c/%s", name);
 	path = vd_state_path(rel);
-	if (!dir || !path)
-		return -ENOMEM;
-	int r = util_mkdir_p(dir, 0755);
-	if (r < 0)
-		return r;
-	return util_write_atomic(path, content, strlen(content), 0644);
+	int r = dir && path ? util_mkdir_p(dir, 0755) : -ENOMEM;
+	if (r == 0)
+		r = util_write_atomic(path, content, strlen(content), 0644);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "cannot write %s: %s", path ? path : rel, strerror(-r));
+		return -1;
+	}
+	return 0;
 }
 
 static void remove_runtime_file(const char *name)
@@ -140,6 +109,25 @@ static int daemonize(void)
 			close(fd);
 	}
 	return 0;
+}
+
+/* SIGUSR1: one notice line saying what the agent is doing, for an operator looking at
+ * a host without a manager (counters since start). */
+static void log_state(const struct rpc_server *srv)
+{
+	struct rpc_server_counters k;
+	char mods[256];
+	int vms, up;
+
+	rpc_server_get_counters(srv, &k);
+	vd_modules_describe(mods, sizeof(mods));
+	vm_counts(&vms, &up);
+	log_notice("state (SIGUSR1): up %.0f s, %s; connections %lu (refused: %lu over "
+		   "max_connections, %lu TLS), requests %lu (%lu too large); VMs %d (%d Up); "
+		   "modules: %s; syslog lines dropped %lu",
+		   util_now_monotonic() - vd_rt.start_mono,
+		   vd_is_ready() ? "ready" : "initialising", k.connections, k.refused_limit,
+		   k.tls_refused, k.requests, k.refused_size, vms, up, mods, vd_log_dropped());
 }
 
 /* Start-up work that may take time runs here while the RPC server already answers
@@ -227,9 +215,10 @@ int main(int argc, char **argv)
 			return EXIT_CONFIG;
 		}
 		snprintf(conf.root, sizeof(conf.root), "%s", root_flag);
+		vd_config_set_origin(&conf, conf.root, "--root");
 	}
 	if (vd_config_validate(&conf, errbuf, sizeof(errbuf)) < 0) {
-		log_err("%s%s%s", config_path ? config_path : "", config_path ? ": " : "", errbuf);
+		log_err("%s", errbuf);
 		return EXIT_CONFIG;
 	}
 
@@ -245,28 +234,22 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *syslog_path = vd_config_state_path(&conf, conf.syslog_socket);
 	vd_log_open("vdsmd", syslog_path, foreground);
 
-	/* Certificates are read before daemonising so a missing file is seen at once. */
-	_cleanup_free_ char *ts = vd_config_state_path(&conf, conf.trust_store_path);
-	_cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
-	if (conf.ssl) {
-		char p[VD_CONF_STR_MAX + 64];
-		snprintf(p, sizeof(p), "%s/certs/vdsmcert.pem", ts);
-		cert = read_pem(p, errbuf, sizeof(errbuf));
-		snprintf(p, sizeof(p), "%s/keys/vdsmkey.pem", ts);
-		if (cert)
-			key = read_pem(p, errbuf, sizeof(errbuf));
-		snprintf(p, sizeof(p), "%s/certs/cacert.pem", ts);
-		if (key)
-			ca = read_pem(p, errbuf, sizeof(errbuf));
-		if (!ca) {
-			log_err("TLS: %s (create them with scripts/vdsm-c-certs, or set vars.ssl = false for tests)",
-				errbuf);
-			return 1;
-		}
-	} else {
+	/* Certificates and the state directories are checked before daemonising, so a
+	 * bad trust store or a full state filesystem stops the start at once, with
+	 * status 2 like any bad value (the launcher sees it). */
+	_cleanup_(vd_config_tls_clear) struct vd_config_tls pem = { 0 };
+	if (vd_config_tls_load(&conf, &pem, errbuf, sizeof(errbuf)) < 0) {
+		log_err("%s", errbuf);
+		return EXIT_CONFIG;
+	}
+	if (!conf.ssl)
 		log_warning("*** vars.ssl = false: serving PLAIN HTTP without client authentication. "
 			    "Anyone who can reach port %d controls this host. Use only for tests. ***",
 			    conf.management_port);
+	if (vd_state_dirs_check(errbuf, sizeof(errbuf)) < 0) {
+		log_err("%s; not starting (a full or read-only state filesystem would lose the "
+			"pid and port files and VM records)", errbuf);
+		return EXIT_CONFIG;
 	}
 
 	if (!foreground && daemonize() < 0) {
@@ -281,6 +264,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -291,14 +275,14 @@ int main(int argc, char **argv)
 	vd_ready_hold("startup");
 
 	char prio[300];
-	tls_priorities(&conf, prio, sizeof(prio));
+	vd_config_tls_priorities(&conf, prio, sizeof(prio));
 	struct rpc_server_opts so = {
 		.ip = conf.management_ip,
 		.port = conf.management_port,
 		.tls = conf.ssl,
-		.cert_pem = cert,
-		.key_pem = key,
-		.ca_pem = ca,
+		.cert_pem = pem.cert_pem,
+		.key_pem = pem.key_pem,
+		.ca_pem = pem.ca_pem,
 		.priorities = prio,
 		.verify_peer_name = conf.verify_client_cert,
 		.max_connections = conf.max_connections,
@@ -316,12 +300,21 @@ int main(int argc, char **argv)
 		vd_api_fini();
 		return 1;
 	}
+	/* Without them the agent cannot be found (management_port = 0) nor stopped by
+	 * its pid file: the state directory filled up since the check above. */
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (write_runtime_file("vdsmd.pid", buf) < 0)
-		log_warning("cannot write the pid file under %s/run/vdsm-c", *conf.root ? conf.root : "");
+	r = write_runtime_file("vdsmd.pid", buf, errbuf, sizeof(errbuf));
 	snprintf(buf, sizeof(buf), "%d\n", rpc_server_port(srv));
-	write_runtime_file("vdsmd.port", buf);
+	if (r == 0)
+		r = write_runtime_file("vdsmd.port", buf, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		log_err("%s; not starting", errbuf);
+		rpc_server_stop(srv);
+		vd_api_fini();
+		remove_runtime_file("vdsmd.pid");
+		return EXIT_CONFIG;
+	}
 	log_notice("vdsmd %s listening on %s port %d (%s)", VDSM_C_VERSION, conf.management_ip,
 		   rpc_server_port(srv), conf.ssl ? "HTTPS, client certificate required" : "plain HTTP");
 
@@ -338,6 +331,10 @@ int main(int argc, char **argv)
 		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
+		if (sig == SIGUSR1) {
+			log_state(srv);
+			continue;
+		}
 		if (sig == SIGHUP) {
 			log_notice("SIGHUP: configuration is read only at start; restart to apply changes");
 			continue;

@@ -1,5 +1,8 @@
 /* The module table: add a subsystem here (one row) to have it started and stopped. */
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "modules.h"
@@ -21,19 +24,27 @@ static const struct vd_module modules[] = {
 	{ NULL, NULL, NULL, 0 },
 };
 
-static bool started[ELEMENTSOF(modules)];
+enum mod_state { MOD_PENDING, MOD_STARTED, MOD_FAILED, MOD_STOPPED };
+static const char *const mod_state_names[] = {
+	[MOD_PENDING] = "pending", [MOD_STARTED] = "started", [MOD_FAILED] = "failed",
+	[MOD_STOPPED] = "stopped",
+};
+
+/* Written by the init thread (start) and main (stop), read by the state dump. */
+static atomic_int state[ELEMENTSOF(modules)];
 
 int vd_modules_start(void)
 {
 	for (size_t i = 0; modules[i].name; i++) {
 		if (modules[i].start() < 0) {
+			atomic_store(&state[i], MOD_FAILED);
 			log_err("module %s failed to start%s", modules[i].name,
 				modules[i].required ? "" : "; continuing without it");
 			if (modules[i].required)
 				return -1;
 			continue;
 		}
-		started[i] = true;
+		atomic_store(&state[i], MOD_STARTED);
 		log_info("module %s started", modules[i].name);
 	}
 	return 0;
@@ -42,8 +53,25 @@ int vd_modules_start(void)
 void vd_modules_stop(void)
 {
 	for (size_t i = ELEMENTSOF(modules); i-- > 0;) {
-		if (started[i] && modules[i].stop)
+		if (atomic_load(&state[i]) != MOD_STARTED)
+			continue;
+		if (modules[i].stop)
 			modules[i].stop();
-		started[i] = false;
+		atomic_store(&state[i], MOD_STOPPED);
+	}
+}
+
+void vd_modules_describe(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; modules[i].name && n < size; i++) {
+		int st = atomic_load(&state[i]);
+		int w = snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", modules[i].name,
+				 mod_state_names[st]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
 	}
 }

@@ -19,5 +19,8 @@ struct vd_module {
 int vd_modules_start(void);
 /* Stops the started modules in reverse order. */
 void vd_modules_stop(void);
+/* "network=started hostcaps=failed ..." (pending, started, failed, stopped) into buf,
+ * truncated to size; any thread. */
+void vd_modules_describe(char *buf, size_t size);
 
 #endif

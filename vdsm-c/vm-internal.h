@@ -101,8 +101,12 @@ void vm_set_devs_locked(struct vm *vm, struct vm_dev_info *devs, size_t n);
 void vm_dev_info_free_array(struct vm_dev_info *devs, size_t n);
 
 /* ---- state files: /run/vdsm-c/vm/<id>.xml (vm_state.c) ---- */
-/* Writes the VM's metadata and exit info; takes the VM lock itself. */
+/* Writes the VM's metadata and exit info; takes the VM lock itself. Returns 0 or
+ * -errno. vm_state_save() logs a failure as a warning (for callers that go on
+ * anyway); vm_state_write() does not log and gives the file's path in *ret_path
+ * (caller frees; may be NULL on OOM). */
 int vm_state_save(struct vm *vm);
+int vm_state_write(struct vm *vm, char **ret_path);
 void vm_state_remove(const char *id);
 /* Removes the VM from the registry and its state file, ordered with vm_state_save()
  * (a late save from the event thread cannot resurrect the file). */

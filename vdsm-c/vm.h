@@ -238,6 +238,10 @@ struct vm_view {
 	uint64_t hash;
 };
 
+/* Number of VMs the agent knows and of those Up (the SIGUSR1 state dump); any
+ * thread, takes the registry lock and each VM lock briefly. */
+void vm_counts(int *ret_total, int *ret_up);
+
 typedef int (*vm_view_fn)(const struct vm_view *v, void *userdata);
 
 /* Calls fn for one VM (id) or every VM (id NULL), each under its lock; stops at the

@@ -314,7 +314,20 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 	if (vm_registry_add(vm) < 0)
 		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
 				    conf->id);
-	vm_state_save(vm);
+	/* The record is written before libvirt is asked for anything: a VM whose record
+	 * cannot be kept would not be reported Down (exit reason) after an agent restart,
+	 * so it is refused (code 9: the manager tries another host) and never started;
+	 * nothing to undo in libvirt, only the registry entry. */
+	_cleanup_free_ char *state_path = NULL;
+	int r = vm_state_write(vm, &state_path);
+	if (r < 0) {
+		vm_forget(vm);
+		log_err("VM %s: not created: cannot write its record %s: %s", conf->id,
+			state_path ? state_path : "", strerror(-r));
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: cannot write its record %s: %s; the VM was not started",
+				    state_path ? state_path : "", strerror(-r));
+	}
 
 	struct start_job *j = calloc(1, sizeof(*j));
 	pthread_t tid;
@@ -327,7 +340,7 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 		pthread_mutex_unlock(&starters_lock);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		int r = pthread_create(&tid, &attr, starter, j);
+		r = pthread_create(&tid, &attr, starter, j);
 		pthread_attr_destroy(&attr);
 		if (r != 0) {
 			start_done();

@@ -163,6 +163,25 @@ void vm_registry_free_snapshot(struct vm **vms, size_t n)
 	free(vms);
 }
 
+void vm_counts(int *ret_total, int *ret_up)
+{
+	struct vm **vms;
+	size_t n;
+	int up = 0;
+
+	*ret_total = *ret_up = 0;
+	if (vm_registry_snapshot(&vms, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&vms[i]->lock);
+		up += vms[i]->status == VM_ST_UP;
+		pthread_mutex_unlock(&vms[i]->lock);
+	}
+	vm_registry_free_snapshot(vms, n);
+	*ret_total = (int)n;
+	*ret_up = up;
+}
+
 void vm_registry_clear(void)
 {
 	pthread_mutex_lock(&reg_lock);

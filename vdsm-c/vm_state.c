@@ -29,7 +29,7 @@ static char *state_file(const char *id)
 	return vd_state_path(rel);
 }
 
-int vm_state_save(struct vm *vm)
+int vm_state_write(struct vm *vm, char **ret_path)
 {
 	_cleanup_free_ char *dir = vd_state_path(STATE_DIR), *path = state_file(vm->id);
 
@@ -46,6 +46,16 @@ int vm_state_save(struct vm *vm)
 	else if ((r = util_mkdir_p(dir, 0700)) >= 0)
 		r = util_write_atomic(path, xml, strlen(xml), 0600);
 	pthread_mutex_unlock(&vm->state_lock);
+	if (ret_path)
+		*ret_path = TAKE_PTR(path);
+	return r;
+}
+
+int vm_state_save(struct vm *vm)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = vm_state_write(vm, &path);
+
 	if (r < 0)
 		log_warning("VM %s: cannot write %s: %s, ignoring", vm->id, path ? path : "",
 			    strerror(-r));

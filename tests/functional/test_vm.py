@@ -369,6 +369,43 @@ class VmBadInputTest(VmBase):
         self.assertIn("no-such-disk.img", self.check(p, 13, "nonexistent disk path"))
         self.check(dict(self.params(), kernel="/nonexistent/vmlinuz"), 9, "missing kernel")
 
+    def test_mem_size_too_large_names_limit(self):
+        # Issue 9 item 8: it used to say "Missing required parameter memSize".
+        for mem in (2 ** 31 - 1, str(2 ** 40)):   # an <i4>, and a string (no <i8> on the wire)
+            msg = self.check(dict(self.params(), memSize=mem), 9, "memSize %s" % mem)
+            self.assertIn("memSize %s MiB is too large" % mem, msg)
+            self.assertIn("the limit is 16777216 MiB", msg)
+            self.assertNotIn("Missing", msg)
+
+    def test_nic_and_device_counts_bounded(self):
+        # A drive path that does not exist makes a request that passes validation fail
+        # with 13 before libvirt is asked to start a VM with hundreds of NICs.
+        missing = os.path.join(self.tmp, "no-such-disk.img")
+        p = self.params(n=50, nics=65, disks=[missing])
+        self.assertIn("the limit is 64 NICs per VM", self.check(p, 9, "65 NICs"))
+        p = self.params(n=51, nics=1000, disks=[missing])
+        self.assertIn("1001 devices: the limit is 512 devices per VM",
+                      self.check(p, 9, "1000 NICs"))
+        p = self.params(n=52, nics=1, disks=[missing])
+        p["devices"] += [{"type": "controller", "device": "virtio-serial"}] * 600
+        self.assertIn("the limit is 512 devices per VM", self.check(p, 9, "602 devices"))
+        # At the limits the request gets as far as the host checks.
+        p = self.params(n=53, nics=64, disks=[missing])
+        self.check(p, 13, "64 NICs")
+
+    def test_unknown_device_type_warned_and_accepted(self):
+        p = self.params(n=54)
+        p["devices"] += [{"type": "frobnicator", "device": "x"}, {"type": "tpm9000"},
+                         {"type": "frobnicator"}, {"type": "video", "device": "qxl"}]
+        r = self.create(p)
+        self.assertEqual([d["type"] for d in r["vmList"]["devices"]][-4:],
+                         ["frobnicator", "tpm9000", "frobnicator", "video"])
+        want = "VM %s: 3 device(s) of unknown type 'frobnicator', 'tpm9000' ignored" % p["vmId"]
+        line = wait_for(lambda: [ln for ln in self.agent.log().splitlines() if want in ln], 10,
+                        "the warning naming the unknown device types")
+        self.assertIn(" warning vdsmd: ", line[0])
+        self.assertNotIn("'video'", line[0])
+
     def test_duplicate_vmid(self):
         p = self.params(n=5)
         self.create(p)

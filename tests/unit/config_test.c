@@ -1,14 +1,18 @@
-/* vdsm-c/config.c: defaults, good file, bad values (file:line, key), unknown keys. */
+/* vdsm-c/config.c: defaults, good file, bad values (file:line, key), unknown keys,
+ * TLS settings and the trust store checked at load (issue 9 item 6). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../vdsm-c/config.h"
 #include "../../vdsm-c/log.h"
+#include "../../vdsm-c/util/util.h"
 
 #define DATA "tests/data/config/"
 
@@ -98,8 +102,117 @@ static void test_bad_files(void **state)
 	expect_error(DATA "bad-section.conf", "bad-section.conf:1", "section");
 	expect_error(DATA "no-equals.conf", "no-equals.conf:2", "key = value");
 	expect_error(DATA "bad-level.conf", "bad-level.conf:2", "log_level");
-	expect_error(DATA "bad-proto.conf", "ssl_protocol", "sslv2");
+	expect_error(DATA "bad-proto.conf", "bad-proto.conf:2: bad value for vars.ssl_protocol",
+		     "sslv2");
 	expect_error(DATA "does-not-exist.conf", "does-not-exist.conf", "cannot read");
+}
+
+/* Checked while reading, so they carry file:line like any bad value (they used to be
+ * found only by the listener: exit 1, no line). */
+static void test_tls_values_checked_at_load(void **state)
+{
+	(void)state;
+	expect_error(DATA "bad-ciphers.conf", "bad-ciphers.conf:3: bad value for vars.ssl_ciphers",
+		     "NO-SUCH-THING");
+	expect_error(DATA "bad-ip.conf", "bad-ip.conf:3: bad value for addresses.management_ip",
+		     "'1.2.3' is not a numeric IPv4 or IPv6 address");
+	/* The section named is the one the key was written in. */
+	expect_error(DATA "bad-ip-vars.conf", "bad-ip-vars.conf:2: bad value for vars.management_ip",
+		     "ovirt.example");
+
+	struct vd_config c;
+	char err[512];
+	vd_config_defaults(&c);
+	assert_int_equal(vd_config_load(&c, DATA "good-ciphers.conf", err, sizeof(err)), 0);
+	assert_string_equal(c.ssl_ciphers, "NORMAL:-VERS-ALL:+VERS-TLS1.2");
+	assert_int_equal(vd_config_set(&c, "addresses.management_ip=fe80::1", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_set(&c, "vars.management_ip=10.0.0.300", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--set: bad value for vars.management_ip"));
+	assert_int_equal(vd_config_set(&c, "vars.ssl_ciphers=SECURE256:%%BOGUS", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "vars.ssl_ciphers"));
+}
+
+static int tls_load(struct vd_config *c, char *err, size_t errlen)
+{
+	struct vd_config_tls t;
+	int r = vd_config_tls_load(c, &t, err, errlen);
+	if (r == 0 && c->ssl) {
+		assert_non_null(t.cert_pem);
+		assert_non_null(t.key_pem);
+		assert_non_null(t.ca_pem);
+	}
+	vd_config_tls_clear(&t);
+	return r;
+}
+
+static void test_trust_store_checked_at_start(void **state)
+{
+	struct vd_config c;
+	char err[768];
+	(void)state;
+
+	/* Missing files: the key's file:line, the file that is missing. */
+	vd_config_defaults(&c);
+	assert_int_equal(vd_config_load(&c, DATA "no-trust-store.conf", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(tls_load(&c, err, sizeof(err)), -1);
+	if (!strstr(err, "no-trust-store.conf:4: bad value for vars.trust_store_path") ||
+	    !strstr(err, "/nonexistent/vdsm-c-pki/certs/vdsmcert.pem"))
+		fail_msg("message: %s", err);
+
+	/* ssl = false needs no trust store. */
+	vd_config_defaults(&c);
+	assert_int_equal(vd_config_load(&c, DATA "plain-no-trust-store.conf", err, sizeof(err)), 0);
+	assert_int_equal(tls_load(&c, err, sizeof(err)), 0);
+
+	/* The built-in default, under the root prefix, says it is the default. */
+	vd_config_defaults(&c);
+	strcpy(c.root, "/nonexistent-root");
+	assert_int_equal(tls_load(&c, err, sizeof(err)), -1);
+	if (!strstr(err, "vars.trust_store_path (built-in default") ||
+	    !strstr(err, "/nonexistent-root/etc/pki/vdsm/certs/vdsmcert.pem"))
+		fail_msg("message: %s", err);
+
+	/* Files that are there but are not PEM certificates and keys. */
+	char dir[] = "/tmp/config_test.XXXXXX", p[256], set[300];
+	assert_non_null(mkdtemp(dir));
+	const char *files[] = { "certs/vdsmcert.pem", "keys/vdsmkey.pem", "certs/cacert.pem" };
+	snprintf(p, sizeof(p), "%s/certs", dir);
+	assert_int_equal(util_mkdir_p(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/keys", dir);
+	assert_int_equal(util_mkdir_p(p, 0700), 0);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		assert_int_equal(util_write_atomic(p, "not a PEM file\n", 15, 0600), 0);
+	}
+	vd_config_defaults(&c);
+	snprintf(set, sizeof(set), "vars.trust_store_path=%s", dir);
+	assert_int_equal(vd_config_set(&c, set, err, sizeof(err)), 0);
+	assert_int_equal(tls_load(&c, err, sizeof(err)), -1);
+	if (!strstr(err, "--set: bad value for vars.trust_store_path") ||
+	    !strstr(err, "not a usable certificate and key"))
+		fail_msg("message: %s", err);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/certs", dir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/keys", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+
+static void test_root_flag_origin(void **state)
+{
+	struct vd_config c;
+	char err[512];
+	(void)state;
+	vd_config_defaults(&c);
+	strcpy(c.root, "relative/root");
+	vd_config_set_origin(&c, c.root, "--root");
+	assert_int_equal(vd_config_validate(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--root: bad value for vars.root"));
 }
 
 static void test_set_override(void **state)
@@ -122,6 +235,9 @@ int main(void)
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_vars_alias), cmocka_unit_test(test_unknown_keys_are_warnings),
 		cmocka_unit_test(test_bad_files),  cmocka_unit_test(test_set_override),
+		cmocka_unit_test(test_tls_values_checked_at_load),
+		cmocka_unit_test(test_trust_store_checked_at_start),
+		cmocka_unit_test(test_root_flag_origin),
 	};
 	vd_log_set_level(VD_LOG_ERR); /* the warnings are expected */
 	return cmocka_run_group_tests(tests, NULL, NULL);

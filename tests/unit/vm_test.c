@@ -189,6 +189,76 @@ static void test_bad_params(void **state)
 	}
 }
 
+/* vmParams with memSize mem (a JSON value) and n_nics NICs + n_other devices of type
+ * other_type; malloc'ed JSON. */
+static char *bounds_json(const char *mem, int n_nics, int n_other, const char *other_type)
+{
+	size_t size = 256 + (size_t)(n_nics + n_other) * 96;
+	char *j = malloc(size);
+	size_t n;
+
+	assert_non_null(j);
+	n = (size_t)snprintf(j, size, "{\"vmId\": \"3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01\", "
+			     "\"memSize\": %s, \"devices\": [", mem);
+	for (int i = 0; i < n_nics + n_other; i++)
+		n += (size_t)(i < n_nics ?
+			snprintf(j + n, size - n, "%s{\"type\": \"interface\", \"macAddr\": "
+				 "\"00:1a:4a:16:%02x:%02x\"}", i ? "," : "", i >> 8, i & 255) :
+			snprintf(j + n, size - n, "%s{\"type\": \"%s\"}", i ? "," : "", other_type));
+	snprintf(j + n, size - n, "]}");
+	return j;
+}
+
+static int parse_json(const char *json, struct vd_error *err)
+{
+	xmlrpc_value *p = json_value(json);
+	struct vm_conf *c = NULL;
+	xmlrpc_value *stored = NULL;
+	char id[37];
+	int r = vm_params_parse(p, &c, &stored, id, err);
+
+	xmlrpc_DECREF(p);
+	if (stored)
+		xmlrpc_DECREF(stored);
+	vm_conf_free(c);
+	return r;
+}
+
+/* Issue 9 item 8: a too large memSize says so with the limit (not "missing"); NICs and
+ * devices per request are bounded, with the limit in the message; devices of unknown
+ * types are still accepted. */
+static void test_request_bounds(void **state)
+{
+	static const struct {
+		const char *mem;
+		int nics, other;
+		const char *type;
+		int code;              /* 0 = accepted */
+		const char *needle;
+	} cases[] = {
+		{ "2147483647", 0, 0, "video", VD_ERR_CREATEERR, "memSize 2147483647 MiB is too large: the limit is 16777216 MiB" },
+		{ "\"1099511627776\"", 0, 0, "video", VD_ERR_CREATEERR, "the limit is 16777216 MiB" },
+		{ "16777216", 0, 0, "video", 0, NULL },
+		{ "64", 64, 0, "video", 0, NULL },
+		{ "64", 65, 0, "video", VD_ERR_CREATEERR, "the limit is 64 NICs per VM" },
+		{ "64", 1000, 0, "video", VD_ERR_CREATEERR, "the limit is 512 devices per VM" },
+		{ "64", 2, 510, "controller", 0, NULL },
+		{ "64", 2, 511, "controller", VD_ERR_CREATEERR, "513 devices: the limit is 512 devices per VM" },
+		{ "64", 1, 3, "frobnicator", 0, NULL },
+	};
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *json = bounds_json(cases[i].mem, cases[i].nics, cases[i].other,
+							cases[i].type);
+		struct vd_error err = { 0 };
+		int r = parse_json(json, &err);
+		if ((r == 0) != (cases[i].code == 0) || err.code != cases[i].code ||
+		    (cases[i].needle && !strstr(err.msg, cases[i].needle)))
+			fail_msg("case %zu: r=%d code=%d '%s', want code %d '%s'", i, r, err.code,
+				 err.msg, cases[i].code, cases[i].needle ? cases[i].needle : "");
+	}
+}
+
 /* Every key of a full request, top level and in each device, replaced by a value of
  * every other type (and odd strings): vm_params_parse() either accepts it or answers
  * with a code and a message, never crashes or leaks (run it under make asan). */
@@ -792,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_golden_escaping),
 		cmocka_unit_test(test_full_content),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_request_bounds),
 		cmocka_unit_test(test_params_every_key_every_type),
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_ifname),

@@ -12,8 +12,10 @@
 /* Validates params and fills a new conf (caller frees with vm_conf_free) and the
  * stored conf: params plus the defaults VDSM reports (new reference). On a bad
  * request returns -1 with err set: 11 for a missing or malformed vmId/memSize or a
- * missing macAddr/path, 9 for other bad values, 17 for an unknown disk format. The
- * vmId is copied into ret_id as soon as it is known (for the audit line), "" before. */
+ * missing macAddr/path, 9 for other bad values (memSize over 16 TiB, more than 64
+ * NICs or 512 devices), 17 for an unknown disk format. Devices of a type VDSM does
+ * not know are accepted and logged as a warning. The vmId is copied into ret_id as
+ * soon as it is known (for the audit line), "" before. */
 int vm_params_parse(xmlrpc_value *params, struct vm_conf **ret_conf, xmlrpc_value **ret_stored,
 		    char ret_id[37], struct vd_error *err);
 
