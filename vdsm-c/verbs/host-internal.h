@@ -22,8 +22,7 @@ const char *netinfo_key(const char *name, char out[IFNAMSIZ]);
 /* The device owning local address addr ("" if none). */
 const char *netinfo_iface_of(const struct net_snapshot *s, const char *addr);
 
-/* Free the cached getVdsCapabilities / getVdsStats replies (shutdown). */
+/* Frees getVdsCapabilities' static part (shutdown). */
 void verbs_caps_fini(void);
-void verbs_stats_fini(void);
 
 #endif
