@@ -268,7 +268,8 @@ xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, stru
 		return NULL;
 	netinfo_report(env, info, ns);
 	rpc_set_str(env, info, "lastClient", c->client_addr ? c->client_addr : "");
-	rpc_set_str(env, info, "lastClientIface", netinfo_iface_of(ns, c->local_addr ? c->local_addr : ""));
+	rpc_set_str(env, info, "lastClientIface",
+		    netinfo_iface_of(ns, c->local_addr ? c->local_addr : ""));
 	xmlrpc_value *payload = rpc_struct_new(env);
 	rpc_set_take(env, payload, "info", info);
 	return payload;
