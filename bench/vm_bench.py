@@ -5,7 +5,7 @@ vars.vm_domain_type = test, creates N VMs through the create verb (2 NICs, 1 dis
 waits for a stats sample, then measures getAllVmStats with bench/loadgen (1 connection,
 keep-alive, mTLS). The test driver's bulk stats carry only the domain state, so the
 reply has empty network/disks maps; the in-process figure with full stats comes from
-build/bench/vmstats_micro (same code path: VM registry → XML-RPC value → serialized reply).
+build/bench/vmstats_micro (same code path: VM registry → rpc/writer → reply blob).
 
   bench/vm_bench.py [--counts 100,1000] [--duration S] [--warmup S]
 """

@@ -3,7 +3,7 @@
  *
  *   vmstats_micro N...   → one line per N: reply bytes, p50/p99 ms over 200 builds
  *
- * Same code path as the verb: VM registry → vm_foreach → XML-RPC text blob. No network,
+ * Same code path as the verb: VM registry → vm_foreach → rpc/writer → reply blob. No network,
  * no TLS (bench/vm_bench.py measures those with the test driver). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,35 +13,42 @@
 
 #define READY (VD_VERB_NEEDS_READY)
 #define AUDIT (VD_VERB_AUDIT)
+#define SEEN (VD_VERB_CLIENT_SEEN)
 
-/* Every verb vdsm-c serves. Rows: name, handler, min/max args, flags, args, help.
- * Only verbs that really work are listed (no placeholders). Introspection is not
- * gated by readiness, as in VDSM where it is registered outside the API wrapper. */
+/* Every verb vdsm-c serves. Only verbs that really work are listed (no placeholders).
+ * Introspection is not gated by readiness, as in VDSM where it is registered outside
+ * the API wrapper. */
 static struct vd_verb verbs[] = {
-	{ "ping", verb_ping, 0, 0, READY, "",
-	  "Liveness check; also marks the manager as seen (setupNetworks connectivity check)." },
-	{ "getVdsCapabilities", verb_get_vds_capabilities, 0, 0, READY, "",
-	  "Host capabilities: CPU, memory, NUMA, network devices, software versions." },
-	{ "getVdsStats", verb_get_vds_stats, 0, 0, READY, "",
-	  "Host statistics from the last sample (CPU, memory, network, storage domains)." },
-	{ "getVdsHardwareInfo", verb_get_vds_hardware_info, 0, 0, READY, "",
-	  "DMI system information (manufacturer, product, version, serial, UUID, family)." },
-	{ "create", verb_create, 1, 1, READY | AUDIT, "vmParams",
-	  "Starts a VM from vmParams; replies with its conf in WaitForLaunch." },
-	{ "destroy", verb_destroy, 1, 1, READY | AUDIT, "vmId",
-	  "Stops a VM (SIGTERM, then kill) and forgets it, or acknowledges a Down VM." },
-	{ "list", verb_list, 0, 2, READY, "[fullStatus], [vmList]",
-	  "VMs of this host: vmId/status, or their full conf when fullStatus is true." },
-	{ "getVmStats", verb_get_vm_stats, 1, 1, READY, "vmId",
-	  "Status and statistics of one VM (from the last sample)." },
-	{ "getAllVmStats", verb_get_all_vm_stats, 0, 0, READY, "",
-	  "Status and statistics of every VM (from the last sample)." },
-	{ "system.listMethods", verb_list_methods, 0, 0, 0, "",
-	  "Names of every method this agent serves." },
-	{ "system.methodHelp", verb_method_help, 1, 1, 0, "methodName",
-	  "Signature line and description of a method." },
-	{ "system.methodSignature", verb_method_signature, 1, 1, 0, "methodName",
-	  "XML-RPC signatures of a method (\"undef\": untyped)." },
+	{ .name = "ping", .fn = verb_ping, .flags = READY | SEEN, .args = "",
+	  .help = "Liveness check; also marks the manager as seen (setupNetworks connectivity check)." },
+	{ .name = "getVdsCapabilities", .fn = verb_get_vds_capabilities, .flags = READY | SEEN,
+	  .args = "", .cache_key = verbs_caps_cache_key,
+	  .help = "Host capabilities: CPU, memory, NUMA, network devices, software versions." },
+	{ .name = "getVdsStats", .fn = verb_get_vds_stats, .flags = READY, .args = "",
+	  .cache_key = verbs_stats_cache_key,
+	  .help = "Host statistics from the last sample (CPU, memory, network, storage domains)." },
+	{ .name = "getVdsHardwareInfo", .fn = verb_get_vds_hardware_info, .flags = READY, .args = "",
+	  .help = "DMI system information (manufacturer, product, version, serial, UUID, family)." },
+	{ .name = "create", .fn = verb_create, .min_args = 1, .max_args = 1, .flags = READY | AUDIT,
+	  .args = "vmParams",
+	  .help = "Starts a VM from vmParams; replies with its conf in WaitForLaunch." },
+	{ .name = "destroy", .fn = verb_destroy, .min_args = 1, .max_args = 1, .flags = READY | AUDIT,
+	  .args = "vmId",
+	  .help = "Stops a VM (SIGTERM, then kill) and forgets it, or acknowledges a Down VM." },
+	{ .name = "list", .fn = verb_list, .max_args = 2, .flags = READY | SEEN,
+	  .args = "[fullStatus], [vmList]",
+	  .help = "VMs of this host: vmId/status, or their full conf when fullStatus is true." },
+	{ .name = "getVmStats", .fn = verb_get_vm_stats, .min_args = 1, .max_args = 1, .flags = READY,
+	  .args = "vmId", .help = "Status and statistics of one VM (from the last sample)." },
+	{ .name = "getAllVmStats", .fn = verb_get_all_vm_stats, .flags = READY, .args = "",
+	  .help = "Status and statistics of every VM (from the last sample)." },
+	{ .name = "system.listMethods", .fn = verb_list_methods, .args = "",
+	  .help = "Names of every method this agent serves." },
+	{ .name = "system.methodHelp", .fn = verb_method_help, .min_args = 1, .max_args = 1,
+	  .args = "methodName", .help = "Signature line and description of a method." },
+	{ .name = "system.methodSignature", .fn = verb_method_signature, .min_args = 1,
+	  .max_args = 1, .args = "methodName",
+	  .help = "XML-RPC signatures of a method (\"undef\": untyped)." },
 };
 
 static int verb_cmp(const void *a, const void *b)
@@ -131,8 +138,57 @@ int vd_api_init(void)
 	return done_reply && recovery_reply && empty_params ? 0 : -1;
 }
 
+/* ---- reply cache ----
+ * One slot per cacheable verb: the last successful reply and the key it was built at
+ * (vd_cache_key_fn in api.h). A hit costs the key (a few generation reads) and a
+ * refcount; the handler, value tree and serialization are skipped. */
+
+struct reply_cache {
+	struct rpc_blob *blob;
+	char key[VD_CACHE_KEY_MAX];
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct reply_cache caches[ELEMENTSOF(verbs)];
+
+static struct rpc_blob *cache_get(const struct vd_verb *v, const char *key)
+{
+	struct reply_cache *c = &caches[v - verbs];
+	struct rpc_blob *b = NULL;
+
+	pthread_mutex_lock(&cache_lock);
+	if (c->blob && strcmp(c->key, key) == 0)
+		b = rpc_blob_ref(c->blob);
+	pthread_mutex_unlock(&cache_lock);
+	return b;
+}
+
+static void cache_put(const struct vd_verb *v, const char *key, struct rpc_blob *reply)
+{
+	struct reply_cache *c = &caches[v - verbs];
+	struct rpc_blob *old;
+
+	pthread_mutex_lock(&cache_lock);
+	old = c->blob;
+	c->blob = rpc_blob_ref(reply);
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	pthread_mutex_unlock(&cache_lock);
+	rpc_blob_unref(old);
+}
+
+static void cache_clear(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < ELEMENTSOF(caches); i++) {
+		rpc_blob_unref(caches[i].blob);
+		caches[i].blob = NULL;
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
 void vd_api_fini(void)
 {
+	cache_clear();
 	rpc_blob_unref(done_reply);
 	rpc_blob_unref(recovery_reply);
 	done_reply = recovery_reply = NULL;
@@ -163,6 +219,38 @@ static void audit(const struct vd_call *c, int code, double started)
 		   c->client_addr ? c->client_addr : "-", c->flow && *c->flow ? c->flow : "-",
 		   c->audit_obj[0] ? c->audit_obj : "-", code,
 		   (util_now_monotonic() - started) * 1000.0);
+}
+
+/* Runs the handler and serializes its success reply; NULL with err set on failure. */
+static struct rpc_blob *handle(const struct vd_verb *v, struct vd_call *call, xmlrpc_env *env,
+			       struct vd_error *err)
+{
+	struct rpc_blob *reply;
+	xmlrpc_value *payload = v->fn(call, env, err);
+
+	if (call->reply_blob && !vd_error_is_set(err)) {
+		if (payload)
+			xmlrpc_DECREF(payload);
+		return TAKE_PTR(call->reply_blob);
+	}
+	rpc_blob_unref(TAKE_PTR(call->reply_blob));
+	if (env->fault_occurred && !vd_error_is_set(err)) {
+		log_err("%s: building the reply failed: %s", v->name, env->fault_string);
+		vd_error_set(err, VD_ERR_UNEXPECTED, NULL);
+	}
+	if (vd_error_is_set(err)) {
+		if (payload)
+			xmlrpc_DECREF(payload);
+		return NULL;
+	}
+	if (!payload && !call->ok_message)
+		return rpc_blob_ref(done_reply);
+	reply = rpc_serialize_envelope(env, payload, 0, call->ok_message ? call->ok_message : "Done");
+	if (!reply) {
+		log_err("%s: serializing the reply failed", v->name);
+		vd_error_set(err, VD_ERR_UNEXPECTED, NULL);
+	}
+	return reply;
 }
 
 struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_call *ctx,
@@ -232,32 +320,15 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 				 call.nparams);
 		reply = NULL;
 	} else {
-		xmlrpc_value *payload = v->fn(&call, &env, &err);
-		if (call.reply_blob && !vd_error_is_set(&err)) {
-			if (payload)
-				xmlrpc_DECREF(payload);
-			reply = TAKE_PTR(call.reply_blob);
+		if (v->flags & VD_VERB_CLIENT_SEEN)
+			vd_client_seen_mark();
+		char key[VD_CACHE_KEY_MAX];
+		bool cacheable = v->cache_key && v->cache_key(&call, key, sizeof(key)) == 0;
+		if (cacheable && (reply = cache_get(v, key)))
 			goto out;
-		}
-		rpc_blob_unref(TAKE_PTR(call.reply_blob));
-		if (env.fault_occurred && !vd_error_is_set(&err)) {
-			log_err("%s: building the reply failed: %s", v->name, env.fault_string);
-			vd_error_set(&err, VD_ERR_UNEXPECTED, NULL);
-		}
-		if (vd_error_is_set(&err)) {
-			if (payload)
-				xmlrpc_DECREF(payload);
-			reply = NULL;
-		} else if (!payload && !call.ok_message) {
-			reply = rpc_blob_ref(done_reply);
-		} else {
-			reply = rpc_serialize_envelope(&env, payload, 0,
-						       call.ok_message ? call.ok_message : "Done");
-			if (!reply) {
-				log_err("%s: serializing the reply failed", v->name);
-				vd_error_set(&err, VD_ERR_UNEXPECTED, NULL);
-			}
-		}
+		reply = handle(v, &call, &env, &err);
+		if (reply && cacheable)
+			cache_put(v, key, reply);
 	}
 	if (!reply) {
 		/* Error reply: status only. */

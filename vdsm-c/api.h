@@ -4,7 +4,8 @@
  *
  * Handlers never see HTTP or XML text. A handler receives the call, returns a payload
  * struct (its reply keys, or NULL for a status-only reply) and, on failure, sets err
- * (VDSM code + message) and returns NULL. The dispatcher adds `status`. */
+ * (VDSM code + message) and returns NULL. The dispatcher adds `status`, and keeps the
+ * serialized reply of verbs with a cache_key (struct vd_verb) while their key holds. */
 #ifndef VD_API_H
 #define VD_API_H
 
@@ -28,14 +29,27 @@ struct vd_call {
 	/* Set by the handler: */
 	const char *ok_message;        /* success message instead of "Done" */
 	char audit_obj[160];           /* ids of the objects the verb touched, for the audit line */
-	struct rpc_blob *reply_blob;   /* a complete serialized reply (cached replies); owned */
+	/* A complete reply written with rpc/writer.h (getVmStats, getAllVmStats: too big
+	 * for a value tree); owned. */
+	struct rpc_blob *reply_blob;
 };
 
 typedef xmlrpc_value *(*vd_verb_fn)(struct vd_call *call, xmlrpc_env *env, struct vd_error *err);
 
+#define VD_CACHE_KEY_MAX 192
+
+/* Cacheable verbs: writes into key (NUL-terminated, at most VD_CACHE_KEY_MAX bytes)
+ * what the reply depends on — the generations the modules bump when their data change,
+ * plus any per-request input the reply shows — and returns 0; a negative return means
+ * "do not cache this call". Runs on every call before the cache lookup; must not block.
+ * The key is taken before the handler runs, so a cached reply is never older than its
+ * key (a change during the build only causes one more rebuild). */
+typedef int (*vd_cache_key_fn)(const struct vd_call *call, char *key, size_t size);
+
 enum {
 	VD_VERB_AUDIT = 1 << 0,        /* state-changing: one audit line per call */
 	VD_VERB_NEEDS_READY = 1 << 1,  /* answers 99 until the agent has initialised */
+	VD_VERB_CLIENT_SEEN = 1 << 2,  /* marks "client seen" (API.md §5.1 ping), cached or not */
 };
 
 struct vd_verb {
@@ -45,6 +59,9 @@ struct vd_verb {
 	unsigned flags;
 	const char *args;              /* parameter names, e.g. "vmId" or "[fullStatus], [vmList]" */
 	const char *help;
+	/* Non-NULL: the dispatcher keeps the last successful reply and serves it again
+	 * while the key is unchanged, without calling fn. */
+	vd_cache_key_fn cache_key;
 };
 
 /* Looks a verb up by name (binary search over the sorted table). NULL if unknown. */

@@ -1,6 +1,7 @@
 /* Host statistics sampler: the thread, the published sample and the VM counter hook. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,12 @@ void hoststats_set_vm_counter(void (*fn)(struct hoststats_vm_counts *out))
 
 static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hoststats_sample *latest;
+static atomic_ulong generation;
+
+unsigned long hoststats_generation(void)
+{
+	return atomic_load(&generation);
+}
 
 struct hoststats_sample *hoststats_sample_get(void)
 {
@@ -59,6 +66,7 @@ static void publish(struct hoststats_sample *s)
 	pthread_mutex_lock(&sample_lock);
 	old = latest;
 	latest = s;
+	atomic_fetch_add(&generation, 1);
 	pthread_mutex_unlock(&sample_lock);
 	hoststats_sample_unref(old);
 }

@@ -101,4 +101,8 @@ struct hoststats_sample {
 struct hoststats_sample *hoststats_sample_get(void);
 void hoststats_sample_unref(struct hoststats_sample *s);   /* accepts NULL */
 
+/* Bumped each time a sample is published (0 before the first): a reply built from the
+ * latest sample stays valid while this is unchanged. Never blocks. */
+unsigned long hoststats_generation(void);
+
 #endif

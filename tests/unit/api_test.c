@@ -1,6 +1,10 @@
 /* vdsm-c/api.c dispatcher and errors table: faults vs status codes (API.md §1.1),
- * readiness gate, argument helpers. */
+ * readiness gate, argument helpers, the reply cache and the client-seen flag.
+ *
+ * api_test.wrap replaces the host-stats sampler and the clocks, so that getVdsStats
+ * (a cacheable verb) runs on a fake sample at a time the test chooses. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +14,48 @@
 
 #include "../../vdsm-c/api.h"
 #include "../../vdsm-c/errors.h"
+#include "../../vdsm-c/hoststats.h"
 #include "../../vdsm-c/log.h"
+
+/* ---- fakes (api_test.wrap) ---- */
+
+static struct hoststats_sample fake_sample = { .ref = 1, .boot_time = -1 };
+static bool have_sample;
+static int sample_gets;                 /* how often the handler asked for a sample */
+static unsigned long stats_gen = 1;
+static time_t mock_time = 1700000000;
+static double mock_mono = 5000;
+
+struct hoststats_sample *__wrap_hoststats_sample_get(void);
+unsigned long __wrap_hoststats_generation(void);
+time_t __wrap_time(time_t *t);
+double __wrap_util_now_monotonic(void);
+
+struct hoststats_sample *__wrap_hoststats_sample_get(void)
+{
+	sample_gets++;
+	if (!have_sample)
+		return NULL;
+	atomic_fetch_add(&fake_sample.ref, 1);   /* never freed: the test keeps one */
+	return &fake_sample;
+}
+
+unsigned long __wrap_hoststats_generation(void)
+{
+	return stats_gen;
+}
+
+time_t __wrap_time(time_t *t)
+{
+	if (t)
+		*t = mock_time;
+	return mock_time;
+}
+
+double __wrap_util_now_monotonic(void)
+{
+	return mock_mono;
+}
 
 static struct vd_call ctx = { .client_addr = "127.0.0.1", .client_cn = "test" };
 
@@ -131,6 +176,112 @@ static void test_error_table(void **state)
 	assert_string_equal(e.msg, "Virtual machine already exists");
 }
 
+static struct rpc_blob *raw_call(const char *body)
+{
+	bool f = true;
+	struct rpc_blob *b = vd_api_handle(body, strlen(body), &ctx, &f);
+
+	assert_non_null(b);
+	assert_false(f);
+	return b;
+}
+
+static int blob_code(const struct rpc_blob *b)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	int fc = 0;
+	const char *fs = NULL;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_parse_response2(&env, b->data, b->len, &v, &fc, &fs);
+	assert_false(env.fault_occurred);
+	xmlrpc_env_clean(&env);
+	int code = status_code(v);
+	xmlrpc_DECREF(v);
+	return code;
+}
+
+/* getVdsStats is cached by the dispatcher under (sample generation, second, elapsed
+ * seconds): served again without running the handler while those stay, rebuilt when
+ * any changes; failures are never cached; the readiness gate comes first. */
+static void test_reply_cache(void **state)
+{
+	(void)state;
+	have_sample = true;
+	sample_gets = 0;
+	struct rpc_blob *b1 = raw_call(CALL("getVdsStats", ""));
+	assert_int_equal(blob_code(b1), 0);
+	assert_int_equal(sample_gets, 1);
+	struct rpc_blob *b2 = raw_call(CALL("getVdsStats", ""));
+	assert_ptr_equal(b2, b1);               /* the cached reply itself */
+	assert_int_equal(sample_gets, 1);
+	rpc_blob_unref(b2);
+
+	stats_gen++;                            /* a new sample */
+	b2 = raw_call(CALL("getVdsStats", ""));
+	assert_ptr_not_equal(b2, b1);
+	assert_int_equal(sample_gets, 2);
+	rpc_blob_unref(b1);
+	mock_time++;                            /* dateTime changes */
+	b1 = raw_call(CALL("getVdsStats", ""));
+	assert_int_equal(sample_gets, 3);
+	rpc_blob_unref(b1);
+	mock_mono += 1;                         /* elapsedTime changes */
+	b1 = raw_call(CALL("getVdsStats", ""));
+	assert_int_equal(sample_gets, 4);
+	assert_ptr_not_equal(b1, b2);
+	rpc_blob_unref(b2);
+	b2 = raw_call(CALL("getVdsStats", ""));
+	assert_ptr_equal(b2, b1);
+	assert_int_equal(sample_gets, 4);
+	rpc_blob_unref(b2);
+
+	vd_ready_hold("test");
+	b2 = raw_call(CALL("getVdsStats", ""));
+	assert_int_equal(blob_code(b2), 99);
+	rpc_blob_unref(b2);
+	vd_ready_release("test");
+
+	/* no sample: an error each time, and the handler runs each time */
+	have_sample = false;
+	stats_gen++;
+	for (int i = 0; i < 2; i++) {
+		b2 = raw_call(CALL("getVdsStats", ""));
+		assert_int_equal(blob_code(b2), 16);
+		rpc_blob_unref(b2);
+	}
+	assert_int_equal(sample_gets, 6);
+	have_sample = true;
+	b2 = raw_call(CALL("getVdsStats", ""));
+	assert_int_equal(blob_code(b2), 0);
+	assert_int_equal(sample_gets, 7);
+	rpc_blob_unref(b2);
+	rpc_blob_unref(b1);
+}
+
+/* Verbs flagged VD_VERB_CLIENT_SEEN mark the client seen in the dispatcher (ping here);
+ * others do not. */
+static void test_client_seen(void **state)
+{
+	bool f;
+	int fc;
+	(void)state;
+	mock_mono = 7000;
+	xmlrpc_value *v = call(CALL("ping", ""), &f, &fc);
+	xmlrpc_DECREF(v);
+	assert_true(vd_client_seen_last() == 7000);
+	mock_mono = 7001;
+	v = call(CALL("system.listMethods", ""), &f, &fc);
+	xmlrpc_DECREF(v);
+	assert_true(vd_client_seen_last() == 7000);
+	assert_true(vd_api_lookup("getVdsCapabilities")->flags & VD_VERB_CLIENT_SEEN);
+	assert_true(vd_api_lookup("list")->flags & VD_VERB_CLIENT_SEEN);
+	assert_non_null(vd_api_lookup("getVdsCapabilities")->cache_key);
+	assert_non_null(vd_api_lookup("getVdsStats")->cache_key);
+	assert_null(vd_api_lookup("getAllVmStats")->cache_key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +289,8 @@ int main(void)
 		cmocka_unit_test(test_ready_gate),
 		cmocka_unit_test(test_table_sorted_and_complete),
 		cmocka_unit_test(test_error_table),
+		cmocka_unit_test(test_reply_cache),
+		cmocka_unit_test(test_client_seen),
 	};
 	vd_log_set_level(VD_LOG_ERR);
 	rpc_codec_init(2 << 20, 64);

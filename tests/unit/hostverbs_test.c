@@ -231,14 +231,17 @@ static void test_network_report_odd_name(void **state)
 	link_(links, "eth0", 2, NULL, 0, 0, 0, "52:54:00:00:00:01");
 	link_(links, "br\xff\xfe", 5, "bridge", 0, 0, 0, "52:54:00:00:00:05");
 	link_(links, "eth\xe9", 3, NULL, 5, 0, 0, "52:54:00:00:00:03");
+	/* a character outside the BMP: as a key it crashed xmlrpc-c (struct_set_value) */
+	link_(links, "em\xf0\x9f\x98\x80", 4, NULL, 0, 0, 0, "52:54:00:00:00:04");
 	assert_int_equal(net_snapshot_build(links, NULL, NULL, &f, root, 1, &s), 0);
 
 	xmlrpc_env_init(&env);
 	xmlrpc_value *info = rpc_struct_new(&env);
 	netinfo_report(&env, info, s);
 	assert_false(env.fault_occurred);
-	assert_int_equal(xmlrpc_struct_size(&env, rpc_struct_get(info, "nics")), 2);
+	assert_int_equal(xmlrpc_struct_size(&env, rpc_struct_get(info, "nics")), 3);
 	assert_non_null(rpc_struct_get(rpc_struct_get(info, "nics"), "eth0"));
+	assert_non_null(rpc_struct_get(rpc_struct_get(info, "nics"), "em?"));
 	assert_int_equal(xmlrpc_struct_size(&env, rpc_struct_get(info, "bridges")), 1);
 	struct rpc_blob *b = rpc_serialize_envelope(&env, info, 0, "Done");
 	assert_false(env.fault_occurred);
@@ -252,6 +255,22 @@ static void test_network_report_odd_name(void **state)
 	free(root);
 }
 
+/* Struct keys from interface names: the one cleaner, after the cut to IFNAMSIZ - 1. */
+static void test_netinfo_key(void **state)
+{
+	char k[IFNAMSIZ];
+	(void)state;
+
+	assert_string_equal(netinfo_key("eth0", k), "eth0");
+	assert_string_equal(netinfo_key("br\xff\xfe", k), "br??");
+	assert_string_equal(netinfo_key("caf\xc3\xa9\x7f", k), "caf\xc3\xa9?");
+	/* outside the BMP: one '?' (xmlrpc-c cannot take it as a key) */
+	assert_string_equal(netinfo_key("n\xf0\x9f\x98\x80x", k), "n?x");
+	/* 14 bytes then a 2-byte character: the cut leaves half of it */
+	assert_string_equal(netinfo_key("abcdefghijklmn\xc3\xa9", k), "abcdefghijklmn?");
+	assert_string_equal(netinfo_key("abcdefghijklmnopq", k), "abcdefghijklmno");
+}
+
 int main(void)
 {
 	static struct vd_config conf;
@@ -259,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_hardware_info_fixture),
 		cmocka_unit_test(test_network_report),
 		cmocka_unit_test(test_network_report_odd_name),
+		cmocka_unit_test(test_netinfo_key),
 	};
 
 	vd_config_defaults(&conf);

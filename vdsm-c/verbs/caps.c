@@ -1,10 +1,9 @@
 /* getVdsCapabilities (API.md §0, §5.1).
  *
- * Three layers, so a warm call costs a netlink poll and a lookup: the static struct
- * built once per hostcaps generation (CPU, memory, NUMA, libvirt, identity, software);
- * the network report from the current net_snapshot; the serialized reply, cached with
- * the generations it was built from and the client/local addresses (lastClient,
- * lastClientIface are per request). A netlink change bumps net_generation() and the
+ * Two layers here, one in the dispatcher: the static struct built once per hostcaps
+ * generation (CPU, memory, NUMA, libvirt, identity, software); the network report from
+ * the current net_snapshot; and the serialized reply, which vdsm-c/api.c keeps under
+ * the key verbs_caps_cache_key() gives. A netlink change bumps net_generation() and the
  * next call rebuilds. */
 #include <pthread.h>
 #include <stdio.h>
@@ -203,9 +202,6 @@ static xmlrpc_value *build_static(xmlrpc_env *env, const struct hostcaps *c)
 static pthread_mutex_t caps_lock = PTHREAD_MUTEX_INITIALIZER;
 static xmlrpc_value *caps_static;
 static unsigned long caps_static_gen;
-static struct rpc_blob *caps_reply;
-static unsigned long caps_reply_net_gen, caps_reply_static_gen;
-static char caps_reply_key[160];
 
 void verbs_caps_fini(void)
 {
@@ -213,34 +209,32 @@ void verbs_caps_fini(void)
 	if (caps_static)
 		xmlrpc_DECREF(caps_static);
 	caps_static = NULL;
-	rpc_blob_unref(caps_reply);
-	caps_reply = NULL;
 	pthread_mutex_unlock(&caps_lock);
+}
+
+/* The reply shows two per-request fields, lastClient (the caller's address) and
+ * lastClientIface (the device owning the address the call came in on). They are part
+ * of the key rather than making the reply uncachable: the manager polls from one
+ * address to one address, so its polls hit, and a call from elsewhere rebuilds (one
+ * slot: a second client alternating with the manager costs a rebuild per call, as
+ * before this cache moved to the dispatcher). Pending netlink events are applied
+ * first: a change made before this call must show. */
+int verbs_caps_cache_key(const struct vd_call *c, char *key, size_t size)
+{
+	unsigned long net_gen = net_sync();
+	unsigned long static_gen = hostcaps_generation();
+	int n = snprintf(key, size, "%lu %lu %s %s", static_gen, net_gen,
+			 c->client_addr ? c->client_addr : "", c->local_addr ? c->local_addr : "");
+
+	return n >= 0 && (size_t)n < size ? 0 : -1;
 }
 
 xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
 	const struct vd_config *conf = vd_rt.conf;
-	const char *addr = c->client_addr ? c->client_addr : "";
-	const char *local = c->local_addr ? c->local_addr : "";
 	_cleanup_(hostcaps_unrefp) struct hostcaps *hc = NULL;
 	_cleanup_(net_snapshot_unrefp) struct net_snapshot *ns = NULL;
-	char key[160];
 	int r;
-
-	vd_client_seen_mark();
-	snprintf(key, sizeof(key), "%s|%s", addr, local);
-	/* Pending netlink events first: a change made before this call must show. */
-	unsigned long net_gen = net_sync();
-	unsigned long static_gen = hostcaps_generation();
-	pthread_mutex_lock(&caps_lock);
-	if (caps_reply && caps_reply_net_gen == net_gen && caps_reply_static_gen == static_gen &&
-	    strcmp(caps_reply_key, key) == 0) {
-		c->reply_blob = rpc_blob_ref(caps_reply);
-		pthread_mutex_unlock(&caps_lock);
-		return NULL;
-	}
-	pthread_mutex_unlock(&caps_lock);
 
 	if (!(hc = hostcaps_get())) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: host capabilities "
@@ -273,22 +267,10 @@ xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, stru
 	if (!info)
 		return NULL;
 	netinfo_report(env, info, ns);
-	rpc_set_str(env, info, "lastClient", addr);
-	rpc_set_str(env, info, "lastClientIface", netinfo_iface_of(ns, local));
+	rpc_set_str(env, info, "lastClient", c->client_addr ? c->client_addr : "");
+	rpc_set_str(env, info, "lastClientIface",
+		    netinfo_iface_of(ns, c->local_addr ? c->local_addr : ""));
 	xmlrpc_value *payload = rpc_struct_new(env);
 	rpc_set_take(env, payload, "info", info);
-	struct rpc_blob *blob = rpc_serialize_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
-	if (!blob) {
-		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: cannot serialize capabilities");
-		return NULL;
-	}
-	pthread_mutex_lock(&caps_lock);
-	rpc_blob_unref(caps_reply);
-	caps_reply = rpc_blob_ref(blob);
-	caps_reply_net_gen = ns->generation;
-	caps_reply_static_gen = hc->generation;
-	snprintf(caps_reply_key, sizeof(caps_reply_key), "%s", key);
-	pthread_mutex_unlock(&caps_lock);
-	c->reply_blob = blob;
-	return NULL;
+	return payload;
 }

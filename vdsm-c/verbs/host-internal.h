@@ -13,15 +13,16 @@ void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapsh
 
 /* An interface name made fit to be a struct key: the kernel allows any byte but '/',
  * ':' and whitespace, and xmlrpc-c refuses a key that is not UTF-8 (a fault that
- * fails the whole reply). Invalid UTF-8 and control bytes become '?', as in values
- * (rpc_str). out has room for IFNAMSIZ bytes; returns out. */
+ * fails the whole reply; a character outside the BMP even crashes xmlrpc-c 1.33).
+ * Cut to IFNAMSIZ - 1 bytes, then cleaned by util/utf8.h with UTIL_UTF8_BMP: invalid
+ * UTF-8 (a character cut in two included), control bytes and characters outside the
+ * BMP become '?'. out has room for IFNAMSIZ bytes; returns out. */
 const char *netinfo_key(const char *name, char out[IFNAMSIZ]);
 
 /* The device owning local address addr ("" if none). */
 const char *netinfo_iface_of(const struct net_snapshot *s, const char *addr);
 
-/* Free the cached getVdsCapabilities / getVdsStats replies (shutdown). */
+/* Frees getVdsCapabilities' static part (shutdown). */
 void verbs_caps_fini(void);
-void verbs_stats_fini(void);
 
 #endif

@@ -19,8 +19,7 @@ xmlrpc_value *verb_ping(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 	(void)c;
 	(void)env;
 	(void)err;
-	vd_client_seen_mark();
-	return NULL;
+	return NULL;   /* the dispatcher marks the client seen (VD_VERB_CLIENT_SEEN) */
 }
 
 /* ---- getVdsHardwareInfo ---- */
@@ -69,5 +68,4 @@ void verbs_host_fini(void);
 void verbs_host_fini(void)
 {
 	verbs_caps_fini();
-	verbs_stats_fini();
 }

@@ -5,6 +5,7 @@
 
 #include "verbs.h"
 #include "host-internal.h"
+#include "../util/utf8.h"
 
 static void prefix_to_mask(int prefix, char *buf, size_t size)
 {
@@ -123,27 +124,8 @@ static xmlrpc_value *bond(xmlrpc_env *env, const struct net_dev *d)
 
 const char *netinfo_key(const char *name, char out[IFNAMSIZ])
 {
-	const unsigned char *p = (const unsigned char *)name;
-	size_t o = 0;
-
-	while (*p && o < IFNAMSIZ - 1) {
-		unsigned c = *p;
-		int extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-			    (c & 0xf8) == 0xf0 ? 3 : -1;
-		bool ok = extra >= 0 && o + extra < IFNAMSIZ - 1 && !(extra == 1 && c < 0xc2);
-		for (int i = 1; ok && i <= extra; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (!ok || (extra == 0 && (c < 0x20 || c == 0x7f))) {
-			out[o++] = '?';
-			p++;
-			continue;
-		}
-		memcpy(out + o, p, extra + 1);
-		o += extra + 1;
-		p += extra + 1;
-	}
-	out[o] = '\0';
-	return out;
+	snprintf(out, IFNAMSIZ, "%s", name);
+	return util_utf8_clean(out, UTIL_UTF8_BMP);
 }
 
 void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapshot *s)

@@ -1,9 +1,8 @@
 /* getVdsStats (API.md §0, §5.1): converts the sampler's latest sample; no I/O.
  *
  * The reply depends only on the sample and on the current second (dateTime,
- * elapsedTime), so the serialized reply is cached for that pair: the manager's polls
- * and any number of clients within a second share one conversion. */
-#include <pthread.h>
+ * elapsedTime): verbs_stats_cache_key() says so, and the dispatcher serves the manager's
+ * polls and any number of clients within a second from one conversion. */
 #include <stdio.h>
 #include <time.h>
 
@@ -38,62 +37,36 @@ static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststat
 	rpc_set_take(env, info, "network", net);
 }
 
-static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rpc_blob *stats_reply;
-static double stats_reply_mono;        /* the sample it was built from */
-static time_t stats_reply_now;
-static long long stats_reply_elapsed;
-
 static xmlrpc_value *build(xmlrpc_env *env, struct hoststats_sample *s, time_t now,
 			   long long elapsed);
+
+static long long elapsed_now(void)
+{
+	return (long long)(util_now_monotonic() - vd_rt.start_mono);
+}
+
+int verbs_stats_cache_key(const struct vd_call *c, char *key, size_t size)
+{
+	int n = snprintf(key, size, "%lu %lld %lld", hoststats_generation(), (long long)time(NULL),
+			 elapsed_now());
+
+	(void)c;
+	return n >= 0 && (size_t)n < size ? 0 : -1;
+}
 
 xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
 	struct hoststats_sample *s = hoststats_sample_get();
-	time_t now = time(NULL);
-	long long elapsed = (long long)(util_now_monotonic() - vd_rt.start_mono);
 
+	(void)c;
 	if (!s) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: no host statistics "
 			     "sample yet (module hoststats did not start)");
 		return NULL;
 	}
-	pthread_mutex_lock(&stats_lock);
-	if (stats_reply && stats_reply_mono == s->mono && stats_reply_now == now &&
-	    stats_reply_elapsed == elapsed) {
-		c->reply_blob = rpc_blob_ref(stats_reply);
-		pthread_mutex_unlock(&stats_lock);
-		hoststats_sample_unref(s);
-		return NULL;
-	}
-	pthread_mutex_unlock(&stats_lock);
-	double mono = s->mono;
-	xmlrpc_value *payload = build(env, s, now, elapsed);
+	xmlrpc_value *payload = build(env, s, time(NULL), elapsed_now());
 	hoststats_sample_unref(s);
-	if (!payload)
-		return NULL;
-	struct rpc_blob *blob = rpc_serialize_envelope(env, payload, 0, vd_code_message(VD_ERR_DONE));
-	if (!blob) {
-		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: cannot serialize statistics");
-		return NULL;
-	}
-	pthread_mutex_lock(&stats_lock);
-	rpc_blob_unref(stats_reply);
-	stats_reply = rpc_blob_ref(blob);
-	stats_reply_mono = mono;
-	stats_reply_now = now;
-	stats_reply_elapsed = elapsed;
-	pthread_mutex_unlock(&stats_lock);
-	c->reply_blob = blob;
-	return NULL;
-}
-
-void verbs_stats_fini(void)
-{
-	pthread_mutex_lock(&stats_lock);
-	rpc_blob_unref(stats_reply);
-	stats_reply = NULL;
-	pthread_mutex_unlock(&stats_lock);
+	return payload;
 }
 
 static xmlrpc_value *build(xmlrpc_env *env, struct hoststats_sample *s, time_t now,

@@ -9,6 +9,9 @@ xmlrpc_value *verb_ping(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_get_vds_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_get_vds_hardware_info(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+/* Cache keys of getVdsCapabilities (caps.c) and getVdsStats (stats.c): vd_cache_key_fn. */
+int verbs_caps_cache_key(const struct vd_call *c, char *key, size_t size);
+int verbs_stats_cache_key(const struct vd_call *c, char *key, size_t size);
 
 /* introspect.c */
 xmlrpc_value *verb_list_methods(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);

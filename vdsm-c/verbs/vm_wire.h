@@ -1,12 +1,16 @@
-/* getVmStats/getAllVmStats replies serialized directly (no xmlrpc-c values): see
+/* getVmStats/getAllVmStats replies written with rpc/writer.h (no value tree): see
  * vm_wire.c for why. */
 #ifndef VD_VERBS_VM_WIRE_H
 #define VD_VERBS_VM_WIRE_H
 
-#include "../../rpc/xmlrpc.h"
+#include "../../rpc/writer.h"
 
-/* The complete methodResponse {statsList:[...], status:{0,"Done"}} for one VM (id) or
- * every VM (id NULL). Returns 0 with a new blob, -ENOENT for an unknown id, -ENOMEM. */
+/* Writes the payload {statsList: [...]} for one VM (id) or every VM (id NULL) into w.
+ * Returns 0, -ENOENT for an unknown id, or the writer's error. */
+int vm_wire_write_stats(struct rpc_writer *w, const char *id);
+
+/* The complete reply {statsList:[...], status:{0,"Done"}} as an XML-RPC blob.
+ * Returns 0 with a new blob, -ENOENT for an unknown id, -ENOMEM. */
 int vm_wire_stats_reply(const char *id, struct rpc_blob **ret);
 
 #endif
