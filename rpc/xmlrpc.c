@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "xmlrpc.h"
+#include "../vdsm-c/util/utf8.h"
 #include "../vdsm-c/util/util.h"
 
 struct rpc_blob *rpc_blob_new(const char *data, size_t len)
@@ -770,44 +771,15 @@ fail:
 	return NULL;
 }
 
-/* Copy of s safe for XML-RPC strings, or NULL when s is already safe: each byte that
- * is not part of a valid UTF-8 sequence for an XML character (see utf8_seq()) and each
- * control character other than tab and newline (DEL included) becomes '?'. Characters
- * outside the Basic Multilingual Plane are kept. */
+/* NULL when s is clean already, else a cleaned copy: util/utf8.h is the one cleaner
+ * (characters outside the BMP kept: xmlrpc_validate_utf8 above lets them through). */
 static char *sanitize(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *end;
-	size_t n;
+	char *copy;
 
-	for (; *p; p++)
-		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p >= 0x7f)
-			break;
-	if (!*p)
+	if (util_utf8_is_clean(s, 0) || !(copy = strdup(s)))
 		return NULL;
-
-	n = strlen(s);
-	unsigned char *out = malloc(n + 1), *o = out;
-	if (!out)
-		return NULL;
-	p = (const unsigned char *)s;
-	end = p + n;
-	while (p < end) {
-		unsigned c = *p;
-		size_t k = utf8_seq(p, end - p);
-		if (k == 1) {
-			*o++ = (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f ? '?' : c;
-			p++;
-		} else if (k == 0) {
-			*o++ = '?';
-			p++;
-		} else {
-			memcpy(o, p, k);
-			o += k;
-			p += k;
-		}
-	}
-	*o = '\0';
-	return (char *)out;
+	return util_utf8_clean(copy, 0);
 }
 
 struct rpc_blob *rpc_serialize_fault(int code, const char *message)

@@ -894,7 +894,7 @@ static void test_utf8_outgoing_cleaner(void **state)
 		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },
 		{ "caf\xc3\xa9\t\n", "caf\xc3\xa9\t\n" },
 		{ "x\xff\x01y", "x??y" },
-		{ "a\x7f" "b\rc", "a?b?c" },
+		{ "a\x7f" "b\rc", "a?b\nc" },   /* CR kept by the cleaner; xmlrpc-c makes it LF */
 		{ "\xc0\xaf", "??" },
 		{ "\xe0\x80\xaf", "???" },
 		{ "\xf0\x80\x80\xaf", "????" },
