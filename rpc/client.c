@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "../vdsm-c/util/buf.h"
 #include "xmlrpc.h"
 
 struct rpc_client {
@@ -12,8 +13,7 @@ struct rpc_client {
 	struct curl_slist *headers;
 	char url[300];
 	struct rpc_client_opts o;
-	char *buf;
-	size_t len, cap;
+	struct util_buf reply;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -28,22 +28,10 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct rpc_client *c = ud;
 	size_t n = size * nmemb;
 
-	if (c->len + n + 1 > c->cap) {
-		size_t ncap = c->cap ? c->cap : 16384;
-		while (ncap < c->len + n + 1)
-			ncap *= 2;
-		if (ncap > (64u << 20))
-			return 0; /* reply over 64 MiB: abort the transfer */
-		char *nb = realloc(c->buf, ncap);
-		if (!nb)
-			return 0;
-		c->buf = nb;
-		c->cap = ncap;
-	}
-	memcpy(c->buf + c->len, ptr, n);
-	c->len += n;
-	c->buf[c->len] = '\0';
-	return n;
+	if (n > (64u << 20) - util_buf_len(&c->reply))
+		return 0; /* reply over 64 MiB: abort the transfer */
+	util_buf_add(&c->reply, ptr, n);
+	return util_buf_error(&c->reply) < 0 ? 0 : n;
 }
 
 struct rpc_client *rpc_client_new(const struct rpc_client_opts *o)
@@ -92,7 +80,7 @@ void rpc_client_free(struct rpc_client *c)
 		return;
 	curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->headers);
-	free(c->buf);
+	util_buf_reset(&c->reply);
 	free(c);
 }
 
@@ -122,7 +110,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *para
 			extra = curl_slist_append(extra, s->data);
 		hdrs = extra;
 	}
-	c->len = 0;
+	util_buf_clear(&c->reply);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, XMLRPC_MEMBLOCK_CONTENTS(char, mb));
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)XMLRPC_MEMBLOCK_SIZE(char, mb));
@@ -135,7 +123,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *para
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		snprintf(errbuf, errlen, "%s: HTTP status %ld: %.200s", c->url, status,
-			 c->buf ? c->buf : "");
+			 util_buf_cstr(&c->reply));
 		goto out;
 	}
 	int fcode = 0;
@@ -143,12 +131,14 @@ int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *para
 	char why[256];
 	/* The peer's bytes are untrusted like a request's: values xmlrpc-c crashes on (an
 	 * out-of-range <i8>), entity declarations and deep nesting stop here. */
-	if (rpc_body_check(c->buf ? c->buf : "", c->len,
+	const char *text = util_buf_cstr(&c->reply);
+	size_t len = util_buf_len(&c->reply);
+	if (rpc_body_check(text, len,
 			   (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), why, sizeof(why)) < 0) {
 		snprintf(errbuf, errlen, "%s: unparsable reply: %s", c->url, why);
 		goto out;
 	}
-	xmlrpc_parse_response2(&env, c->buf ? c->buf : "", c->len, ret_value, &fcode, &fstr);
+	xmlrpc_parse_response2(&env, text, len, ret_value, &fcode, &fstr);
 	if (env.fault_occurred) {
 		snprintf(errbuf, errlen, "%s: unparsable reply: %s", c->url, env.fault_string);
 		goto out;

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "tls.h"
 #include "../vdsm-c/log.h"
+#include "../vdsm-c/util/buf.h"
 #include "../vdsm-c/util/macros.h"
 #include "../vdsm-c/util/util.h"
 
@@ -70,9 +71,7 @@ struct conn {
 	/* receive buffer: bytes [rpos, rlen) not consumed yet */
 	char *rbuf;
 	size_t rpos, rlen, rcap;
-	/* request body */
-	char *body;
-	size_t blen, bcap;
+	struct util_buf body;              /* request body */
 	struct rpc_io io;
 };
 
@@ -96,7 +95,7 @@ static void conn_free(struct conn *c, bool graceful)
 {
 	rpc_io_close(&c->io, graceful);
 	free(c->rbuf);
-	free(c->body);
+	util_buf_reset(&c->body);
 	free(c);
 }
 
@@ -163,19 +162,8 @@ static void refuse(struct conn *c, int code, const char *text)
 
 static int body_append(struct conn *c, const char *data, size_t n)
 {
-	if (c->blen + n + 1 > c->bcap) {
-		size_t ncap = c->bcap ? c->bcap : 4096;
-		while (ncap < c->blen + n + 1)
-			ncap *= 2;
-		char *nb = realloc(c->body, ncap);
-		if (!nb)
-			return -ENOMEM;
-		c->body = nb;
-		c->bcap = ncap;
-	}
-	memcpy(c->body + c->blen, data, n);
-	c->blen += n;
-	return 0;
+	util_buf_add(&c->body, data, n);
+	return util_buf_error(&c->body);
 }
 
 /* Moves n bytes of the stream into the body (n was checked against max_body). */
@@ -274,7 +262,7 @@ static void serve(struct conn *c)
 		    rpc_io_send_all(&c->io, continue_line, sizeof(continue_line) - 1) < 0)
 			return;
 		/* Read the body whatever the verdict, so keep-alive stays in step. */
-		c->blen = 0;
+		util_buf_clear(&c->body);
 		int r = 0, status = 0;
 		if (rq.chunked)
 			r = read_chunked(c, &status);
@@ -299,12 +287,13 @@ static void serve(struct conn *c)
 		} else if (strcmp(rq.method, "POST") != 0) {
 			r = send_status(c, 405, "Only POST is served here\n", !keep);
 		} else {
-			if (body_append(c, "", 0) < 0) /* ensures a buffer for the NUL */
+			if (util_buf_error(&c->body) < 0)
 				return;
-			c->body[c->blen] = '\0';
+			size_t blen = util_buf_len(&c->body);
+			const char *body = util_buf_cstr(&c->body); /* NUL-terminated */
 			const char *flow = rq.flow[0] ? rq.flow : NULL;
 			vd_log_set_flow(flow);
-			struct rpc_blob *reply = s->o.dispatch(c->body, c->blen, &c->peer, flow,
+			struct rpc_blob *reply = s->o.dispatch(body, blen, &c->peer, flow,
 							       s->o.userdata);
 			vd_log_set_flow(NULL);
 			if (!reply) {
@@ -321,11 +310,8 @@ static void serve(struct conn *c)
 		if (r < 0)
 			return;
 		/* A large body keeps its buffer only while it is being served. */
-		if (c->bcap > 65536) {
-			free(c->body);
-			c->body = NULL;
-			c->bcap = 0;
-		}
+		if (util_buf_len(&c->body) > 65536)
+			util_buf_reset(&c->body);
 		if (!keep || atomic_load(&s->stopping))
 			return;
 	}

@@ -263,6 +263,12 @@ char *util_buf_steal(struct util_buf *b, size_t *ret_len)
 	return d;
 }
 
+void util_buf_clear(struct util_buf *b)
+{
+	b->len = 0;
+	b->error = 0;
+}
+
 void util_buf_reset(struct util_buf *b)
 {
 	free(b->data);

@@ -104,6 +104,10 @@ const char *util_buf_cstr(struct util_buf *b);
  * the caller and empties b. NULL when b is in error (the error stays set) or on OOM. */
 char *util_buf_steal(struct util_buf *b, size_t *ret_len);
 
+/* Empties b and clears the error, keeping its memory for the next use (a connection's
+ * request body, request after request). */
+void util_buf_clear(struct util_buf *b);
+
 /* Frees the contents and clears the error: b is as UTIL_BUF_INIT. Usable with
  * _cleanup_(util_buf_reset). */
 void util_buf_reset(struct util_buf *b);

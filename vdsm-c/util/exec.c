@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "buf.h"
 #include "macros.h"
 #include "util.h"
 #include "../log.h"
@@ -44,31 +45,20 @@ const char *util_exec_last_line(const struct util_exec_result *r, char *buf, siz
 	return buf;
 }
 
+/* Captured output: everything up to limit bytes, the rest dropped. */
 struct capture {
-	char *buf;
-	size_t len, cap_alloc, limit;
+	struct util_buf b;
+	size_t limit;
 };
 
 static int capture_add(struct capture *c, const char *data, size_t n)
 {
-	if (c->len >= c->limit)
+	size_t len = util_buf_len(&c->b);
+
+	if (len >= c->limit)
 		return 0;
-	if (n > c->limit - c->len)
-		n = c->limit - c->len;
-	if (c->len + n + 1 > c->cap_alloc) {
-		size_t ncap = c->cap_alloc ? c->cap_alloc : 1024;
-		while (ncap < c->len + n + 1)
-			ncap *= 2;
-		char *nb = realloc(c->buf, ncap);
-		if (!nb)
-			return -ENOMEM;
-		c->buf = nb;
-		c->cap_alloc = ncap;
-	}
-	memcpy(c->buf + c->len, data, n);
-	c->len += n;
-	c->buf[c->len] = '\0';
-	return 0;
+	util_buf_add(&c->b, data, n < c->limit - len ? n : c->limit - len);
+	return util_buf_error(&c->b);
 }
 
 static void child_exec(const char *const *argv, const char *const *extra_env, int out_w,
@@ -104,7 +94,7 @@ int util_exec(const char *const *argv, const struct util_exec_opts *o,
 	double grace = o && o->grace > 0 ? o->grace : 2.0;
 	size_t cap = o && o->cap ? o->cap : 1 << 20;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	struct capture cout = { .limit = cap }, cerr = { .limit = cap };
+	struct capture cout = { .b = UTIL_BUF_INIT, .limit = cap }, cerr = { .b = UTIL_BUF_INIT, .limit = cap };
 	int r = 0, wstatus = 0;
 	pid_t pid;
 
@@ -200,11 +190,10 @@ int util_exec(const char *const *argv, const struct util_exec_opts *o,
 	if (term_sent)
 		kill(-pid, SIGKILL);
 
-	ret->out = cout.buf ? cout.buf : strdup("");
-	ret->err = cerr.buf ? cerr.buf : strdup("");
-	cout.buf = cerr.buf = NULL;
-	ret->out_len = cout.len;
-	ret->err_len = cerr.len;
+	ret->out = util_buf_steal(&cout.b, &ret->out_len);
+	ret->err = util_buf_steal(&cerr.b, &ret->err_len);
+	if (!ret->out || !ret->err)
+		r = -ENOMEM;
 	if (WIFEXITED(wstatus))
 		ret->status = WEXITSTATUS(wstatus);
 	else if (WIFSIGNALED(wstatus))
@@ -216,8 +205,8 @@ int util_exec(const char *const *argv, const struct util_exec_opts *o,
 			r = -ECHILD;
 	}
 out_close:
-	free(cout.buf);
-	free(cerr.buf);
+	util_buf_reset(&cout.b);
+	util_buf_reset(&cerr.b);
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);
