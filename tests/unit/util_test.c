@@ -33,6 +33,14 @@ static void test_uuid(void **state)
 	assert_true(util_uuid_valid("01234567-89ab-cdef-0123-456789ABCDEF"));
 	assert_false(util_uuid_valid("01234567-89ab-cdef-0123-456789abcde"));
 	assert_false(util_uuid_valid("0123456789ab-cdef-0123-456789abcdef-"));
+	char norm[37] = "unchanged";
+	assert_int_equal(util_uuid_normalize("01234567-89AB-cdef-0123-456789ABCDEF", norm), 0);
+	assert_string_equal(norm, "01234567-89ab-cdef-0123-456789abcdef");
+	assert_int_equal(util_uuid_normalize("01234567-89ab-cdef-0123-456789abcdeg", norm), -EINVAL);
+	assert_string_equal(norm, "01234567-89ab-cdef-0123-456789abcdef"); /* untouched */
+	char self[37] = "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE";
+	assert_int_equal(util_uuid_normalize(self, self), 0);
+	assert_string_equal(self, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
 	assert_false(util_uuid_valid("g1234567-89ab-cdef-0123-456789abcdef"));
 	assert_false(util_uuid_valid(NULL));
 	assert_int_equal(util_uuid_generate(u), 0);

@@ -174,6 +174,16 @@ bool util_uuid_valid(const char *s)
 	return true;
 }
 
+int util_uuid_normalize(const char *s, char out[37])
+{
+	if (!util_uuid_valid(s))
+		return -EINVAL;
+	for (int i = 0; i < 36; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[36] = '\0';
+	return 0;
+}
+
 int util_uuid_generate(char out[37])
 {
 	unsigned char b[16];

@@ -30,6 +30,9 @@ int util_mkdir_p(const char *path, mode_t mode);
 
 /* Canonical 8-4-4-4-12 hex UUID (either case). */
 bool util_uuid_valid(const char *s);
+/* The one UUID normaliser: s checked with util_uuid_valid() and written lower case
+ * into out (which may be s itself), as VDSM and libvirt spell ids. 0 or -EINVAL. */
+int util_uuid_normalize(const char *s, char out[37]) _wur_;
 /* Random version-4 UUID, lower case, into out[37]. Returns 0 or -errno. */
 int util_uuid_generate(char out[37]);
 

@@ -641,13 +641,10 @@ int vm_params_parse(xmlrpc_value *params, struct vm_conf **ret_conf, xmlrpc_valu
 	if (!v)
 		return vd_error_set(err, VD_ERR_MISSPARAM, "Missing required parameter vmId");
 	id = rpc_to_string(v);
-	if (!id || !util_uuid_valid(id))
+	if (!id || util_uuid_normalize(id, ret_id) < 0)
 		return vd_error_set(err, VD_ERR_MISSPARAM,
 				    "Missing required parameter vmId: '%.64s' is not a UUID",
 				    id ? id : "(not a string)");
-	for (char *p = id; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	snprintf(ret_id, 37, "%s", id);
 	v = rpc_struct_get(params, "memSize");
 	if (!v)
 		return vd_error_set(err, VD_ERR_MISSPARAM, "Missing required parameter memSize");
