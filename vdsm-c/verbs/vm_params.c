@@ -661,7 +661,7 @@ int vm_params_parse(xmlrpc_value *params, struct vm_conf **ret_conf, xmlrpc_valu
 	c = vm_conf_new();
 	if (!c)
 		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
-	memcpy(c->id, id, 37);
+	memcpy(c->id, ret_id, 37);
 	c->mem_mib = mem;
 	if (parse_all(params, c, err) < 0)
 		return -1;
