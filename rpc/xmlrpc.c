@@ -704,36 +704,16 @@ int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value
 	const char *method = NULL;
 	xmlrpc_value *params = NULL;
 
-	char name[RPC_METHOD_MAX + 1];
-
+	/* The body check is part of parsing: nothing reaches xmlrpc-c's parser unchecked.
+	 * (The parameterless fast path is the caller's: vd_api_handle tries it first.) */
+	if (rpc_body_check(body, len, (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), why, whylen) < 0)
+		return -EBADMSG;
 	xmlrpc_env_init(&env);
-	if (rpc_parse_call_noparams(body, len, name)) {
-		params = xmlrpc_array_new(&env);
-		method = strdup(name);
-		if (!env.fault_occurred && method) {
-			xmlrpc_env_clean(&env);
-			*ret_method = (char *)method;
-			*ret_params = params;
-			return 0;
-		}
-		free((char *)method);
-		if (params)
-			xmlrpc_DECREF(params);
-		snprintf(why, whylen, "out of memory");
-		xmlrpc_env_clean(&env);
-		return -1;
-	}
-	/* Callers run rpc_body_check() first (with the configured depth); this repeats it
-	 * so that nothing reaches xmlrpc-c's parser unchecked whatever the caller did. */
-	if (rpc_body_check(body, len, (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), why, whylen) < 0) {
-		xmlrpc_env_clean(&env);
-		return -1;
-	}
 	xmlrpc_parse_call(&env, body, len, &method, &params);
 	if (env.fault_occurred) {
 		snprintf(why, whylen, "%s", env.fault_string ? env.fault_string : "parse error");
 		xmlrpc_env_clean(&env);
-		return -1;
+		return -EINVAL;
 	}
 	xmlrpc_env_clean(&env);
 	*ret_method = (char *)method;

@@ -53,9 +53,10 @@ int rpc_scalar_check(const char *type, const char *text, char *why, size_t whyle
  * an XML parser. Returns true and the name, or false: use rpc_parse_call(). */
 bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_MAX + 1]);
 
-/* Parses a methodCall (after rpc_body_check() with xmlrpc-c's nesting limit). On
+/* Checks (rpc_body_check() with xmlrpc-c's nesting limit) and parses a methodCall. On
  * success returns 0, *ret_method (caller frees with free()) and *ret_params (array;
- * caller DECREFs). On failure -1 with why. */
+ * caller DECREFs). On failure, why and -EBADMSG (refused by the check: never parsed)
+ * or -EINVAL (xmlrpc-c could not parse it). */
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,
 		   char *why, size_t whylen);
 

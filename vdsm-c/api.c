@@ -262,7 +262,6 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 	xmlrpc_env env;
 	struct vd_error err = { 0 };
 	struct rpc_blob *reply;
-	int max_depth = (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID);
 
 	*ret_is_fault = true;
 	char fast[RPC_METHOD_MAX + 1];
@@ -274,11 +273,12 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 		xmlrpc_INCREF(params);
 	} else {
 		/* Faults only for what VDSM's Python server could not dispatch (API.md §1.1). */
-		if (rpc_body_check(body, len, max_depth, why, sizeof(why)) < 0) {
+		int r = rpc_parse_call(body, len, &method, &params, why, sizeof(why));
+		if (r == -EBADMSG) {
 			log_warning("refused request from %s: %s", ctx->client_addr, why);
 			return fault("<type 'exceptions.Exception'>:unparsable request: %s", why);
 		}
-		if (rpc_parse_call(body, len, &method, &params, why, sizeof(why)) < 0) {
+		if (r < 0) {
 			log_info("unparsable request from %s: %s", ctx->client_addr, why);
 			return fault("<class 'xml.parsers.expat.ExpatError'>:%s", why);
 		}

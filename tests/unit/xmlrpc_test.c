@@ -343,10 +343,10 @@ static void test_parse_errors(void **state)
 	char why[200], *m = NULL;
 	xmlrpc_value *p = NULL;
 	(void)state;
-	assert_int_equal(rpc_parse_call("junk", 4, &m, &p, why, sizeof(why)), -1);
+	assert_int_equal(rpc_parse_call("junk", 4, &m, &p, why, sizeof(why)), -EINVAL);
 	assert_true(strlen(why) > 0);
 	const char *trunc = "<methodCall><methodName>ping</methodName><params>";
-	assert_int_equal(rpc_parse_call(trunc, strlen(trunc), &m, &p, why, sizeof(why)), -1);
+	assert_int_equal(rpc_parse_call(trunc, strlen(trunc), &m, &p, why, sizeof(why)), -EINVAL);
 }
 
 /* The fast path for parameterless calls must agree with the full parser. */
@@ -708,7 +708,7 @@ static void test_body_check_refuses_nul(void **state)
 	assert_non_null(strstr(why, "NUL bytes"));
 	char *m = NULL;
 	xmlrpc_value *p = NULL;
-	assert_int_equal(rpc_parse_call(u16, 2 * n + 2, &m, &p, why, sizeof(why)), -1);
+	assert_int_equal(rpc_parse_call(u16, 2 * n + 2, &m, &p, why, sizeof(why)), -EBADMSG);
 	assert_int_equal(rpc_body_check("<a>\0</a>", 8, 64, why, sizeof(why)), -1);
 	free(u16);
 }
@@ -720,7 +720,7 @@ static void test_parse_call_checks_scalars(void **state)
 	xmlrpc_value *p = NULL;
 	(void)state;
 	char *body = call_body("i8", "9223372036854775808");
-	assert_int_equal(rpc_parse_call(body, strlen(body), &m, &p, why, sizeof(why)), -1);
+	assert_int_equal(rpc_parse_call(body, strlen(body), &m, &p, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "<i8> value '9223372036854775808' is out of the 64-bit range"));
 	assert_null(m);
 	free(body);
