@@ -499,7 +499,15 @@ class VmRecoveryTest(VmBase):
                  "the agent to reconnect")
         s = self.wait_status(lost["vmId"], "Down", timeout=30)
         self.assertEqual((s["exitCode"], s["exitReason"]), (1, 2))
-        time.sleep(2.5)
+        # Two samples of the survivor taken after the reconnect (its NICs' sampleTime
+        # moves on), not a fixed wait: it must still be Up, not swept Down with the lost one.
+        def sampled():
+            s = self.stats(keep["vmId"])
+            return max((n["sampleTime"] for n in s["network"].values()), default=0.0)
+        t = sampled()
+        for _ in range(2):
+            t = wait_for(lambda t0=t: (lambda x: x if x > t0 else None)(sampled()), 60,
+                         "a new sample of the surviving VM")
         self.assertEqual(self.stats(keep["vmId"])["status"], "Up")
         r = self.agent.call("destroy", keep["vmId"])
         self.assertEqual(r["status"]["code"], 0, r["status"])
