@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vdsm-c/vm-internal.h"
+#include "../vdsm-c/vm/vm-internal.h"
 #include "../vdsm-c/verbs/vm_wire.h"
 #include "../vdsm-c/util/util.h"
 

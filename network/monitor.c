@@ -20,7 +20,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
-#include "../vdsm-c/log.h"
+#include "../vdsm-c/util/log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nl_sock *ev_sock, *sync_sock;

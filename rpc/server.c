@@ -29,7 +29,7 @@
 #include "server.h"
 #include "http.h"
 #include "tls.h"
-#include "../vdsm-c/log.h"
+#include "../vdsm-c/util/log.h"
 #include "../vdsm-c/util/buf.h"
 #include "../vdsm-c/util/macros.h"
 #include "../vdsm-c/util/util.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "tls.h"
-#include "../vdsm-c/log.h"
+#include "../vdsm-c/util/log.h"
 #include "../vdsm-c/util/util.h"
 
 struct rpc_tls_ctx {

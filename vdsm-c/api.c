@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "log.h"
+#include "util/log.h"
 #include "util/util.h"
 #include "verbs/verbs.h"
 

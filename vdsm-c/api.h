@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <xmlrpc-c/base.h>
 
-#include "errors.h"
+#include "util/error.h"
 #include "../rpc/xmlrpc.h"
 
 struct vd_peer;

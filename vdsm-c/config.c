@@ -10,7 +10,7 @@
 #include <gnutls/gnutls.h>
 
 #include "config.h"
-#include "log.h"
+#include "util/log.h"
 #include "util/util.h"
 
 /* T_LEVEL, T_IP and T_PRIO are strings whose syntax is checked while the file is read,

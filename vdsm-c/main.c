@@ -14,10 +14,10 @@
 #include "api.h"
 #include "config.h"
 #include "daemon.h"
-#include "log.h"
+#include "util/log.h"
 #include "modules.h"
 #include "version.h"
-#include "vm.h"
+#include "vm/vm.h"
 #include "../rpc/server.h"
 #include "util/util.h"
 

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "modules.h"
 #include "util/macros.h"
-#include "vm.h"
-#include "hostcaps.h"
-#include "hoststats.h"
+#include "vm/vm.h"
+#include "host/hostcaps.h"
+#include "host/hoststats.h"
 #include "../network/net.h"
 
 static const struct vd_module modules[] = {

@@ -13,9 +13,9 @@
 #include <cmocka.h>
 
 #include "../../vdsm-c/api.h"
-#include "../../vdsm-c/errors.h"
-#include "../../vdsm-c/hoststats.h"
-#include "../../vdsm-c/log.h"
+#include "../../vdsm-c/util/error.h"
+#include "../../vdsm-c/host/hoststats.h"
+#include "../../vdsm-c/util/log.h"
 
 /* ---- fakes (api_test.wrap) ---- */
 

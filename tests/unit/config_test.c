@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "../../vdsm-c/config.h"
-#include "../../vdsm-c/log.h"
+#include "../../vdsm-c/util/log.h"
 #include "../../vdsm-c/util/util.h"
 
 #define DATA "tests/data/config/"

@@ -13,7 +13,7 @@
 
 #include "testutil.h"
 
-#include "../../vdsm-c/hoststats-internal.h"
+#include "../../vdsm-c/host/hoststats-internal.h"
 #include "../../vdsm-c/util/util.h"
 
 static char *fixture(const char *rel)

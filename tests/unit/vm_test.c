@@ -16,7 +16,7 @@
 #include "../../rpc/xmlrpc.h"
 #include "../../vdsm-c/verbs/vm_params.h"
 #include "../../vdsm-c/verbs/vm_wire.h"
-#include "../../vdsm-c/vm-internal.h"
+#include "../../vdsm-c/vm/vm-internal.h"
 #include "../../vdsm-c/util/util.h"
 
 #define START_TIME 1700000000.25

@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "macros.h"
 #include "util.h"
-#include "../log.h"
+#include "log.h"
 
 static util_exec_hook_fn exec_hook;
 static void *exec_hook_data;

@@ -14,8 +14,8 @@
 #include "verbs.h"
 #include "host-internal.h"
 #include "../daemon.h"
-#include "../hostcaps.h"
-#include "../log.h"
+#include "../host/hostcaps.h"
+#include "../util/log.h"
 #include "../version.h"
 #include "../util/util.h"
 

@@ -10,7 +10,7 @@
 #include "verbs.h"
 #include "host-internal.h"
 #include "../daemon.h"
-#include "../log.h"
+#include "../util/log.h"
 #include "../version.h"
 #include "../util/util.h"
 

@@ -9,7 +9,7 @@
 #include "verbs.h"
 #include "host-internal.h"
 #include "../daemon.h"
-#include "../hoststats.h"
+#include "../host/hoststats.h"
 #include "../util/util.h"
 
 static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststats_sample *s)

@@ -8,8 +8,8 @@
 #include "verbs.h"
 #include "vm_params.h"
 #include "vm_wire.h"
-#include "../log.h"
-#include "../vm.h"
+#include "../util/log.h"
+#include "../vm/vm.h"
 #include "../util/util.h"
 
 /* VM verbs answer 99 until the VM module found the running VMs again (API.md §2.2):

@@ -8,7 +8,7 @@
 
 #include "vm_params.h"
 #include "../daemon.h"
-#include "../log.h"
+#include "../util/log.h"
 #include "../../rpc/xmlrpc.h"
 #include "../util/util.h"
 

@@ -6,8 +6,8 @@
 
 #include <xmlrpc-c/base.h>
 
-#include "../errors.h"
-#include "../vm.h"
+#include "../util/error.h"
+#include "../vm/vm.h"
 
 /* Validates params and fills a new conf (caller frees with vm_conf_free) and the
  * stored conf: params plus the defaults VDSM reports (new reference). On a bad

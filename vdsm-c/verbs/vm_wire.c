@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "vm_wire.h"
-#include "../vm.h"
+#include "../vm/vm.h"
 #include "../../rpc/writer.h"
 
 /* The last full reply's size: the next one gets its buffer in one allocation. */

@@ -8,9 +8,9 @@
 #include <time.h>
 
 #include "hostcaps.h"
-#include "daemon.h"
-#include "log.h"
-#include "util/util.h"
+#include "../daemon.h"
+#include "../util/log.h"
+#include "../util/util.h"
 
 void hostcaps_unref(struct hostcaps *c)
 {

@@ -1,8 +1,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
-#include "util/macros.h"
+#include "error.h"
+#include "macros.h"
 
 static const struct {
 	int code;

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "errors.h"
-#include "util/macros.h"
+#include "../util/error.h"
+#include "../util/macros.h"
 
 #define VM_METADATA_NS "urn:x-vdsm-c:vm:1"
 #define VM_METADATA_PREFIX "vdsmc"

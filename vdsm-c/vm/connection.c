@@ -8,11 +8,11 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 
-#include "daemon.h"
-#include "hoststats.h"
-#include "log.h"
+#include "../daemon.h"
+#include "../host/hoststats.h"
+#include "../util/log.h"
 #include "vm-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static virConnectPtr conn;           /* conn_lock */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "vm.h"
-#include "util/macros.h"
+#include "../util/macros.h"
 
 static const char *const status_names[] = {
 	[VM_ST_WAIT_FOR_LAUNCH] = "WaitForLaunch",

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "hostinfo.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 /* Firmware placeholders that are not a machine's identity. */
 static bool uuid_placeholder(const char *u)

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../rpc/client.h"
-#include "../rpc/json.h"
-#include "../rpc/xmlrpc.h"
-#include "util/macros.h"
+#include "../../rpc/client.h"
+#include "../../rpc/json.h"
+#include "../../rpc/xmlrpc.h"
+#include "../util/macros.h"
 
 #define MAX_ARGS 16
 

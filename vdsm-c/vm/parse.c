@@ -9,7 +9,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "vm-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 static bool is(const xmlNode *n, const char *name)
 {

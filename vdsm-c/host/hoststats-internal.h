@@ -4,7 +4,7 @@
 #define VD_HOSTSTATS_INTERNAL_H
 
 #include "hoststats.h"
-#include "../cpu/cpu.h"
+#include "../../cpu/cpu.h"
 
 struct hs_nic_raw {
 	char name[IFNAMSIZ];

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "../util/log.h"
 #include "vm-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vm **reg;

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "hostinfo.h"
-#include "../cpu/cpu.h"
+#include "../../cpu/cpu.h"
 
 struct hostcaps {
 	atomic_int ref;

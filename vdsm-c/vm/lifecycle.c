@@ -9,10 +9,10 @@
 #include <unistd.h>
 #include <libvirt/virterror.h>
 
-#include "daemon.h"
-#include "log.h"
+#include "../daemon.h"
+#include "../util/log.h"
 #include "vm-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 /* Starter threads in flight (module stop waits for them). */
 static pthread_mutex_t starters_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -8,10 +8,10 @@
 #include <time.h>
 #include <libvirt/virterror.h>
 
-#include "daemon.h"
-#include "log.h"
+#include "../daemon.h"
+#include "../util/log.h"
 #include "vm-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 static pthread_t tid;
 static bool running;

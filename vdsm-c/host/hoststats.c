@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include "hoststats-internal.h"
-#include "daemon.h"
-#include "log.h"
-#include "../network/net.h"
-#include "util/util.h"
+#include "../daemon.h"
+#include "../util/log.h"
+#include "../../network/net.h"
+#include "../util/util.h"
 
 static pthread_mutex_t vm_counter_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*vm_counter)(struct hoststats_vm_counts *out);

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "log.h"
+#include "../daemon.h"
+#include "../util/log.h"
 #include "vm-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 #define STATE_DIR "/run/vdsm-c/vm"
 

@@ -8,7 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "hoststats-internal.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 void hs_raw_clear(struct hs_raw *r)
 {

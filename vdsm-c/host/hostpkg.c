@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "hostinfo.h"
-#include "log.h"
-#include "util/exec.h"
-#include "util/util.h"
+#include "../util/log.h"
+#include "../util/exec.h"
+#include "../util/util.h"
 
 /* Report name → Debian packages that provide it, first installed one wins. */
 static const struct {

@@ -19,7 +19,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "vm.h"
-#include "util/macros.h"
+#include "../util/macros.h"
 
 struct xw {
 	xmlTextWriterPtr w;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "hostinfo.h"
-#include "util/util.h"
+#include "../util/util.h"
 
 int vd_iscsi_initiator(const char *host_root, char *buf, size_t size)
 {

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "util/macros.h"
+#include "../util/macros.h"
 
 /* The host UUID: DMI product_uuid when it is a valid, non-placeholder UUID; else a
  * random one generated once and persisted in <state_root>/var/lib/vdsm-c/host-uuid
