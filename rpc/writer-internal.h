@@ -44,8 +44,25 @@ struct rpc_writer_ops {
 	void (*finish)(struct rpc_writer *w, int code, const char *message); /* envelope closed */
 };
 
-/* The digits of n (no quotes, no tags) into w->buf. */
-void rpc_writer_put_num(struct rpc_writer *w, const struct rpc_num *n);
+/* The digits of n (no quotes, no tags) into w->buf; inline so that an encoding's
+ * file does not call back into writer.c. */
+static inline void rpc_writer_put_num(struct rpc_writer *w, const struct rpc_num *n)
+{
+	switch (n->kind) {
+	case RPC_NUM_I64:
+		util_buf_add_i64(&w->buf, n->i);
+		break;
+	case RPC_NUM_U64:
+		util_buf_add_u64(&w->buf, n->u);
+		break;
+	case RPC_NUM_FIXED:
+		util_buf_add_fixed(&w->buf, n->d, n->decimals);
+		break;
+	case RPC_NUM_DOUBLE:
+		util_buf_add_double(&w->buf, n->d);
+		break;
+	}
+}
 
 extern const struct rpc_writer_ops rpc_writer_xmlrpc_ops;
 

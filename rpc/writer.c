@@ -185,24 +185,6 @@ void rpc_write_string(struct rpc_writer *w, const char *name, const char *s)
 	w->ops->string(w, name, s ? s : "");
 }
 
-void rpc_writer_put_num(struct rpc_writer *w, const struct rpc_num *n)
-{
-	switch (n->kind) {
-	case RPC_NUM_I64:
-		util_buf_add_i64(&w->buf, n->i);
-		break;
-	case RPC_NUM_U64:
-		util_buf_add_u64(&w->buf, n->u);
-		break;
-	case RPC_NUM_FIXED:
-		util_buf_add_fixed(&w->buf, n->d, n->decimals);
-		break;
-	case RPC_NUM_DOUBLE:
-		util_buf_add_double(&w->buf, n->d);
-		break;
-	}
-}
-
 int rpc_writer_finish(struct rpc_writer *w, int code, const char *message,
 		      struct rpc_blob **ret)
 {

@@ -297,6 +297,8 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 
 	struct vd_call call = *ctx;
 	call.verb = v->name;
+	call.verbs = verbs;
+	call.n_verbs = ELEMENTSOF(verbs);
 	call.params = params;
 	xmlrpc_env_init(&env);
 	call.nparams = xmlrpc_array_size(&env, params);
@@ -346,92 +348,4 @@ out:
 	xmlrpc_env_clean(&env);
 	xmlrpc_DECREF(params);
 	return reply;
-}
-
-/* ---- argument helpers ---- */
-
-xmlrpc_value *vd_arg(const struct vd_call *c, int idx)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-
-	if (idx >= c->nparams)
-		return NULL;
-	xmlrpc_env_init(&env);
-	xmlrpc_array_read_item(&env, c->params, idx, &v);
-	xmlrpc_env_clean(&env);
-	if (v)
-		xmlrpc_DECREF(v); /* borrowed: the params array holds it */
-	return v;
-}
-
-int vd_arg_string(const struct vd_call *c, int idx, const char *name, char **ret,
-		  struct vd_error *err)
-{
-	xmlrpc_value *v = vd_arg(c, idx);
-	char *s = v ? rpc_to_string(v) : NULL;
-
-	if (!s)
-		return vd_error_set(err, VD_ERR_UNEXPECTED,
-				    "Unexpected exception: parameter '%s' of %s must be a string",
-				    name, c->verb);
-	*ret = s;
-	return 0;
-}
-
-int vd_arg_uuid(const struct vd_call *c, int idx, const char *name, char ret[37], int code,
-		struct vd_error *err)
-{
-	_cleanup_free_ char *s = NULL;
-
-	if (vd_arg_string(c, idx, name, &s, err) < 0)
-		return -1;
-	if (!util_uuid_valid(s))
-		return vd_error_set(err, code, "%s: parameter '%s' is not a UUID: '%.64s'",
-				    vd_code_message(code) ? vd_code_message(code) : "Error", name, s);
-	memcpy(ret, s, 37);
-	return 0;
-}
-
-int vd_arg_bool(const struct vd_call *c, int idx, const char *name, bool def, bool *ret,
-		struct vd_error *err)
-{
-	xmlrpc_value *v = vd_arg(c, idx);
-
-	*ret = def;
-	if (!v)
-		return 0;
-	int r = rpc_to_bool(v, ret);
-	if (r == RPC_BADTYPE)
-		return vd_error_set(err, VD_ERR_UNEXPECTED,
-				    "Unexpected exception: parameter '%s' of %s must be a boolean",
-				    name, c->verb);
-	if (r == RPC_ABSENT)
-		*ret = def;
-	return 0;
-}
-
-static int arg_of_type(const struct vd_call *c, int idx, const char *name, xmlrpc_type t,
-		       const char *what, xmlrpc_value **ret, struct vd_error *err)
-{
-	xmlrpc_value *v = vd_arg(c, idx);
-
-	if (!v || xmlrpc_value_type(v) != t)
-		return vd_error_set(err, VD_ERR_UNEXPECTED,
-				    "Unexpected exception: parameter '%s' of %s must be %s", name,
-				    c->verb, what);
-	*ret = v;
-	return 0;
-}
-
-int vd_arg_struct(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
-		  struct vd_error *err)
-{
-	return arg_of_type(c, idx, name, XMLRPC_TYPE_STRUCT, "a struct", ret, err);
-}
-
-int vd_arg_array(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
-		 struct vd_error *err)
-{
-	return arg_of_type(c, idx, name, XMLRPC_TYPE_ARRAY, "an array", ret, err);
 }

@@ -26,6 +26,8 @@ struct vd_call {
 	const char *client_addr;       /* peer IP address */
 	const char *local_addr;        /* our address the request came in on */
 	const char *flow;              /* FlowID header or NULL */
+	const struct vd_verb *verbs;   /* the verb table, sorted by name (introspection) */
+	unsigned n_verbs;
 	/* Set by the handler: */
 	const char *ok_message;        /* success message instead of "Done" */
 	char audit_obj[160];           /* ids of the objects the verb touched, for the audit line */
@@ -88,20 +90,5 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 /* Called once at start (builds the sorted table and the static replies). */
 int vd_api_init(void);
 void vd_api_fini(void);
-
-/* ---- argument helpers for handlers ----
- * All set err (code 16 unless noted, message naming the parameter) and return -1 on a
- * bad argument; 0 on success. Optional arguments beyond nparams take the default. */
-xmlrpc_value *vd_arg(const struct vd_call *c, int idx);
-int vd_arg_string(const struct vd_call *c, int idx, const char *name, char **ret,
-		  struct vd_error *err);
-int vd_arg_uuid(const struct vd_call *c, int idx, const char *name, char ret[37], int code,
-		struct vd_error *err);
-int vd_arg_bool(const struct vd_call *c, int idx, const char *name, bool def, bool *ret,
-		struct vd_error *err);
-int vd_arg_struct(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
-		  struct vd_error *err);
-int vd_arg_array(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
-		 struct vd_error *err);
 
 #endif

@@ -6,21 +6,84 @@
 
 #include "util/log.h"
 #include "modules.h"
+#include "daemon.h"
 #include "util/macros.h"
 #include "vm/vm.h"
 #include "host/hostcaps.h"
 #include "host/hoststats.h"
 #include "../network/net.h"
 
+/* Each module gets what it needs from the configuration here, at start; modules never
+ * read the daemon's globals nor call each other (the VM counts reach the host stats
+ * sampler through vm_counter below). */
+
+static int hostcaps_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	const struct hostcaps_src src = { vd_rt.host_root, vd_rt.root, c->libvirt_uri,
+					  c->dpkg_query };
+	return hostcaps_start(&src);
+}
+
+static void vm_counter(struct hoststats_vm_counts *out)
+{
+	struct vm_counts v = { 0 };
+
+	vm_counts_get(&v);
+	out->total = v.total;
+	out->active = v.active;
+	out->migrating = v.migrating;
+	out->incoming = v.incoming;
+	out->outgoing = v.outgoing;
+	out->mem_committed_mib = v.mem_committed_mib;
+}
+
+static int hoststats_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	const struct hoststats_opts o = {
+		.host_root = vd_rt.host_root,
+		.state_root = vd_rt.root,
+		.interval = c->host_sample_stats_interval,
+		.host_mem_reserve = c->host_mem_reserve,
+		.filter = { c->fake_nics, c->hidden_bonds, c->hidden_vlans },
+	};
+	return hoststats_start(&o);
+}
+
+static int vm_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	const struct vm_module_opts o = {
+		.libvirt_uri = c->libvirt_uri,
+		.domain_type = c->vm_domain_type,
+		.console_log_dir = c->vm_console_log_dir,
+		.sample_interval = c->vm_sample_interval,
+		.guest_ram_overhead = c->guest_ram_overhead,
+		.host_root = vd_rt.host_root,
+		.state_root = vd_rt.root,
+	};
+	if (vm_start(&o) < 0)
+		return -1;
+	hoststats_set_vm_counter(vm_counter);
+	return 0;
+}
+
+static void vm_module_stop(void)
+{
+	hoststats_set_vm_counter(NULL);
+	vm_stop();
+}
+
 static const struct vd_module modules[] = {
 	/* rtnetlink caches for the network report (getVdsCapabilities, stats) */
 	{ "network", net_module_start, net_module_stop, 0 },
 	/* static capabilities: CPU, NUMA, libvirt models and machines, identity */
-	{ "hostcaps", hostcaps_start, hostcaps_stop, 0 },
+	{ "hostcaps", hostcaps_module_start, hostcaps_stop, 0 },
 	/* host statistics sampler (getVdsStats) */
-	{ "hoststats", hoststats_start, hoststats_stop, 0 },
+	{ "hoststats", hoststats_module_start, hoststats_stop, 0 },
 	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
-	{ "vm", vm_start, vm_stop, 1 },
+	{ "vm", vm_module_start, vm_module_stop, 1 },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "hostcaps.h"
-#include "../daemon.h"
 #include "../util/log.h"
 #include "../util/util.h"
 
@@ -152,13 +151,7 @@ static pthread_t retry_thread;
 static bool retry_running, stopping;
 static pthread_cond_t stop_cond;
 
-static struct hostcaps_src module_src(void)
-{
-	const struct vd_config *conf = vd_rt.conf;
-
-	return (struct hostcaps_src){ vd_rt.host_root, vd_rt.root, conf->libvirt_uri,
-				      conf->dpkg_query };
-}
+static struct hostcaps_src module_src;   /* set by hostcaps_start() */
 
 static void replace(struct hostcaps *c)
 {
@@ -174,7 +167,7 @@ static void log_virt(const struct hostcaps *c)
 {
 	if (!c->virt) {
 		log_warning("libvirt '%s' did not answer (%s): no model_X flags or machines until "
-			    "it does; retrying every 10 s", vd_rt.conf->libvirt_uri, c->virt_error);
+			    "it does; retrying every 10 s", module_src.libvirt_uri, c->virt_error);
 		return;
 	}
 	size_t n = 0;
@@ -198,9 +191,8 @@ static void *retry_main(void *arg)
 		if (stopping)
 			break;
 		pthread_mutex_unlock(&lock);
-		struct hostcaps_src src = module_src();
 		struct hostcaps *c = NULL;
-		int r = hostcaps_collect(&src, &c);
+		int r = hostcaps_collect(&module_src, &c);
 		pthread_mutex_lock(&lock);
 		if (r == 0 && c->virt) {
 			pthread_mutex_unlock(&lock);
@@ -214,14 +206,14 @@ static void *retry_main(void *arg)
 	return NULL;
 }
 
-int hostcaps_start(void)
+int hostcaps_start(const struct hostcaps_src *o)
 {
-	struct hostcaps_src src = module_src();
 	struct hostcaps *c;
 	pthread_condattr_t ca;
 	int r;
 
-	if ((r = hostcaps_collect(&src, &c)) < 0)
+	module_src = *o;
+	if ((r = hostcaps_collect(&module_src, &c)) < 0)
 		return -1;
 	log_notice("host %s (uuid from %s): %s, %d sockets, %d cores, %d threads, %lld MiB, "
 		   "KVM %s", c->uuid, c->uuid_source, c->cpu->model_name, c->cpu->sockets,
@@ -296,7 +288,7 @@ int hostcaps_cpu_compare(const char *model, char ***ret_missing, size_t *ret_n)
 		return -ENOTCONN;
 	pthread_mutex_lock(&lock);
 	if (!cpumap && !cpumap_tried) {
-		_cleanup_free_ char *dir = vd_host_path("/usr/share/libvirt/cpu_map");
+		_cleanup_free_ char *dir = util_path(module_src.host_root, "/usr/share/libvirt/cpu_map");
 		const char *fam = cpu_map_arch_family(c->virt->arch);
 		cpumap_tried = true;
 		if (dir && fam && (r = cpu_map_load(dir, fam, &cpumap)) < 0)

@@ -54,9 +54,10 @@ int hostcaps_collect(const struct hostcaps_src *src, struct hostcaps **ret);
 void hostcaps_unref(struct hostcaps *c);
 DEFINE_CLEANUP(struct hostcaps, hostcaps_unref)
 
-/* Module entry points: collect from vd_rt (config), start the libvirt retry thread
- * when needed. */
-int hostcaps_start(void);
+/* Module entry points (wired by vdsm-c/modules.c): collect from src, start the libvirt
+ * retry thread when needed. src is copied; its strings must outlive the module (the
+ * config does). */
+int hostcaps_start(const struct hostcaps_src *src);
 void hostcaps_stop(void);
 
 /* The current caps with a reference, or NULL before hostcaps_start. Never blocks. */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "hoststats-internal.h"
-#include "../daemon.h"
 #include "../util/log.h"
 #include "../../network/net.h"
 #include "../util/util.h"
@@ -44,19 +43,6 @@ struct hoststats_sample *hoststats_sample_get(void)
 		atomic_fetch_add(&s->ref, 1);
 	pthread_mutex_unlock(&sample_lock);
 	return s;
-}
-
-void hoststats_sample_unref(struct hoststats_sample *s)
-{
-	if (!s || atomic_fetch_sub(&s->ref, 1) != 1)
-		return;
-	free(s->nics);
-	free(s->cpus);
-	free(s->numa);
-	for (size_t i = 0; i < s->n_disks; i++)
-		free(s->disks[i].path);
-	free(s->disks);
-	free(s);
 }
 
 static void publish(struct hoststats_sample *s)
@@ -115,16 +101,16 @@ static int dev_speed(const struct net_snapshot *s, const struct net_dev *d, int 
 }
 
 /* The reported devices (nics, bonds, vlans, bridges) with their speed and state. */
+static struct hoststats_opts opts;
+
 static int nic_list(struct hs_nic_raw **ret, size_t *ret_n)
 {
-	const struct vd_config *c = vd_rt.conf;
-	const struct net_filter f = { c->fake_nics, c->hidden_bonds, c->hidden_vlans };
 	_cleanup_(net_snapshot_unrefp) struct net_snapshot *s = NULL;
 	int r;
 
 	*ret = NULL;
 	*ret_n = 0;
-	if ((r = net_snapshot_get(&f, vd_rt.host_root, &s)) < 0)
+	if ((r = net_snapshot_get(&opts.filter, opts.host_root, &s)) < 0)
 		return r;
 	struct hs_nic_raw *v = calloc(s->n_devs ? s->n_devs : 1, sizeof(*v));
 	size_t n = 0;
@@ -172,7 +158,7 @@ static int take_sample(void)
 
 static void *sampler_main(void *arg)
 {
-	double interval = vd_rt.conf->host_sample_stats_interval;
+	double interval = opts.interval;
 	struct timespec next;
 
 	(void)arg;
@@ -195,22 +181,23 @@ static void *sampler_main(void *arg)
 	return NULL;
 }
 
-int hoststats_start(void)
+int hoststats_start(const struct hoststats_opts *o)
 {
 	pthread_condattr_t ca;
 	int r;
 
 	if (running)
 		return 0;
-	params.root = vd_rt.host_root;
-	params.host_mem_reserve = vd_rt.conf->host_mem_reserve;
+	opts = *o;
+	params.root = opts.host_root;
+	params.host_mem_reserve = opts.host_mem_reserve;
 	params.clk_tck = sysconf(_SC_CLK_TCK);
 	params.page_size = sysconf(_SC_PAGESIZE);
-	params.ksmd_pid = hs_find_kthread(vd_rt.host_root, "ksmd");
+	params.ksmd_pid = hs_find_kthread(opts.host_root, "ksmd");
 	for (size_t i = 0; disk_paths[i]; i++) {
 		free(disk_real[i]);
 		disk_real[i] = strcmp(disk_paths[i], "/var/run/vdsm/") == 0 ?
-			vd_state_path("/run/vdsm-c") : vd_host_path(disk_paths[i]);
+			util_path(opts.state_root, "/run/vdsm-c") : util_path(opts.host_root, disk_paths[i]);
 		if (!disk_real[i])
 			return -1;
 	}

@@ -12,6 +12,8 @@
 #ifndef VD_HOSTSTATS_H
 #define VD_HOSTSTATS_H
 
+#include "../../network/net.h"
+
 #include <net/if.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -37,7 +39,15 @@ void hoststats_set_vm_counter(void (*fn)(struct hoststats_vm_counts *out));
 
 /* Module entry points (vdsm-c/modules.c). start takes a first sample synchronously,
  * so getVdsStats has data once the agent is ready, then starts the thread. */
-int hoststats_start(void);
+struct hoststats_opts {
+	const char *host_root;        /* prefix of /proc, /sys, disk paths ("" = /) */
+	const char *state_root;       /* prefix of /run/vdsm-c ("" = /) */
+	int interval;                 /* seconds between samples */
+	int host_mem_reserve;         /* MiB */
+	struct net_filter filter;     /* which network devices are reported */
+};
+/* o is copied; its strings must outlive the module (the config does). */
+int hoststats_start(const struct hoststats_opts *o);
 void hoststats_stop(void);
 
 struct hoststats_nic {

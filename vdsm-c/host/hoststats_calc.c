@@ -10,6 +10,20 @@
 #include "hoststats-internal.h"
 #include "../util/util.h"
 
+/* The sample hs_compute() builds; freed here with it (hoststats.c publishes it). */
+void hoststats_sample_unref(struct hoststats_sample *s)
+{
+	if (!s || atomic_fetch_sub(&s->ref, 1) != 1)
+		return;
+	free(s->nics);
+	free(s->cpus);
+	free(s->numa);
+	for (size_t i = 0; i < s->n_disks; i++)
+		free(s->disks[i].path);
+	free(s->disks);
+	free(s);
+}
+
 void hs_raw_clear(struct hs_raw *r)
 {
 	cpu_stat_free(r->stat);

@@ -3,6 +3,7 @@
 #define VD_VERBS_H
 
 #include "../api.h"
+#include "args.h"
 
 /* host.c */
 xmlrpc_value *verb_ping(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);

@@ -40,16 +40,14 @@ struct collect {
 
 xmlrpc_value *verb_get_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
-	_cleanup_free_ char *id = NULL;
+	char id[37];
 
 	(void)env;
 	if (not_recovered(err))
 		return NULL;
-	if (vd_arg_string(c, 0, "vmId", &id, err) < 0)
+	if (vd_arg_uuid(c, 0, "vmId", id, VD_ERR_NOVM, err) < 0)
 		return NULL;
-	for (char *p = id; *p; p++)
-		*p = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
-	int r = util_uuid_valid(id) ? vm_wire_stats_reply(id, &c->reply_blob) : -ENOENT;
+	int r = vm_wire_stats_reply(id, &c->reply_blob);
 	if (r == -ENOENT)
 		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
 	else if (r < 0)
@@ -193,7 +191,6 @@ xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 	}
 	if (c->nparams > 1 && vd_arg_array(c, 1, "vmList", &col.filter, err) < 0)
 		return NULL;
-	vd_client_seen_mark();
 	col.arr = rpc_array_new(env);
 	vm_foreach(NULL, collect_list, &col);
 	xmlrpc_value *payload = rpc_struct_new(env);
@@ -231,19 +228,18 @@ xmlrpc_value *verb_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *e
 
 xmlrpc_value *verb_destroy(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
-	_cleanup_free_ char *id = NULL;
+	_cleanup_free_ char *raw = NULL;
+	char id[37];
 
 	if (not_recovered(err))
 		return NULL;
 
 	(void)env;
-	if (vd_arg_string(c, 0, "vmId", &id, err) < 0)
+	if (vd_arg_string(c, 0, "vmId", &raw, err) < 0)
 		return NULL;
-	snprintf(c->audit_obj, sizeof(c->audit_obj), "%.64s", id);
-	for (char *p = id; *p; p++)
-		*p = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
-	if (!util_uuid_valid(id)) {
-		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%.64s", raw);
+	if (util_uuid_normalize(raw, id) < 0) {
+		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", raw);
 		return NULL;
 	}
 	if (vm_destroy(id, err) < 0)

@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <libvirt/virterror.h>
 
-#include "../daemon.h"
 #include "../util/log.h"
 #include "vm-internal.h"
 #include "../util/util.h"
@@ -36,14 +35,14 @@ void vm_starters_wait(int timeout)
 
 static const char *domain_type_for(const struct vm_conf *c)
 {
-	const char *t = vd_rt.conf->vm_domain_type;
+	const char *t = vm_opts.domain_type;
 
 	if (strcmp(t, "test") == 0)
 		return "test";
 	if (!c->kvm_enable)
 		return "qemu"; /* as VDSM: kvmEnable=false means plain emulation */
 	if (strcmp(t, "auto") == 0) {
-		_cleanup_free_ char *kvm = vd_host_path("/dev/kvm");
+		_cleanup_free_ char *kvm = vm_host_path("/dev/kvm");
 		_cleanup_close_ int fd = kvm ? open(kvm, O_RDWR | O_CLOEXEC) : -1;
 		return fd >= 0 ? "kvm" : "qemu";
 	}
@@ -141,7 +140,7 @@ static int check_host(struct vm_conf *c, struct vd_error *err)
 		if (!br || !*br)
 			continue;
 		snprintf(rel, sizeof(rel), "/sys/class/net/%s/bridge", br);
-		_cleanup_free_ char *p = vd_host_path(rel);
+		_cleanup_free_ char *p = vm_host_path(rel);
 		if (!p || access(p, F_OK) != 0)
 			return vd_error_set(err, VD_ERR_CREATEERR,
 					    "Error creating the requested VM: network '%s' of NIC %s: no bridge '%s' on this host",
@@ -262,7 +261,7 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 	bool test_driver = strcmp(conf->domain_type, "test") == 0;
 	if (!test_driver && check_host(conf, err) < 0)
 		return -1;
-	const char *logdir = vd_rt.conf->vm_console_log_dir;
+	const char *logdir = vm_opts.console_log_dir;
 	if (*logdir && !test_driver) {
 		util_mkdir_p(logdir, 0755);
 		if (asprintf(&conf->console_log, "%s/%s.log", logdir, conf->id) < 0)

@@ -8,7 +8,6 @@
 #include <time.h>
 #include <libvirt/virterror.h>
 
-#include "../daemon.h"
 #include "../util/log.h"
 #include "vm-internal.h"
 #include "../util/util.h"
@@ -391,7 +390,7 @@ static void *loop(void *arg)
 		sample_once();
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += vd_rt.conf->vm_sample_interval;
+		ts.tv_sec += vm_opts.sample_interval;
 		pthread_mutex_lock(&sleep_lock);
 		while (!stop_flag)
 			if (pthread_cond_timedwait(&sleep_cond, &sleep_lock, &ts) == ETIMEDOUT)

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../daemon.h"
 #include "../util/log.h"
 #include "vm-internal.h"
 #include "../util/util.h"
@@ -26,12 +25,12 @@ static char *state_file(const char *id)
 	char rel[128];
 
 	snprintf(rel, sizeof(rel), STATE_DIR "/%s.xml", id);
-	return vd_state_path(rel);
+	return vm_state_path(rel);
 }
 
 int vm_state_write(struct vm *vm, char **ret_path)
 {
-	_cleanup_free_ char *dir = vd_state_path(STATE_DIR), *path = state_file(vm->id);
+	_cleanup_free_ char *dir = vm_state_path(STATE_DIR), *path = state_file(vm->id);
 
 	pthread_mutex_lock(&vm->state_lock);
 	pthread_mutex_lock(&vm->lock);
@@ -80,7 +79,7 @@ void vm_state_remove(const char *id)
 
 int vm_state_load_all(int (*fn)(struct vm_meta *m, void *ud), void *ud)
 {
-	_cleanup_free_ char *dir = vd_state_path(STATE_DIR);
+	_cleanup_free_ char *dir = vm_state_path(STATE_DIR);
 	DIR *d = dir ? opendir(dir) : NULL;
 	struct dirent *e;
 

@@ -1,4 +1,5 @@
-/* Internals of the VM module shared by vm_*.c; nothing outside vdsm-c/vm*.c includes it.
+/* Internals of the VM module shared by the files of vdsm-c/vm/; nothing outside that
+ * folder includes it.
  *
  * Locking (STYLE.md "Threads"): the registry lock covers only lookup/insert/remove;
  * each struct vm has its own mutex; never two VM locks at once; no libvirt call or
@@ -11,6 +12,12 @@
 #include <libvirt/libvirt.h>
 
 #include "vm.h"
+
+/* The module's options (set by vm_start, read-only afterwards). */
+extern struct vm_module_opts vm_opts;
+/* abs_path under the host root / the state root; caller frees. */
+char *vm_host_path(const char *abs_path);
+char *vm_state_path(const char *abs_path);
 
 /* Raw counters of one sample, kept to compute rates at the next one. */
 struct vm_nic_raw {
@@ -73,7 +80,7 @@ struct vm {
 	size_t n_disk_stats;
 };
 
-/* ---- vm_registry.c ---- */
+/* ---- registry.c ---- */
 struct vm *vm_obj_new(const char *id);
 struct vm *vm_ref(struct vm *vm);
 void vm_unref(struct vm *vm);        /* accepts NULL */
@@ -100,7 +107,7 @@ void vm_set_devs_locked(struct vm *vm, struct vm_dev_info *devs, size_t n);
 
 void vm_dev_info_free_array(struct vm_dev_info *devs, size_t n);
 
-/* ---- state files: /run/vdsm-c/vm/<id>.xml (vm_state.c) ---- */
+/* ---- state files: /run/vdsm-c/vm/<id>.xml (state.c) ---- */
 /* Writes the VM's metadata and exit info; takes the VM lock itself. Returns 0 or
  * -errno. vm_state_save() logs a failure as a warning (for callers that go on
  * anyway); vm_state_write() does not log and gives the file's path in *ret_path
@@ -115,7 +122,7 @@ void vm_forget(struct vm *vm);
 struct vm_meta;
 int vm_state_load_all(int (*fn)(struct vm_meta *m, void *ud), void *ud);
 
-/* ---- vm_parse.c: domain XML / metadata / state file parsing (libxml2) ---- */
+/* ---- parse.c: domain XML / metadata / state file parsing (libxml2) ---- */
 struct vm_meta {
 	char id[37];
 	double start_time;
@@ -141,23 +148,39 @@ int vm_meta_parse(const char *xml, struct vm_meta *ret);
 /* Writes a state file document for vm (caller holds the lock); malloc'ed or NULL. */
 char *vm_state_xml_locked(const struct vm *vm);
 
-/* ---- vm_libvirt.c ---- */
+/* ---- connection.c ---- */
+/* libvirt, its error handler and the event-loop thread; stop also closes the
+ * connection. connected runs after every successful (re)connect. */
+int vm_conn_start(void (*connected)(virConnectPtr c));
+void vm_conn_stop(void);
 /* A new reference to the libvirt connection (virConnectClose() it), or NULL when it
  * is down. */
 virConnectPtr vm_conn_get(void);
 /* Marks the connection broken (the sampler reconnects). */
 void vm_conn_broken(void);
-/* Lost connection handling: reconnect and reconcile. Called by the sampler. */
+/* (Re)connects, then calls the connected hook given to vm_conn_start(). Module
+ * start, then the sampler when the connection was lost. */
 int vm_conn_reconnect(void);
+
+/* ---- events.c ---- */
+/* libvirt's domain lifecycle callback (registered by connection.c). */
+int vm_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque);
+enum vm_status vm_status_of_state(int state, int reason);
+
+/* ---- recovery.c ---- */
+/* After a (re)connect: the first time, every running VM of ours and the Down records
+ * of the state files; later, running domains the registry does not know yet. */
+void vm_recover(virConnectPtr c);
+void vm_recovery_reset(void);
 /* Last libvirt error message of this thread ("unknown libvirt error" if none). */
 const char *vm_virt_error(void);
 int vm_virt_error_code(void);
 
-/* ---- vm_lifecycle.c ---- */
+/* ---- lifecycle.c ---- */
 /* Waits up to timeout seconds for running starter threads (module stop). */
 void vm_starters_wait(int timeout);
 
-/* ---- vm_sampler.c ---- */
+/* ---- sampler.c ---- */
 int vm_sampler_start(void);
 void vm_sampler_stop(void);
 /* Applies one bulk stats record to its VM (exposed for the unit tests). */

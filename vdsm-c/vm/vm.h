@@ -151,10 +151,33 @@ int vm_conf_assign_targets(struct vm_conf *c, struct vd_error *err);
  * writer failure). Pure: no I/O, used by the unit tests with fixtures. */
 char *vm_domxml_build(const struct vm_conf *c, double start_time);
 
-/* ---- lifecycle (module start/stop is vm_start/vm_stop in modules.c) ---- */
+/* ---- module start and stop (wired by vdsm-c/modules.c) ---- */
 
-int vm_start(void);
+/* What the module needs from the configuration; copied by vm_start(), its strings
+ * must outlive the module (the config does). */
+struct vm_module_opts {
+	const char *libvirt_uri;
+	const char *domain_type;      /* kvm | qemu | auto | test (vars.vm_domain_type) */
+	const char *console_log_dir;  /* guest serial logs, "" = none */
+	int sample_interval;          /* seconds between bulk stats samples */
+	int guest_ram_overhead;       /* MiB added per running VM to committed memory */
+	const char *host_root;        /* prefix of /dev, /sys reads ("" = /) */
+	const char *state_root;       /* prefix of /run/vdsm-c state ("" = /) */
+};
+
+int vm_start(const struct vm_module_opts *o);
 void vm_stop(void);
+
+/* Counts for getVdsStats (vmCount, vmActive, ...). Reads the registry only: never
+ * blocks, callable from another module's sampler thread. */
+struct vm_counts {
+	int total;                   /* every VM the agent knows */
+	int active;                  /* status Up */
+	int migrating;               /* incoming + outgoing */
+	int incoming, outgoing;
+	long long mem_committed_mib; /* sum of (memSize + guest_ram_overhead), not Down */
+};
+void vm_counts_get(struct vm_counts *out);
 /* False until running VMs were found again after start (no libvirt yet, or still
  * recovering): the VM verbs then answer code 99. */
 bool vm_is_recovered(void);
