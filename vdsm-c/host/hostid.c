@@ -42,10 +42,7 @@ int vd_host_uuid(const char *host_root, const char *state_root, char ret[37],
 		return -ENOMEM;
 	if (util_read_line(dmi, buf, sizeof(buf)) > 0) {
 		char *u = util_strstrip(buf);
-		if (util_uuid_valid(u) && !uuid_placeholder(u)) {
-			for (char *p = u; *p; p++)
-				*p = (char)tolower((unsigned char)*p);
-			memcpy(ret, u, 37);
+		if (util_uuid_valid(u) && !uuid_placeholder(u) && util_uuid_normalize(u, ret) == 0) {
 			*ret_source = "dmi";
 			return 0;
 		}

@@ -86,12 +86,8 @@ static int parse_ours(const xmlNode *vm, struct vm_meta *m)
 			continue;
 		if (is_ours(c, "id")) {
 			_cleanup_free_ char *id = text(c);
-			if (!id || !util_uuid_valid(util_strstrip(id)))
+			if (!id || util_uuid_normalize(util_strstrip(id), m->id) < 0)
 				return -EINVAL;
-			snprintf(m->id, sizeof(m->id), "%s", util_strstrip(id));
-			for (char *p = m->id; *p; p++)
-				if (*p >= 'A' && *p <= 'F')
-					*p = (char)(*p - 'A' + 'a');
 		} else if (is_ours(c, "startTime")) {
 			_cleanup_free_ char *s = text(c);
 			m->start_time = s ? strtod(s, NULL) : 0;

@@ -6,6 +6,7 @@
 
 #include "../util/log.h"
 #include "vm-internal.h"
+#include "../util/utf8.h"
 #include "../util/util.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -207,48 +208,14 @@ void vm_set_status_locked(struct vm *vm, enum vm_status st)
 	vm->status_time_ms = util_monotonic_ms();
 }
 
-/* A copy of s that is valid UTF-8 made of XML 1.0 characters, without control
- * characters other than tab and newline: each offending byte becomes '?'. The exit
- * message often quotes QEMU's stderr through libvirt (escape sequences, any bytes),
- * and it goes into the state file (an XML document read back at restart) and on the
- * wire. NULL on OOM. */
+/* A copy of s made fit for XML by util/utf8.h, the one cleaner: the exit message often
+ * quotes QEMU's stderr through libvirt (escape sequences, any bytes), and it goes into
+ * the state file (an XML document read back at restart) and on the wire. NULL on OOM. */
 static char *clean_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	char *out = malloc(strlen(s) + 1), *o = out;
+	char *copy = strdup(s);
 
-	if (!out)
-		return NULL;
-	while (*p) {
-		unsigned c = *p;
-		if (c < 0x80) {
-			*o++ = (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f ? '?' : (char)c;
-			p++;
-			continue;
-		}
-		int extra = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 :
-			    c >= 0xf0 && c <= 0xf4 ? 3 : 0;
-		uint32_t cp = extra == 1 ? c & 0x1f : extra == 2 ? c & 0x0f : c & 0x07;
-		bool ok = extra > 0;
-		for (int i = 1; ok && i <= extra; i++) {
-			ok = (p[i] & 0xc0) == 0x80;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		static const uint32_t min[] = { 0, 0x80, 0x800, 0x10000 };
-		if (ok)
-			ok = cp >= min[extra] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) &&
-			     cp != 0xfffe && cp != 0xffff;
-		if (!ok) {
-			*o++ = '?';
-			p++;
-			continue;
-		}
-		memcpy(o, p, (size_t)extra + 1);
-		o += extra + 1;
-		p += extra + 1;
-	}
-	*o = '\0';
-	return out;
+	return copy ? util_utf8_clean(copy, 0) : NULL;
 }
 
 bool vm_set_down_locked(struct vm *vm, int code, int reason, const char *msg)
