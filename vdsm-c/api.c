@@ -306,20 +306,21 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 
 	if ((v->flags & VD_VERB_NEEDS_READY) && !vd_is_ready()) {
 		reply = rpc_blob_ref(recovery_reply);
-		err.code = VD_ERR_RECOVERY;
+		vd_error_set(&err, VD_ERR_RECOVERY, NULL);
 		goto out;
 	}
 	if (call.nparams < v->min_args || call.nparams > v->max_args) {
 		/* VDSM catches the TypeError inside its wrapper: a normal reply, code 16. */
-		vd_error_set(&err, VD_ERR_UNEXPECTED,
-			     "Unexpected exception: %s takes %d to %d arguments (%s), %d given",
-			     v->name, v->min_args, v->max_args, *v->args ? v->args : "none",
-			     call.nparams);
 		if (v->min_args == v->max_args)
-			snprintf(err.msg, sizeof(err.msg),
-				 "Unexpected exception: %s takes %d argument%s (%s), %d given", v->name,
-				 v->min_args, v->min_args == 1 ? "" : "s", *v->args ? v->args : "none",
-				 call.nparams);
+			vd_error_set(&err, VD_ERR_UNEXPECTED,
+				     "Unexpected exception: %s takes %d argument%s (%s), %d given",
+				     v->name, v->min_args, v->min_args == 1 ? "" : "s",
+				     *v->args ? v->args : "none", call.nparams);
+		else
+			vd_error_set(&err, VD_ERR_UNEXPECTED,
+				     "Unexpected exception: %s takes %d to %d arguments (%s), %d given",
+				     v->name, v->min_args, v->max_args, *v->args ? v->args : "none",
+				     call.nparams);
 		reply = NULL;
 	} else {
 		if (v->flags & VD_VERB_CLIENT_SEEN)
