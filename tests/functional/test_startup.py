@@ -7,7 +7,6 @@ StateDirStartTest  a full (tmpfs) or read-only (bind mount) state directory stop
                    with exit 2 and a message naming it. Mounts are removed in tearDown.
 StateDumpTest      SIGUSR1 logs one state line and the agent keeps serving.
 """
-import errno
 import os
 import re
 import signal
@@ -20,17 +19,7 @@ import vdsmtest
 from vdsmtest import Agent
 
 
-def fill(directory):
-    """Fills the filesystem of directory with one file until ENOSPC."""
-    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
-    finally:
-        os.close(fd)
+fill = vdsmtest.fill_filesystem
 
 
 def start_outcome(agent, timeout=20):

@@ -7,7 +7,6 @@ its ROOT/run/vdsm-c before it starts and filled after; the private libvirtd runs
 own network namespace (as in test_vm.VmNoLibvirtYetTest) and is reached through its
 socket. The tmpfs is unmounted in tearDown even when the test fails.
 """
-import errno
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import time
 import unittest
 import uuid
 
+import vdsmtest
 from vdsmtest import Agent, Netns, private_libvirtd
 
 
@@ -73,15 +73,7 @@ class StateDirFullTest(unittest.TestCase):
             self.ns.__exit__(None, None, None)
 
     def fill(self):
-        fd = os.open(os.path.join(self.state, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError as e:
-            if e.errno != errno.ENOSPC:
-                raise
-        finally:
-            os.close(fd)
+        vdsmtest.fill_filesystem(self.state)
 
     def test_create_refused_when_record_cannot_be_written(self):
         self.fill()

@@ -13,6 +13,7 @@ Every process is started by the harness and stopped by PID; every namespace and 
 dir is removed in __exit__/stop() even when the test fails.
 """
 import contextlib
+import errno
 import http.client
 import os
 import shlex
@@ -52,6 +53,19 @@ def pki(name="main"):
                        stdout=subprocess.DEVNULL)
         _pki_cache[name] = d
     return _pki_cache[name]
+
+
+def fill_filesystem(directory):
+    """Fills the filesystem of directory with one file ("filler") until ENOSPC."""
+    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
 
 
 def cleanup_pki():

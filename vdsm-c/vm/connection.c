@@ -74,6 +74,26 @@ static void on_close(virConnectPtr c, int reason, void *opaque)
 	vm_conn_broken();
 }
 
+/* Makes c (with its lifecycle callback id) the connection, then closes the previous
+ * one: calls on the old connection may wait too, so after the swap, unlocked. */
+static void install(virConnectPtr c, int id)
+{
+	pthread_mutex_lock(&conn_lock);
+	virConnectPtr old = conn;
+	int old_cb = lifecycle_cb;
+	conn = c;
+	lifecycle_cb = id;
+	if (c)
+		atomic_store(&conn_is_broken, false);
+	pthread_mutex_unlock(&conn_lock);
+	if (old) {
+		if (old_cb >= 0)
+			virConnectDomainEventDeregisterAny(old, old_cb);
+		virConnectUnregisterCloseCallback(old, on_close);
+		virConnectClose(old);
+	}
+}
+
 /* Opens a connection and registers the callbacks, then installs it. conn_lock is NOT
  * held while libvirt is asked: virConnectOpen has no timeout and waits forever for a
  * libvirtd that accepts but does not answer (stopped, deadlocked), and the create and
@@ -106,38 +126,14 @@ static int connect_conn(void)
 		virConnectClose(c);
 		return -EIO;
 	}
-	pthread_mutex_lock(&conn_lock);
-	virConnectPtr old = conn;
-	int old_cb = lifecycle_cb;
-	conn = c;
-	lifecycle_cb = id;
-	atomic_store(&conn_is_broken, false);
-	pthread_mutex_unlock(&conn_lock);
-	if (old) {
-		/* Calls on the old connection may wait too: after the swap, unlocked. */
-		if (old_cb >= 0)
-			virConnectDomainEventDeregisterAny(old, old_cb);
-		virConnectUnregisterCloseCallback(old, on_close);
-		virConnectClose(old);
-	}
+	install(c, id);
 	log_notice("connected to libvirt at '%s'", uri);
 	return 0;
 }
 
 static void disconnect(void)
 {
-	pthread_mutex_lock(&conn_lock);
-	virConnectPtr old = conn;
-	int old_cb = lifecycle_cb;
-	conn = NULL;
-	lifecycle_cb = -1;
-	pthread_mutex_unlock(&conn_lock);
-	if (old) {
-		if (old_cb >= 0)
-			virConnectDomainEventDeregisterAny(old, old_cb);
-		virConnectUnregisterCloseCallback(old, on_close);
-		virConnectClose(old);
-	}
+	install(NULL, -1);
 }
 
 int vm_conn_reconnect(void)
