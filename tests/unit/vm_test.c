@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "../../rpc/json.h"
 #include "../../rpc/xmlrpc.h"
 #include "../../vdsm-c/verbs/vm_params.h"
@@ -21,11 +23,6 @@
 
 #define START_TIME 1700000000.25
 
-static const char *data_dir(void)
-{
-	const char *d = getenv("VDSM_TEST_DATA");
-	return d ? d : "tests/data";
-}
 
 static char *slurp(const char *path)
 {
@@ -65,7 +62,7 @@ static struct vm_conf *conf_from_fixture(const char *name, const char *domain_ty
 					 char **ret_xml)
 {
 	char jp[512];
-	snprintf(jp, sizeof(jp), "%s/vm/%s.json", data_dir(), name);
+	snprintf(jp, sizeof(jp), "%s/vm/%s.json", test_data_dir(), name);
 	_cleanup_free_ char *json = slurp(jp);
 	xmlrpc_value *p = json_value(json);
 	struct vm_conf *c = parse_ok(p);
@@ -83,7 +80,7 @@ static struct vm_conf *conf_from_fixture(const char *name, const char *domain_ty
 static void check_golden(const char *name)
 {
 	char xp[512];
-	snprintf(xp, sizeof(xp), "%s/vm/%s.xml", data_dir(), name);
+	snprintf(xp, sizeof(xp), "%s/vm/%s.xml", test_data_dir(), name);
 	_cleanup_free_ char *xml = NULL;
 	_cleanup_(vm_conf_freep) struct vm_conf *c = conf_from_fixture(name, NULL, &xml);
 	if (getenv("VDSM_TEST_REGENERATE")) {
@@ -327,7 +324,7 @@ static void test_params_every_key_every_type(void **state)
 	(void)state;
 
 	xmlrpc_env_init(&env);
-	snprintf(jp, sizeof(jp), "%s/vm/full.json", data_dir());
+	snprintf(jp, sizeof(jp), "%s/vm/full.json", test_data_dir());
 	_cleanup_free_ char *json = slurp(jp);
 	xmlrpc_value *base = json_value(json);
 	int n = xmlrpc_struct_size(&env, base);
