@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "../rpc/writer.h"
 #include "util/log.h"
 #include "util/util.h"
 #include "verbs/verbs.h"
@@ -38,9 +39,9 @@ static struct vd_verb verbs[] = {
 	{ .name = "list", .fn = verb_list, .max_args = 2, .flags = READY | SEEN,
 	  .args = "[fullStatus], [vmList]",
 	  .help = "VMs of this host: vmId/status, or their full conf when fullStatus is true." },
-	{ .name = "getVmStats", .fn = verb_get_vm_stats, .min_args = 1, .max_args = 1, .flags = READY,
+	{ .name = "getVmStats", .write = verb_get_vm_stats, .min_args = 1, .max_args = 1, .flags = READY,
 	  .args = "vmId", .help = "Status and statistics of one VM (from the last sample)." },
-	{ .name = "getAllVmStats", .fn = verb_get_all_vm_stats, .flags = READY, .args = "",
+	{ .name = "getAllVmStats", .write = verb_get_all_vm_stats, .flags = READY, .args = "",
 	  .help = "Status and statistics of every VM (from the last sample)." },
 	{ .name = "system.listMethods", .fn = verb_list_methods, .args = "",
 	  .help = "Names of every method this agent serves." },
@@ -222,18 +223,44 @@ static void audit(const struct vd_call *c, int code, double started)
 }
 
 /* Runs the handler and serializes its success reply; NULL with err set on failure. */
+/* Last reply size of each streaming verb: the next writer starts that big. */
+static _Atomic size_t write_hint[ELEMENTSOF(verbs)];
+
+static struct rpc_blob *handle_write(const struct vd_verb *v, struct vd_call *call,
+				     struct vd_error *err)
+{
+	_Atomic size_t *hint = &write_hint[v - verbs];
+	size_t h = atomic_load(hint);
+	struct rpc_writer *w = rpc_writer_new(RPC_WIRE_XMLRPC, h + h / 8);
+	struct rpc_blob *reply = NULL;
+
+	if (!w) {
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		return NULL;
+	}
+	if (v->write(call, w, err) < 0 || vd_error_is_set(err)) {
+		vd_error_set(err, VD_ERR_UNEXPECTED, NULL); /* kept when the handler set one */
+		rpc_writer_free(w);
+		return NULL;
+	}
+	if (rpc_writer_finish(w, 0, call->ok_message ? call->ok_message : "Done", &reply) < 0) {
+		log_err("%s: writing the reply failed", v->name);
+		vd_error_set(err, VD_ERR_UNEXPECTED, NULL);
+		return NULL;
+	}
+	atomic_store(hint, reply->len);
+	return reply;
+}
+
 static struct rpc_blob *handle(const struct vd_verb *v, struct vd_call *call, xmlrpc_env *env,
 			       struct vd_error *err)
 {
 	struct rpc_blob *reply;
+
+	if (v->write)
+		return handle_write(v, call, err);
 	xmlrpc_value *payload = v->fn(call, env, err);
 
-	if (call->reply_blob && !vd_error_is_set(err)) {
-		if (payload)
-			xmlrpc_DECREF(payload);
-		return TAKE_PTR(call->reply_blob);
-	}
-	rpc_blob_unref(TAKE_PTR(call->reply_blob));
 	if (env->fault_occurred && !vd_error_is_set(err)) {
 		log_err("%s: building the reply failed: %s", v->name, env->fault_string);
 		vd_error_set(err, VD_ERR_UNEXPECTED, NULL);

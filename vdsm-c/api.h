@@ -31,9 +31,6 @@ struct vd_call {
 	/* Set by the handler: */
 	const char *ok_message;        /* success message instead of "Done" */
 	char audit_obj[160];           /* ids of the objects the verb touched, for the audit line */
-	/* A complete reply written with rpc/writer.h (getVmStats, getAllVmStats: too big
-	 * for a value tree); owned. */
-	struct rpc_blob *reply_blob;
 };
 
 typedef xmlrpc_value *(*vd_verb_fn)(struct vd_call *call, xmlrpc_env *env, struct vd_error *err);
@@ -46,6 +43,11 @@ typedef xmlrpc_value *(*vd_verb_fn)(struct vd_call *call, xmlrpc_env *env, struc
  * "do not cache this call". Runs on every call before the cache lookup; must not block.
  * The key is taken before the handler runs, so a cached reply is never older than its
  * key (a change during the build only causes one more rebuild). */
+/* A handler that streams its payload (replies too big for a value tree: getAllVmStats
+ * with 1000 VMs) into the writer the dispatcher made for the request's wire encoding;
+ * the dispatcher adds the status and finishes it. Returns 0 or -1 with err set. */
+struct rpc_writer;
+typedef int (*vd_write_fn)(struct vd_call *call, struct rpc_writer *w, struct vd_error *err);
 typedef int (*vd_cache_key_fn)(const struct vd_call *call, char *key, size_t size);
 
 enum {
@@ -56,7 +58,8 @@ enum {
 
 struct vd_verb {
 	const char *name;
-	vd_verb_fn fn;
+	vd_verb_fn fn;                 /* a value tree ... */
+	vd_write_fn write;             /* ... or a streamed payload (one of the two) */
 	int min_args, max_args;
 	unsigned flags;
 	const char *args;              /* parameter names, e.g. "vmId" or "[fullStatus], [vmList]" */

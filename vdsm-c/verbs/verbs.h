@@ -23,7 +23,8 @@ xmlrpc_value *verb_method_signature(struct vd_call *c, xmlrpc_env *env, struct v
 xmlrpc_value *verb_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_destroy(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
-xmlrpc_value *verb_get_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
-xmlrpc_value *verb_get_all_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+/* streamed: vd_write_fn */
+int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err);
+int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err);
 
 #endif

@@ -38,31 +38,30 @@ struct collect {
 	xmlrpc_value *filter;   /* array of vmIds or NULL */
 };
 
-xmlrpc_value *verb_get_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err)
 {
 	char id[37];
 
-	(void)env;
 	if (not_recovered(err))
-		return NULL;
+		return -1;
 	if (vd_arg_uuid(c, 0, "vmId", id, VD_ERR_NOVM, err) < 0)
-		return NULL;
-	int r = vm_wire_stats_reply(id, &c->reply_blob);
+		return -1;
+	int r = vm_wire_write_stats(w, id);
 	if (r == -ENOENT)
-		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
-	else if (r < 0)
-		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
-	return NULL;
+		return vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'", id);
+	if (r < 0)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	return 0;
 }
 
-xmlrpc_value *verb_get_all_vm_stats(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err)
 {
-	(void)env;
+	(void)c;
 	if (not_recovered(err))
-		return NULL;
-	if (vm_wire_stats_reply(NULL, &c->reply_blob) < 0)
-		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
-	return NULL;
+		return -1;
+	if (vm_wire_write_stats(w, NULL) < 0)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	return 0;
 }
 
 /* ---- list ---- */
