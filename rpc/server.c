@@ -543,14 +543,16 @@ static void *accept_main(void *arg)
 		now = util_now_monotonic();
 		/* Backwards: pend_remove() moves the last entry, already looked at, into i. */
 		for (int i = n - 1; i >= 0; i--) {
-			if (pf[2 + i].revents) {
-				pend_step(s, i);
-			} else if (now > s->pend[i]->hs_deadline) {
+			/* The deadline first: a client sending a byte now and then always has
+			 * something to read, and must not keep its handshake alive that way. */
+			if (now > s->pend[i]->hs_deadline) {
 				struct conn *c = s->pend[i];
 				log_info("TLS handshake with %s timed out", c->peer.addr);
 				atomic_fetch_add(&s->n_tls, 1);
 				pend_remove(s, i);
 				conn_free(c, false);
+			} else if (pf[2 + i].revents) {
+				pend_step(s, i);
 			}
 		}
 		if (pf[0].revents & POLLIN)

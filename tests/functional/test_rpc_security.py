@@ -245,6 +245,39 @@ class HandshakeFloodTest(AgentTestCase):
         self.assertIn("refusing TLS handshakes from 127.0.0.2", self.agent.log())
         self.assertAlive()
 
+    def test_fast_trickled_handshake_is_dropped(self):
+        # A ClientHello a byte every 50 ms: the socket is readable at nearly every poll
+        # of the handshake stage, which must still end it at handshake_timeout (5 s).
+        ctx = vdsmtest.ssl_context(self.agent.pkidir)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(incoming, outgoing)
+        with self.assertRaises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        hello = outgoing.read()   # ~500 bytes: 25 s at this pace, the agent ends it at 5 s
+        raw = socket.create_connection(("127.0.0.1", self.agent.port), timeout=10)
+        raw.setblocking(False)
+        closed = False
+        guard = time.monotonic() + 60   # a hang guard, not a timing assertion
+        try:
+            for i in range(len(hello)):
+                if time.monotonic() > guard:
+                    break
+                try:
+                    raw.send(hello[i:i + 1])
+                    if raw.recv(4096) == b"":
+                        closed = True
+                        break
+                except BlockingIOError:
+                    pass
+                except (ConnectionError, OSError):
+                    closed = True
+                    break
+                time.sleep(0.05)
+        finally:
+            raw.close()
+        self.assertTrue(closed, "a trickled handshake was never ended")
+        self.assertIn("TLS handshake with 127.0.0.1 timed out", self.agent.log())
+
     def test_handshakes_beyond_the_deadline_are_dropped(self):
         # An idle TCP connection from the manager's own address is closed after
         # handshake_timeout (5 s by default); it never reaches a connection thread.
