@@ -216,7 +216,12 @@ static void *starter(void *arg)
 	}
 	pthread_mutex_lock(&vm->lock);
 	vm->starting = false;
-	if (!dom) {
+	bool started_anyway = !dom && vm->status == VM_ST_UP;
+	if (started_anyway) {
+		/* libvirt's "started" event came, then its reply to the create was lost (libvirtd
+		 * died in between): the domain runs. Not Down: the sampler's reconnect reconciles
+		 * it with what libvirt has then. */
+	} else if (!dom) {
 		save = vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_LIBVIRT_START_FAILED, msg);
 	} else {
 		vm_set_devs_locked(vm, TAKE_PTR(m.devs), m.n_devs);
@@ -226,7 +231,10 @@ static void *starter(void *arg)
 	}
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
-	if (!dom)
+	if (started_anyway)
+		log_warning("VM %s: started (libvirt event seen) but the create call failed: %s; "
+			    "keeping it Up until the next reconcile", vm->id, msg);
+	else if (!dom)
 		log_err("VM %s: libvirt could not start the domain: %s", vm->id, msg);
 	else
 		log_notice("VM %s started", vm->id);
