@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../vdsm-c/util/error.h"
 #include "../vdsm-c/util/macros.h"
 
 /* ---- /proc/cpuinfo (cpuinfo.c) ---- */
@@ -29,16 +30,16 @@ struct cpu_info {
 	size_t n_flags;
 };
 
-int cpu_info_read(const char *root, struct cpu_info **ret);
+int cpu_info_read(const char *root, struct cpu_info **ret) _wur_;
 /* Parses cpuinfo text; online_list is the kernel's range list ("0-3,6") or NULL
  * (then the processor numbers of cpuinfo are used). */
-int cpu_info_parse(const char *text, const char *online_list, struct cpu_info **ret);
+int cpu_info_parse(const char *text, const char *online_list, struct cpu_info **ret) _wur_;
 void cpu_info_free(struct cpu_info *ci);
 DEFINE_CLEANUP(struct cpu_info, cpu_info_free)
 bool cpu_info_has_flag(const struct cpu_info *ci, const char *flag);
 
 /* Kernel CPU list ("0-3,8,10-11") → sorted array of ids. Returns 0 or -EINVAL/-ENOMEM. */
-int cpu_list_parse(const char *s, int **ret, size_t *ret_n);
+int cpu_list_parse(const char *s, int **ret, size_t *ret_n) _wur_;
 
 /* ---- /proc/meminfo (meminfo.c); every value in KiB, -1 when the key is absent ---- */
 
@@ -47,8 +48,8 @@ struct cpu_meminfo {
 	long long swap_total, swap_free, anon_huge_pages, committed_as;
 };
 
-int cpu_meminfo_parse(const char *text, struct cpu_meminfo *ret);
-int cpu_meminfo_read(const char *root, struct cpu_meminfo *ret);
+int cpu_meminfo_parse(const char *text, struct cpu_meminfo *ret) _wur_;
+int cpu_meminfo_read(const char *root, struct cpu_meminfo *ret) _wur_;
 
 /* ---- NUMA topology (numa.c), /sys/devices/system/node ---- */
 
@@ -68,7 +69,7 @@ struct cpu_numa {
 
 /* Reads every node; a kernel without NUMA sysfs yields one node 0 holding the online
  * CPUs and /proc/meminfo totals, distance [10]. */
-int cpu_numa_read(const char *root, struct cpu_numa **ret);
+int cpu_numa_read(const char *root, struct cpu_numa **ret) _wur_;
 void cpu_numa_free(struct cpu_numa *n);
 DEFINE_CLEANUP(struct cpu_numa, cpu_numa_free)
 /* Node of a CPU, or -1. */
@@ -88,8 +89,8 @@ struct cpu_stat {
 	long long btime;        /* boot time, epoch seconds (-1 if absent) */
 };
 
-int cpu_stat_parse(const char *text, struct cpu_stat **ret);
-int cpu_stat_read(const char *root, struct cpu_stat **ret);
+int cpu_stat_parse(const char *text, struct cpu_stat **ret) _wur_;
+int cpu_stat_read(const char *root, struct cpu_stat **ret) _wur_;
 void cpu_stat_free(struct cpu_stat *s);
 DEFINE_CLEANUP(struct cpu_stat, cpu_stat_free)
 
@@ -105,7 +106,7 @@ void cpu_times_percent(const struct cpu_times *a, const struct cpu_times *b, dou
 /* Opens dev_path (normally <host_root>/dev/kvm) read-write and asks KVM_GET_API_VERSION.
  * Returns the API version (12 for every kernel since 2.6.22), or -errno when the device
  * is absent or cannot be opened, or -ENOTTY when it does not answer the ioctl. */
-int cpu_kvm_probe(const char *dev_path);
+int cpu_kvm_probe(const char *dev_path) _wur_;
 
 /* ---- libvirt capabilities (virtcaps.c: parsing; libvirt.c: querying) ---- */
 
@@ -134,19 +135,19 @@ struct cpu_virt {
 
 /* Parses virConnectGetCapabilities XML into arch and machines (the host arch's guest
  * machines of every domain type, names and aliases, without duplicates). */
-int cpu_virt_parse_caps(const char *xml, struct cpu_virt *v);
+int cpu_virt_parse_caps(const char *xml, struct cpu_virt *v) _wur_;
 /* Parses virConnectGetDomainCapabilities XML into domain_type, host-model, models. */
-int cpu_virt_parse_domcaps(const char *xml, struct cpu_virt *v);
+int cpu_virt_parse_domcaps(const char *xml, struct cpu_virt *v) _wur_;
 /* Connects to uri, reads both XMLs and both versions, disconnects. May block for as
  * long as libvirtd takes to answer (its first domcapabilities call probes qemu, a few
  * seconds): call it from a module thread, never from an RPC thread. On failure
- * returns -errno and a libvirt message in why. */
-int cpu_virt_query(const char *uri, struct cpu_virt **ret, char *why, size_t whylen);
+ * returns -errno with err set (VD_ERR_GENERAL, libvirt's message). */
+int cpu_virt_query(const char *uri, struct cpu_virt **ret, struct vd_error *err) _wur_;
 void cpu_virt_free(struct cpu_virt *v);
 DEFINE_CLEANUP(struct cpu_virt, cpu_virt_free)
 /* Usable model names ("model_" not included), in libvirt's order; borrowed pointers
  * into v, array freed by the caller. */
-int cpu_virt_usable_models(const struct cpu_virt *v, const char ***ret, size_t *ret_n);
+int cpu_virt_usable_models(const struct cpu_virt *v, const char ***ret, size_t *ret_n) _wur_;
 
 /* ---- libvirt's CPU map and the cluster CPU check (cpumap.c) ---- */
 
@@ -154,7 +155,7 @@ struct cpu_map;
 
 /* Loads the models and their features of one arch family ("x86", "ppc64", "arm")
  * from dir/index.xml and its includes (libvirt's cpu_map directory). */
-int cpu_map_load(const char *dir, const char *arch, struct cpu_map **ret);
+int cpu_map_load(const char *dir, const char *arch, struct cpu_map **ret) _wur_;
 void cpu_map_free(struct cpu_map *m);
 DEFINE_CLEANUP(struct cpu_map, cpu_map_free)
 /* Arch family of a libvirt arch name: x86_64/i686 → "x86", ppc64(le) → "ppc64",
@@ -162,7 +163,7 @@ DEFINE_CLEANUP(struct cpu_map, cpu_map_free)
 const char *cpu_map_arch_family(const char *arch);
 /* Features of a model, parents expanded, sorted; borrowed from m, NULL-terminated. */
 int cpu_map_model_features(const struct cpu_map *m, const char *model, const char *const **ret,
-			   size_t *ret_n);
+			   size_t *ret_n) _wur_;
 
 /* Compares this host with a cluster CPU model (libvirt name, "model_" prefix
  * accepted). ret_missing (caller frees the array and its strings) gets the model's
@@ -172,7 +173,7 @@ int cpu_map_model_features(const struct cpu_map *m, const char *model, const cha
  * the model is listed, else an empty missing list.
  * Returns 1 compatible, 0 incompatible, -ENOENT unknown model, other -errno. */
 int cpu_compare_model(const struct cpu_map *m, const struct cpu_virt *v, const char *model,
-		      char ***ret_missing, size_t *ret_n);
+		      char ***ret_missing, size_t *ret_n) _wur_;
 
 void cpu_strv_free(char **v);
 

@@ -104,10 +104,10 @@ bool net_glob_list_match(const char *list, const char *name);
 
 /* Opens the rtnetlink socket and fills the link, address and route caches.
  * Returns 0 or -errno. Idempotent. */
-int net_monitor_start(void);
+int net_monitor_start(void) _wur_;
 void net_monitor_stop(void);
 /* Module-table wrappers (log the failure). */
-int net_module_start(void);
+int net_module_start(void) _wur_;
 void net_module_stop(void);
 
 /* Applies pending rtnetlink events; resynchronises everything after an overflow.
@@ -119,7 +119,7 @@ unsigned long net_generation(void);
  * changed or the filter differs. sysroot prefixes /sys (vd_rt.host_root). Returns 0
  * and a reference (release with net_snapshot_unref) or -errno (-ENOTCONN before
  * net_monitor_start). Reads sysfs when it rebuilds; never blocks on the network. */
-int net_snapshot_get(const struct net_filter *f, const char *sysroot, struct net_snapshot **ret);
+int net_snapshot_get(const struct net_filter *f, const char *sysroot, struct net_snapshot **ret) _wur_;
 struct net_snapshot *net_snapshot_ref(struct net_snapshot *s);
 void net_snapshot_unref(struct net_snapshot *s);
 DEFINE_CLEANUP(struct net_snapshot, net_snapshot_unref)
@@ -134,15 +134,17 @@ struct nl_cache;
  * NULL) and sysfs under sysroot. */
 int net_snapshot_build(struct nl_cache *links, struct nl_cache *addrs, struct nl_cache *routes,
 		       const struct net_filter *f, const char *sysroot, unsigned long generation,
-		       struct net_snapshot **ret);
+		       struct net_snapshot **ret) _wur_;
 
-/* sysfs readers (sysfs.c); dev is an interface name, sysroot the /sys prefix root. */
+/* sysfs readers (sysfs.c); dev is an interface name, sysroot the /sys prefix root.
+ * Best effort (a device can vanish between the netlink dump and the read): on -errno
+ * the fields keep their defaults, and the snapshot goes on without them. */
 int net_sysfs_speed(const char *sysroot, const char *dev);          /* Mb/s, 0 unknown */
 int net_sysfs_bridge(const char *sysroot, struct net_dev *d);       /* stp, opts */
 int net_sysfs_bond(const char *sysroot, struct net_dev *d);         /* opts, active_slave */
 /* Permanent address of a bond slave from <sysroot>/proc/net/bonding/<bond>. */
 int net_bond_slave_permaddr(const char *sysroot, const char *bond, const char *slave,
-			    char ret[18]);
+			    char ret[18]) _wur_;
 
 void net_dev_clear(struct net_dev *d);
 

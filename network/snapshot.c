@@ -291,8 +291,9 @@ int net_snapshot_build(struct nl_cache *links, struct nl_cache *addrs, struct nl
 			net_sysfs_bond(sysroot, d);
 		if (d->master && d->master_name[0]) {
 			const struct net_dev *m = find_index(s, d->master);
-			if (m && m->kind == NET_KIND_BOND)
-				net_bond_slave_permaddr(sysroot, m->name, d->name, d->permhwaddr);
+			if (m && m->kind == NET_KIND_BOND &&
+			    net_bond_slave_permaddr(sysroot, m->name, d->name, d->permhwaddr) < 0)
+				d->permhwaddr[0] = '\0'; /* bond gone meanwhile: none reported */
 		}
 	}
 	qsort(s->devs, s->n_devs, sizeof(*s->devs), cmp_dev);

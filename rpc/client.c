@@ -86,7 +86,7 @@ void rpc_client_free(struct rpc_client *c)
 
 int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *params,
 		    const char *flow, xmlrpc_value **ret_value, int *ret_fault_code,
-		    char *errbuf, size_t errlen)
+		    struct vd_error *err)
 {
 	xmlrpc_env env;
 	xmlrpc_mem_block *mb;
@@ -99,7 +99,7 @@ int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *para
 	if (!env.fault_occurred)
 		xmlrpc_serialize_call2(&env, mb, method, params, xmlrpc_dialect_i8);
 	if (env.fault_occurred) {
-		snprintf(errbuf, errlen, "cannot serialize the call: %s", env.fault_string);
+		vd_error_set(err, VD_ERR_GENERAL, "cannot serialize the call: %s", env.fault_string);
 		goto out;
 	}
 	if (flow && *flow) {
@@ -116,36 +116,36 @@ int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *para
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)XMLRPC_MEMBLOCK_SIZE(char, mb));
 	CURLcode cr = curl_easy_perform(c->curl);
 	if (cr != CURLE_OK) {
-		snprintf(errbuf, errlen, "%s: %s", c->url, curl_easy_strerror(cr));
+		vd_error_set(err, VD_ERR_NOCONPEER, "%s: %s", c->url, curl_easy_strerror(cr));
 		goto out;
 	}
 	long status = 0;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
-		snprintf(errbuf, errlen, "%s: HTTP status %ld: %.200s", c->url, status,
+		vd_error_set(err, VD_ERR_NOCONPEER, "%s: HTTP status %ld: %.200s", c->url, status,
 			 util_buf_cstr(&c->reply));
 		goto out;
 	}
 	int fcode = 0;
 	const char *fstr = NULL;
-	char why[256];
+	struct vd_error why = { 0 };
 	/* The peer's bytes are untrusted like a request's: values xmlrpc-c crashes on (an
 	 * out-of-range <i8>), entity declarations and deep nesting stop here. */
 	const char *text = util_buf_cstr(&c->reply);
 	size_t len = util_buf_len(&c->reply);
 	if (rpc_body_check(text, len,
-			   (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), why, sizeof(why)) < 0) {
-		snprintf(errbuf, errlen, "%s: unparsable reply: %s", c->url, why);
+			   (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), &why) < 0) {
+		vd_error_set(err, VD_ERR_NOCONPEER, "%s: unparsable reply: %s", c->url, why.msg);
 		goto out;
 	}
 	xmlrpc_parse_response2(&env, text, len, ret_value, &fcode, &fstr);
 	if (env.fault_occurred) {
-		snprintf(errbuf, errlen, "%s: unparsable reply: %s", c->url, env.fault_string);
+		vd_error_set(err, VD_ERR_NOCONPEER, "%s: unparsable reply: %s", c->url, env.fault_string);
 		goto out;
 	}
 	if (fstr) {
 		*ret_fault_code = fcode;
-		snprintf(errbuf, errlen, "%s", fstr);
+		vd_error_set(err, VD_ERR_GENERAL, "%s", fstr);
 		free((char *)fstr);
 		rc = RPC_CALL_FAULT;
 		goto out;

@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <xmlrpc-c/base.h>
 
+#include "../vdsm-c/util/error.h"
+#include "../vdsm-c/util/macros.h"
+
 struct rpc_client_opts {
 	const char *host;          /* name or address; IPv6 without brackets */
 	int port;
@@ -27,13 +30,15 @@ void rpc_client_free(struct rpc_client *c);
 
 enum rpc_call_result {
 	RPC_CALL_OK = 0,         /* *ret_value is the method's result */
-	RPC_CALL_FAULT = 1,      /* XML-RPC fault: *ret_fault_code, errbuf holds the string */
-	RPC_CALL_TRANSPORT = -1, /* could not connect / HTTP error / unparsable reply: errbuf */
+	RPC_CALL_FAULT = 1,      /* XML-RPC fault: *ret_fault_code; err: VD_ERR_GENERAL, the
+				  * fault string */
+	RPC_CALL_TRANSPORT = -1, /* could not connect / HTTP error / unparsable reply; err:
+				  * VD_ERR_NOCONPEER and what failed */
 };
 
 /* Calls method(params). params is an array (borrowed). flow: FlowID header or NULL. */
 int rpc_client_call(struct rpc_client *c, const char *method, xmlrpc_value *params,
 		    const char *flow, xmlrpc_value **ret_value, int *ret_fault_code,
-		    char *errbuf, size_t errlen);
+		    struct vd_error *err) _wur_;
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "../vdsm-c/util/macros.h"
 
 #define RPC_HTTP_MAX_HEAD 8192     /* request line + headers + the empty line */
 #define RPC_HTTP_MAX_HEADERS 64
@@ -41,7 +42,7 @@ struct rpc_http_request {
  * 0 when more bytes are needed; or minus the HTTP status to refuse with (-400, -431,
  * -417, -501, -505). A refusal is decided as soon as the bytes show it (a bare LF does
  * not wait for the end of the head). */
-ssize_t rpc_http_parse_head(const char *buf, size_t len, struct rpc_http_request *rq);
+ssize_t rpc_http_parse_head(const char *buf, size_t len, struct rpc_http_request *rq) _wur_;
 
 /* Whether the connection stays open after the reply (HTTP/1.1 unless "close",
  * HTTP/1.0 only with "keep-alive"). */
@@ -68,7 +69,7 @@ void rpc_http_chunked_init(struct rpc_http_chunked *c, size_t max_body);
  * -400 (malformed) / -413 (a chunk that does not fit in the limit). A line (chunk
  * size, CRLF, trailer) is consumed only when it is complete. */
 int rpc_http_chunked_step(struct rpc_http_chunked *c, const char *in, size_t n, size_t *used,
-			  size_t *data_off, size_t *data_len);
+			  size_t *data_off, size_t *data_len) _wur_;
 
 /* Reason phrase of the statuses the server sends. */
 const char *rpc_http_reason(int status);

@@ -585,7 +585,7 @@ static void server_free(struct rpc_server *s)
 }
 
 int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
-		     char *errbuf, size_t errlen)
+		     struct vd_error *err)
 {
 	struct rpc_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
@@ -620,12 +620,12 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(o->port);
 		sl = sizeof(struct sockaddr_in6);
 	} else {
-		snprintf(errbuf, errlen, "management_ip '%s' is not an IPv4 or IPv6 address", o->ip);
+		vd_error_set(err, VD_ERR_GENERAL, "management_ip '%s' is not an IPv4 or IPv6 address", o->ip);
 		server_free(s);
 		return -EINVAL;
 	}
 	if (o->tls && (r = rpc_tls_ctx_new(o->cert_pem, o->key_pem, o->ca_pem, o->priorities,
-					   &s->tls, errbuf, errlen)) < 0) {
+					   &s->tls, err)) < 0) {
 		server_free(s);
 		return r;
 	}
@@ -633,7 +633,7 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
 	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(s->lfd, (struct sockaddr *)&ss, sl) < 0 || listen(s->lfd, 511) < 0) {
 		r = -errno;
-		snprintf(errbuf, errlen, "cannot listen on %s port %d: %s", o->ip, o->port, strerror(errno));
+		vd_error_set(err, VD_ERR_GENERAL, "cannot listen on %s port %d: %s", o->ip, o->port, strerror(errno));
 		server_free(s);
 		return r;
 	}
@@ -642,7 +642,7 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
 	s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 						: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	if (pipe2(s->wake, O_CLOEXEC) < 0 || pthread_create(&s->accept_tid, NULL, accept_main, s) != 0) {
-		snprintf(errbuf, errlen, "cannot start the accept thread");
+		vd_error_set(err, VD_ERR_GENERAL, "cannot start the accept thread");
 		server_free(s);
 		return -EAGAIN;
 	}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "xmlrpc.h"
+#include "../vdsm-c/util/macros.h"
 
 struct rpc_peer {
 	char addr[64];          /* peer IP */
@@ -49,9 +50,9 @@ struct rpc_server_opts {
 
 struct rpc_server;
 
-/* Starts listening. Returns 0 or -errno with a message in errbuf. */
+/* Starts listening. Returns 0, or -errno with err set (VD_ERR_GENERAL, what failed). */
 int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **ret,
-		     char *errbuf, size_t errlen);
+		     struct vd_error *err) _wur_;
 int rpc_server_port(const struct rpc_server *s);
 /* Stops accepting, closes connections after their current request, frees s. */
 void rpc_server_stop(struct rpc_server *s);

@@ -340,7 +340,7 @@ void rpc_tls_ctx_free(struct rpc_tls_ctx *t)
 }
 
 int rpc_tls_ctx_new(const char *cert_pem, const char *key_pem, const char *ca_pem,
-		    const char *priorities, struct rpc_tls_ctx **ret, char *errbuf, size_t errlen)
+		    const char *priorities, struct rpc_tls_ctx **ret, struct vd_error *err)
 {
 	struct rpc_tls_ctx *t = calloc(1, sizeof(*t));
 	gnutls_datum_t cert = { (unsigned char *)cert_pem, strlen(cert_pem) };
@@ -351,23 +351,24 @@ int rpc_tls_ctx_new(const char *cert_pem, const char *key_pem, const char *ca_pe
 
 	if (!t || gnutls_certificate_allocate_credentials(&t->cred) < 0) {
 		rpc_tls_ctx_free(t);
+		vd_error_set(err, VD_ERR_GENERAL, "TLS: out of memory");
 		return -ENOMEM;
 	}
 	r = gnutls_certificate_set_x509_key_mem(t->cred, &cert, &key, GNUTLS_X509_FMT_PEM);
 	if (r < 0) {
-		snprintf(errbuf, errlen, "TLS: host certificate or key unusable: %s", gnutls_strerror(r));
+		vd_error_set(err, VD_ERR_GENERAL, "TLS: host certificate or key unusable: %s", gnutls_strerror(r));
 		goto fail;
 	}
 	r = gnutls_certificate_set_x509_trust_mem(t->cred, &ca, GNUTLS_X509_FMT_PEM);
 	if (r <= 0) {
-		snprintf(errbuf, errlen, "TLS: CA certificate unusable: %s",
+		vd_error_set(err, VD_ERR_GENERAL, "TLS: CA certificate unusable: %s",
 			 r < 0 ? gnutls_strerror(r) : "no certificate found");
 		goto fail;
 	}
 	r = gnutls_priority_init(&t->prio, priorities, &errpos);
 	if (r < 0) {
 		t->prio = NULL;
-		snprintf(errbuf, errlen, "TLS: bad priority string '%s' near '%s'", priorities,
+		vd_error_set(err, VD_ERR_GENERAL, "TLS: bad priority string '%s' near '%s'", priorities,
 			 errpos ? errpos : "");
 		goto fail;
 	}

@@ -12,15 +12,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../vdsm-c/util/error.h"
 #include "../vdsm-c/util/macros.h"
 
 struct rpc_tls_ctx;
 
 /* Server credentials from PEM contents (not file names) and a GnuTLS priority string.
- * Returns 0 or -EINVAL/-ENOMEM with a message in errbuf. */
+ * Returns 0 or -EINVAL/-ENOMEM with err set (VD_ERR_GENERAL, what is unusable). */
 int rpc_tls_ctx_new(const char *cert_pem, const char *key_pem, const char *ca_pem,
-		    const char *priorities, struct rpc_tls_ctx **ret, char *errbuf,
-		    size_t errlen) _wur_;
+		    const char *priorities, struct rpc_tls_ctx **ret, struct vd_error *err) _wur_;
 void rpc_tls_ctx_free(struct rpc_tls_ctx *t);
 
 struct rpc_io {
@@ -51,7 +51,7 @@ int rpc_io_peer_subject(struct rpc_io *io, bool check_name, char *cn, size_t cnl
 
 /* Blocking I/O once the handshake is done. recv returns bytes, 0 at EOF, -ETIMEDOUT
  * (socket timeout or io->deadline passed) or another -errno. */
-ssize_t rpc_io_recv(struct rpc_io *io, char *buf, size_t n);
+ssize_t rpc_io_recv(struct rpc_io *io, char *buf, size_t n) _wur_;
 int rpc_io_send_all(struct rpc_io *io, const char *buf, size_t n) _wur_;
 /* Header and body in as few TLS records (and syscalls) as possible. */
 int rpc_io_send2(struct rpc_io *io, const char *h, size_t hn, const char *b, size_t bn) _wur_;

@@ -91,7 +91,7 @@ void rpc_write_string_i64(struct rpc_writer *w, const char *name, long long v);
 void rpc_write_string_fixed(struct rpc_writer *w, const char *name, double v, int decimals);
 
 /* 0, or the sticky error: -EINVAL (misuse), -ENOMEM. */
-int rpc_writer_error(const struct rpc_writer *w);
+int rpc_writer_error(const struct rpc_writer *w) _wur_;
 
 /* Adds status {code, message} to the envelope and ends the reply. Consumes w in every
  * case. Returns 0 and *ret (a new blob: rpc_blob_unref() it), or the sticky error, or

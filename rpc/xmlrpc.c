@@ -306,9 +306,9 @@ static bool base64_text_ok(const char *s)
 	return ndigits % 4 == 0 && npad <= ndigits / 4 * 3 && npad <= 2;
 }
 
-/* Sets why to "<type> value 'text' what", the text cut to 40 bytes on a character
- * boundary and its control characters shown as '?' (why is also logged). Returns -1. */
-static int scalar_refuse(char *why, size_t whylen, const char *type, const char *text,
+/* Sets err to "<type> value 'text' what", the text cut to 40 bytes on a character
+ * boundary and its control characters shown as '?'. Returns -1. */
+static int scalar_refuse(struct vd_error *err, const char *type, const char *text,
 			 const char *what)
 {
 	size_t n = strlen(text), cut = n > 40 ? 40 : n;
@@ -319,11 +319,11 @@ static int scalar_refuse(char *why, size_t whylen, const char *type, const char 
 	for (size_t i = 0; i < cut; i++)
 		shown[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
 	shown[cut] = '\0';
-	snprintf(why, whylen, "<%s> value '%s%s' %s", type, shown, cut < n ? "..." : "", what);
+	vd_error_set(err, VD_ERR_GENERAL, "<%s> value '%s%s' %s", type, shown, cut < n ? "..." : "", what);
 	return -1;
 }
 
-static int scalar_check(int idx, const char *text, char *why, size_t whylen)
+static int scalar_check(int idx, const char *text, struct vd_error *err)
 {
 	const char *type = scalar_names[idx].name;
 	int r;
@@ -332,7 +332,7 @@ static int scalar_check(int idx, const char *text, char *why, size_t whylen)
 	case SCALAR_INT:
 		r = int_text_check(text, INT32_MIN, INT32_MAX);
 		if (r)
-			return scalar_refuse(why, whylen, type, text,
+			return scalar_refuse(err, type, text,
 					     r == 1 ? "is not an integer" :
 						      "is out of the 32-bit range (-2147483648 to 2147483647)");
 		return 0;
@@ -342,40 +342,40 @@ static int scalar_check(int idx, const char *text, char *why, size_t whylen)
 		 * it reads a stray pointer (SIGSEGV in strlen). */
 		r = int_text_check(text, INT64_MIN, INT64_MAX);
 		if (r)
-			return scalar_refuse(why, whylen, type, text,
+			return scalar_refuse(err, type, text,
 					     r == 1 ? "is not an integer" :
 						      "is out of the 64-bit range (-9223372036854775808 to 9223372036854775807)");
 		return 0;
 	case SCALAR_BOOL:
 		if (strcmp(text, "0") != 0 && strcmp(text, "1") != 0)
-			return scalar_refuse(why, whylen, type, text, "is not 0 or 1");
+			return scalar_refuse(err, type, text, "is not 0 or 1");
 		return 0;
 	case SCALAR_DOUBLE:
 		r = double_text_check(text);
 		if (r)
-			return scalar_refuse(why, whylen, type, text,
+			return scalar_refuse(err, type, text,
 					     r == 1 ? "is not a number" :
 					     r == 2 ? "is out of the range of a double" :
 						      "is not a finite number");
 		return 0;
 	case SCALAR_DATETIME:
 		if (!datetime_text_ok(text))
-			return scalar_refuse(why, whylen, type, text,
+			return scalar_refuse(err, type, text,
 					     "is not a date and time (YYYYMMDDThh:mm:ss)");
 		return 0;
 	case SCALAR_BASE64:
 		if (!base64_text_ok(text))
-			return scalar_refuse(why, whylen, type, text, "is not base64");
+			return scalar_refuse(err, type, text, "is not base64");
 		return 0;
 	}
 	return 0;
 }
 
-int rpc_scalar_check(const char *type, const char *text, char *why, size_t whylen)
+int rpc_scalar_check(const char *type, const char *text, struct vd_error *err)
 {
 	int idx = scalar_lookup(type, strlen(type));
 
-	return idx < 0 ? 0 : scalar_check(idx, text, why, whylen);
+	return idx < 0 ? 0 : scalar_check(idx, text, err);
 }
 
 /* End of the content of an element whose start tag ends just before p: the '<' of
@@ -535,8 +535,7 @@ static bool xml_text(const char *p, const char *e, char *out)
 /* The start tag [tag, gt] (gt at its '>') of a scalar element: its text checked as
  * scalar_check() does. 0 for other elements and for content the parser refuses on its
  * own (child elements, end of body). */
-static int scalar_element_check(const char *tag, const char *gt, const char *end, char *why,
-				size_t whylen)
+static int scalar_element_check(const char *tag, const char *gt, const char *end, struct vd_error *err)
 {
 	const char *name = tag + 1, *ne = name;
 	char small[128], *buf = small;
@@ -548,21 +547,21 @@ static int scalar_element_check(const char *tag, const char *gt, const char *end
 	if (idx < 0)
 		return 0;
 	if (gt[-1] == '/')
-		return scalar_check(idx, "", why, whylen);
+		return scalar_check(idx, "", err);
 	const char *ce = content_end(gt + 1, end);
 	if (!ce)
 		return 0;
 	size_t raw = ce - (gt + 1);
 	if (raw >= sizeof(small) && !(buf = malloc(raw + 1))) {
-		snprintf(why, whylen, "out of memory");
+		vd_error_set(err, VD_ERR_GENERAL, "out of memory");
 		return -1;
 	}
 	if (xml_text(gt + 1, ce, buf)) {
-		r = scalar_check(idx, buf, why, whylen);
+		r = scalar_check(idx, buf, err);
 	} else {
 		memcpy(buf, gt + 1, raw);
 		buf[raw] = '\0';
-		r = scalar_refuse(why, whylen, scalar_names[idx].name, buf,
+		r = scalar_refuse(err, scalar_names[idx].name, buf,
 				  "has an undefined entity or an invalid character reference");
 	}
 	if (buf != small)
@@ -570,7 +569,7 @@ static int scalar_element_check(const char *tag, const char *gt, const char *end
 	return r;
 }
 
-int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_t whylen)
+int rpc_body_check(const char *body, size_t len, int max_depth, struct vd_error *err)
 {
 	const long limit = 4L * max_depth + 8;
 	long depth = 0;
@@ -581,7 +580,7 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
 	 * comes with a NUL byte: that would carry any of the refused constructs past this
 	 * check. NUL is never allowed in XML 1.0, so no valid UTF-8 call has one. */
 	if (memchr(body, '\0', len)) {
-		snprintf(why, whylen, "NUL bytes (UTF-16 or UTF-32 text) are not accepted");
+		vd_error_set(err, VD_ERR_GENERAL, "NUL bytes (UTF-16 or UTF-32 text) are not accepted");
 		return -1;
 	}
 	while ((p = memchr(p, '<', end - p)) != NULL) {
@@ -603,7 +602,7 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
 				p = e + 3;
 				continue;
 			}
-			snprintf(why, whylen, "XML declarations ('<!DOCTYPE', '<!ENTITY') are not accepted");
+			vd_error_set(err, VD_ERR_GENERAL, "XML declarations ('<!DOCTYPE', '<!ENTITY') are not accepted");
 			return -1;
 		}
 		if (left >= 2 && p[1] == '?') {
@@ -632,10 +631,10 @@ int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_
 			if (!gt)
 				break; /* truncated: the parser reports it */
 			if (gt[-1] != '/' && ++depth > limit) {
-				snprintf(why, whylen, "XML nested deeper than %ld elements", limit);
+				vd_error_set(err, VD_ERR_GENERAL, "XML nested deeper than %ld elements", limit);
 				return -1;
 			}
-			if (scalar_element_check(p, gt, end, why, whylen) < 0)
+			if (scalar_element_check(p, gt, end, err) < 0)
 				return -1;
 			p = gt;
 		}
@@ -698,7 +697,7 @@ bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_
 }
 
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,
-		   char *why, size_t whylen)
+		   struct vd_error *err)
 {
 	xmlrpc_env env;
 	const char *method = NULL;
@@ -706,12 +705,12 @@ int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value
 
 	/* The body check is part of parsing: nothing reaches xmlrpc-c's parser unchecked.
 	 * (The parameterless fast path is the caller's: vd_api_handle tries it first.) */
-	if (rpc_body_check(body, len, (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), why, whylen) < 0)
+	if (rpc_body_check(body, len, (int)xmlrpc_limit_get(XMLRPC_NESTING_LIMIT_ID), err) < 0)
 		return -EBADMSG;
 	xmlrpc_env_init(&env);
 	xmlrpc_parse_call(&env, body, len, &method, &params);
 	if (env.fault_occurred) {
-		snprintf(why, whylen, "%s", env.fault_string ? env.fault_string : "parse error");
+		vd_error_set(err, VD_ERR_GENERAL, "%s", env.fault_string ? env.fault_string : "parse error");
 		xmlrpc_env_clean(&env);
 		return -EINVAL;
 	}

@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <xmlrpc-c/base.h>
 
+#include "../vdsm-c/util/error.h"
+#include "../vdsm-c/util/macros.h"
+
 /* XML-RPC fault code VDSM uses for unknown methods and unparsable requests (§1.1). */
 #define RPC_FAULT_CODE 1
 
@@ -35,16 +38,16 @@ void rpc_codec_init(size_t max_body, int max_depth);
  * 4 * max_depth + 8 (parser stack), NUL bytes (UTF-16/32 text, which would hide all
  * of this), and scalar values that rpc_scalar_check() refuses, with the element's text
  * read as the parser reads it (references, CDATA, comments, line ends). Linear in
- * len. Returns 0 or -1 with why. */
-int rpc_body_check(const char *body, size_t len, int max_depth, char *why, size_t whylen);
+ * len. Returns 0, or -1 with err set (code VD_ERR_GENERAL). */
+int rpc_body_check(const char *body, size_t len, int max_depth, struct vd_error *err) _wur_;
 
 /* Checks the text of one scalar element, type being its name without brackets (int,
  * i4, i1, i2, ex:i1, ex:i2, i8, ex:i8, boolean, double, dateTime.iso8601, base64):
  * refuses exactly what xmlrpc-c 1.33 would refuse, and besides an <i8> it cannot read
  * (it crashes formatting that fault), a <double> that is infinite or NaN (it cannot
  * serialize them) and non-ASCII <base64>. Returns 0 (also for other types) or -1 with
- * why: "<type> value 'text' is ...". */
-int rpc_scalar_check(const char *type, const char *text, char *why, size_t whylen);
+ * err set to "<type> value 'text' is ...". */
+int rpc_scalar_check(const char *type, const char *text, struct vd_error *err) _wur_;
 
 #define RPC_METHOD_MAX 128
 
@@ -55,10 +58,10 @@ bool rpc_parse_call_noparams(const char *body, size_t len, char name[RPC_METHOD_
 
 /* Checks (rpc_body_check() with xmlrpc-c's nesting limit) and parses a methodCall. On
  * success returns 0, *ret_method (caller frees with free()) and *ret_params (array;
- * caller DECREFs). On failure, why and -EBADMSG (refused by the check: never parsed)
- * or -EINVAL (xmlrpc-c could not parse it). */
+ * caller DECREFs). On failure, err set and -EBADMSG (refused by the check: never
+ * parsed) or -EINVAL (xmlrpc-c could not parse it). */
 int rpc_parse_call(const char *body, size_t len, char **ret_method, xmlrpc_value **ret_params,
-		   char *why, size_t whylen);
+		   struct vd_error *err) _wur_;
 
 /* Serializes value as a methodResponse. NULL on failure (OOM or bad value). */
 struct rpc_blob *rpc_serialize_response(xmlrpc_value *value);
@@ -83,13 +86,13 @@ enum rpc_coerce {
 };
 
 /* int: <i4>/<int>, <i8> within range, or a decimal string; "" → RPC_ABSENT. */
-int rpc_to_ll(xmlrpc_value *v, long long *ret);
+int rpc_to_ll(xmlrpc_value *v, long long *ret) _wur_;
 /* bool: <boolean>, or true/false yes/no 1/0 on/off in any case, int 0/1; "" → false. */
-int rpc_to_bool(xmlrpc_value *v, bool *ret);
+int rpc_to_bool(xmlrpc_value *v, bool *ret) _wur_;
 /* string: <string>; numbers are formatted. Returns a malloc'ed copy or NULL on bad type. */
 char *rpc_to_string(xmlrpc_value *v);
 /* double: <double>, <i4>, or decimal string. */
-int rpc_to_double(xmlrpc_value *v, double *ret);
+int rpc_to_double(xmlrpc_value *v, double *ret) _wur_;
 
 /* Borrowed member of a struct, NULL when absent or when v is not a struct. */
 xmlrpc_value *rpc_struct_get(xmlrpc_value *st, const char *key);

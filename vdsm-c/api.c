@@ -283,7 +283,6 @@ static struct rpc_blob *handle(const struct vd_verb *v, struct vd_call *call, xm
 struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_call *ctx,
 			       bool *ret_is_fault)
 {
-	char why[300];
 	char *method = NULL;
 	xmlrpc_value *params = NULL;
 	xmlrpc_env env;
@@ -300,14 +299,15 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 		xmlrpc_INCREF(params);
 	} else {
 		/* Faults only for what VDSM's Python server could not dispatch (API.md §1.1). */
-		int r = rpc_parse_call(body, len, &method, &params, why, sizeof(why));
+		struct vd_error perr = { 0 };
+		int r = rpc_parse_call(body, len, &method, &params, &perr);
 		if (r == -EBADMSG) {
-			log_warning("refused request from %s: %s", ctx->client_addr, why);
-			return fault("<type 'exceptions.Exception'>:unparsable request: %s", why);
+			log_warning("refused request from %s: %s", ctx->client_addr, perr.msg);
+			return fault("<type 'exceptions.Exception'>:unparsable request: %s", perr.msg);
 		}
 		if (r < 0) {
-			log_info("unparsable request from %s: %s", ctx->client_addr, why);
-			return fault("<class 'xml.parsers.expat.ExpatError'>:%s", why);
+			log_info("unparsable request from %s: %s", ctx->client_addr, perr.msg);
+			return fault("<class 'xml.parsers.expat.ExpatError'>:%s", perr.msg);
 		}
 		name = method;
 	}

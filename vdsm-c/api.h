@@ -14,6 +14,7 @@
 
 #include "util/error.h"
 #include "../rpc/xmlrpc.h"
+#include "util/macros.h"
 
 struct vd_peer;
 
@@ -91,7 +92,7 @@ struct rpc_blob *vd_api_handle(const char *body, size_t len, const struct vd_cal
 			       bool *ret_is_fault);
 
 /* Called once at start (builds the sorted table and the static replies). */
-int vd_api_init(void);
+int vd_api_init(void) _wur_;
 void vd_api_fini(void);
 
 #endif

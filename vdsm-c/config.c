@@ -85,7 +85,19 @@ static const char *const known_sections[] = { "vars", "addresses", "irs", "rpc",
 static char origins[ELEMENTSOF(keys)][VD_CONF_STR_MAX + 16];
 static const char *origin_sections[ELEMENTSOF(keys)];
 
-static int check_priority(const char *val, char *why, size_t whylen)
+/* Errors of a value: "WHERE: reason", WHERE saying which key and where it was set. */
+static int _printf_(3, 4) value_error(struct vd_error *err, const char *where, const char *fmt, ...)
+{
+	char reason[VD_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return vd_error_set(err, VD_ERR_GENERAL, "%s%s%s", where, *where ? ": " : "", reason);
+}
+
+static int check_priority(const char *val, const char *where, struct vd_error *err)
 {
 	gnutls_priority_t p;
 	const char *pos = NULL;
@@ -96,19 +108,18 @@ static int check_priority(const char *val, char *why, size_t whylen)
 	r = gnutls_priority_init(&p, val, &pos);
 	if (r < 0) {
 		if (pos)
-			snprintf(why, whylen, "'%s' is not a GnuTLS priority string (rejected at '%s')",
-				 val, pos);
-		else
-			snprintf(why, whylen, "'%s' is not a GnuTLS priority string (%s)", val,
-				 gnutls_strerror(r));
-		return -1;
+			return value_error(err, where,
+					   "'%s' is not a GnuTLS priority string (rejected at '%s')",
+					   val, pos);
+		return value_error(err, where, "'%s' is not a GnuTLS priority string (%s)", val,
+				   gnutls_strerror(r));
 	}
 	gnutls_priority_deinit(p);
 	return 0;
 }
 
 static int parse_value(struct vd_config *c, const struct conf_key *k, const char *val,
-		       char *why, size_t whylen)
+		       const char *where, struct vd_error *err)
 {
 	char *field = (char *)c + k->offset;
 	struct in6_addr addr;
@@ -119,17 +130,15 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 	switch (k->type) {
 	case T_BOOL:
 		if (util_parse_bool(val, &b) < 0 || !*val) {
-			snprintf(why, whylen, "'%s' is not a boolean (true/false)", val);
-			return -1;
+			return value_error(err, where, "'%s' is not a boolean (true/false)", val);
 		}
 		*(bool *)field = b;
 		return 0;
 	case T_INT:
 		r = util_parse_ll(val, k->min, k->max, &ll);
 		if (r < 0) {
-			snprintf(why, whylen, "'%s' is not an integer in %lld..%lld", val, k->min,
-				 k->max);
-			return -1;
+			return value_error(err, where, "'%s' is not an integer in %lld..%lld", val,
+					   k->min, k->max);
 		}
 		*(int *)field = (int)ll;
 		return 0;
@@ -140,19 +149,17 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 		break;
 	}
 	if (strlen(val) >= k->size) {
-		snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
-		return -1;
+		return value_error(err, where, "value longer than %zu characters", k->size - 1);
 	}
 	if (k->type == T_LEVEL && vd_log_level_from_string(val) < 0) {
-		snprintf(why, whylen, "'%s' is not a log level (err, warning, notice, info, debug)", val);
-		return -1;
+		return value_error(err, where,
+				   "'%s' is not a log level (err, warning, notice, info, debug)", val);
 	}
 	if (k->type == T_IP && inet_pton(AF_INET, val, &addr) != 1 &&
 	    inet_pton(AF_INET6, val, &addr) != 1) {
-		snprintf(why, whylen, "'%s' is not a numeric IPv4 or IPv6 address", val);
-		return -1;
+		return value_error(err, where, "'%s' is not a numeric IPv4 or IPv6 address", val);
 	}
-	if (k->type == T_PRIO && check_priority(val, why, whylen) < 0)
+	if (k->type == T_PRIO && check_priority(val, where, err) < 0)
 		return -1;
 	strcpy(field, val);
 	return 0;
@@ -160,11 +167,9 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 
 void vd_config_defaults(struct vd_config *c)
 {
-	char why[128];
-
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-		if (parse_value(c, &keys[i], keys[i].def, why, sizeof(why)) < 0)
+		if (parse_value(c, &keys[i], keys[i].def, "", NULL) < 0)
 			abort(); /* a broken built-in default is a programming error */
 		snprintf(origins[i], sizeof(origins[i]), "default");
 		origin_sections[i] = keys[i].section;
@@ -202,7 +207,7 @@ static bool section_known(const char *s)
 	return false;
 }
 
-int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t errlen)
+int vd_config_load(struct vd_config *c, const char *path, struct vd_error *err)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	char section[64] = "";
@@ -210,14 +215,13 @@ int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t e
 	unsigned lineno = 0;
 
 	if (!f) {
-		snprintf(errbuf, errlen, "%s: cannot read config: %s", path, strerror(errno));
-		return -1;
+		return vd_error_set(err, VD_ERR_GENERAL, "%s: cannot read config: %s", path,
+				    strerror(errno));
 	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(errbuf, errlen, "%s:%u: line too long", path, lineno);
-			return -1;
+			return vd_error_set(err, VD_ERR_GENERAL, "%s:%u: line too long", path, lineno);
 		}
 		char *s = util_strstrip(line);
 		if (!*s || *s == '#' || *s == ';')
@@ -225,9 +229,8 @@ int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t e
 		if (*s == '[') {
 			char *e = strchr(s, ']');
 			if (!e || e[1] != '\0' || e - s - 1 <= 0 || e - s - 1 >= (long)sizeof(section)) {
-				snprintf(errbuf, errlen, "%s:%u: malformed section header '%s'", path,
-					 lineno, s);
-				return -1;
+				return vd_error_set(err, VD_ERR_GENERAL,
+						    "%s:%u: malformed section header '%s'", path, lineno, s);
 			}
 			*e = '\0';
 			snprintf(section, sizeof(section), "%s", util_strstrip(s + 1));
@@ -238,16 +241,14 @@ int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t e
 		}
 		char *eq = strpbrk(s, "=:");
 		if (!eq) {
-			snprintf(errbuf, errlen, "%s:%u: expected 'key = value', got '%s'", path,
-				 lineno, s);
-			return -1;
+			return vd_error_set(err, VD_ERR_GENERAL, "%s:%u: expected 'key = value', got '%s'",
+					    path, lineno, s);
 		}
 		*eq = '\0';
 		char *key = util_strstrip(s), *val = util_strstrip(eq + 1);
 		if (!*section) {
-			snprintf(errbuf, errlen, "%s:%u: key '%s' outside of any [section]", path,
-				 lineno, key);
-			return -1;
+			return vd_error_set(err, VD_ERR_GENERAL, "%s:%u: key '%s' outside of any [section]",
+					    path, lineno, key);
 		}
 		size_t idx;
 		const struct conf_key *k = find_key(section, key, &idx);
@@ -257,50 +258,41 @@ int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t e
 					    key, section);
 			continue;
 		}
-		char why[256];
-		if (parse_value(c, k, val, why, sizeof(why)) < 0) {
-			snprintf(errbuf, errlen, "%s:%u: bad value for %s.%s: %s", path, lineno,
-				 section, key, why);
+		char where[VD_ERROR_MSG_MAX];
+		snprintf(where, sizeof(where), "%s:%u: bad value for %s.%s", path, lineno, section, key);
+		if (parse_value(c, k, val, where, err) < 0)
 			return -1;
-		}
 		snprintf(origins[idx], sizeof(origins[idx]), "%s:%u", path, lineno);
 		origin_sections[idx] = section_name(k, section);
 	}
 	if (ferror(f)) {
-		snprintf(errbuf, errlen, "%s: read error", path);
-		return -1;
+		return vd_error_set(err, VD_ERR_GENERAL, "%s: read error", path);
 	}
 	return 0;
 }
 
-int vd_config_set(struct vd_config *c, const char *assignment, char *errbuf, size_t errlen)
+int vd_config_set(struct vd_config *c, const char *assignment, struct vd_error *err)
 {
 	char buf[VD_CONF_STR_MAX + 128];
 	char *dot, *eq;
 	size_t idx;
 
-	if (strlen(assignment) >= sizeof(buf)) {
-		snprintf(errbuf, errlen, "--set: assignment too long");
-		return -1;
-	}
+	if (strlen(assignment) >= sizeof(buf))
+		return vd_error_set(err, VD_ERR_GENERAL, "--set: assignment too long");
 	strcpy(buf, assignment);
 	eq = strchr(buf, '=');
 	dot = strchr(buf, '.');
-	if (!eq || !dot || dot > eq) {
-		snprintf(errbuf, errlen, "--set '%s': expected section.key=value", assignment);
-		return -1;
-	}
+	if (!eq || !dot || dot > eq)
+		return vd_error_set(err, VD_ERR_GENERAL, "--set '%s': expected section.key=value",
+				    assignment);
 	*dot = *eq = '\0';
 	const struct conf_key *k = find_key(buf, dot + 1, &idx);
-	if (!k) {
-		snprintf(errbuf, errlen, "--set: unknown key %s.%s", buf, dot + 1);
+	if (!k)
+		return vd_error_set(err, VD_ERR_GENERAL, "--set: unknown key %s.%s", buf, dot + 1);
+	char where[VD_ERROR_MSG_MAX];
+	snprintf(where, sizeof(where), "--set: bad value for %s.%s", section_name(k, buf), k->key);
+	if (parse_value(c, k, eq + 1, where, err) < 0)
 		return -1;
-	}
-	char why[256];
-	if (parse_value(c, k, eq + 1, why, sizeof(why)) < 0) {
-		snprintf(errbuf, errlen, "--set: bad value for %s.%s: %s", buf, dot + 1, why);
-		return -1;
-	}
 	snprintf(origins[idx], sizeof(origins[idx]), "--set");
 	origin_sections[idx] = section_name(k, buf);
 	return 0;
@@ -324,31 +316,39 @@ void vd_config_set_origin(const struct vd_config *c, const void *field, const ch
 		snprintf(origins[i], sizeof(origins[i]), "%s", origin);
 }
 
-/* A bad value found after loading, reported like one found while reading: where the
- * key was set (file:line, --set, --root), section.key, why. A built-in default says
- * so (e.g. the default trust store is missing). Returns -1. */
-static int _printf_(5, 6) key_error(char *errbuf, size_t errlen, const struct vd_config *c,
-				     const void *field, const char *fmt, ...)
+/* For a bad value found after loading, reported like one found while reading: where
+ * the key was set (file:line, --set, --root) and section.key; a built-in default says
+ * so (e.g. the default trust store is missing). */
+static const char *key_where(const struct vd_config *c, const void *field, char *buf,
+			     size_t size)
 {
 	ssize_t i = key_index(c, field);
-	char why[512];
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
 	if (i < 0)
-		snprintf(errbuf, errlen, "%s", why);
+		snprintf(buf, size, "%s", "");
 	else if (strcmp(origins[i], "default") == 0)
-		snprintf(errbuf, errlen, "%s.%s (built-in default, not set in the config): %s",
-			 origin_sections[i], keys[i].key, why);
+		snprintf(buf, size, "%s.%s (built-in default, not set in the config)",
+			 origin_sections[i], keys[i].key);
 	else
-		snprintf(errbuf, errlen, "%s: bad value for %s.%s: %s", origins[i],
-			 origin_sections[i], keys[i].key, why);
-	return -1;
+		snprintf(buf, size, "%s: bad value for %s.%s", origins[i], origin_sections[i],
+			 keys[i].key);
+	return buf;
 }
 
-int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
+static int _printf_(4, 5) key_error(struct vd_error *err, const struct vd_config *c,
+				     const void *field, const char *fmt, ...)
+{
+	char where[VD_ERROR_MSG_MAX], reason[VD_ERROR_MSG_MAX];
+	va_list ap;
+
+	key_where(c, field, where, sizeof(where));
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return value_error(err, where, "%s", reason);
+}
+
+int vd_config_validate(const struct vd_config *c, struct vd_error *err)
 {
 	static const char *const protos[] = { "tlsv1", "tlsv1_2", "sslv23" };
 	bool ok = false;
@@ -356,7 +356,7 @@ int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
 	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
 		ok |= strcmp(c->ssl_protocol, protos[i]) == 0;
 	if (!ok)
-		return key_error(errbuf, errlen, c, c->ssl_protocol,
+		return key_error(err, c, c->ssl_protocol,
 				 "'%s' is not one of tlsv1, tlsv1_2, sslv23", c->ssl_protocol);
 	if (c->ssl_excludes[0]) {
 		char buf[sizeof(c->ssl_excludes)], *save = NULL;
@@ -365,21 +365,21 @@ int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
 			if (strcmp(t, "OP_NO_TLSv1") && strcmp(t, "OP_NO_TLSv1_1") &&
 			    strcmp(t, "OP_NO_TLSv1_2") && strcmp(t, "OP_NO_SSLv2") &&
 			    strcmp(t, "OP_NO_SSLv3"))
-				return key_error(errbuf, errlen, c, c->ssl_excludes,
+				return key_error(err, c, c->ssl_excludes,
 						 "unknown option '%s'", t);
 		}
 	}
 	if (strcmp(c->vm_domain_type, "kvm") && strcmp(c->vm_domain_type, "qemu") &&
 	    strcmp(c->vm_domain_type, "auto") && strcmp(c->vm_domain_type, "test"))
-		return key_error(errbuf, errlen, c, c->vm_domain_type,
+		return key_error(err, c, c->vm_domain_type,
 				 "'%s' is not one of kvm, qemu, auto, test", c->vm_domain_type);
 	const char *const abs_paths[] = { c->vm_console_log_dir, c->host_root, c->root };
 	for (size_t i = 0; i < ELEMENTSOF(abs_paths); i++)
 		if (abs_paths[i][0] && abs_paths[i][0] != '/')
-			return key_error(errbuf, errlen, c, abs_paths[i],
+			return key_error(err, c, abs_paths[i],
 					 "'%s' is not an absolute path", abs_paths[i]);
 	if (c->trust_store_path[0] != '/')
-		return key_error(errbuf, errlen, c, c->trust_store_path,
+		return key_error(err, c, c->trust_store_path,
 				 "'%s' is not an absolute path", c->trust_store_path);
 	return 0;
 }
@@ -418,8 +418,8 @@ void vd_config_tls_clear(struct vd_config_tls *t)
 
 #define TLS_HINT " (create them with scripts/vdsm-c-certs, or set vars.ssl = false for tests)"
 
-int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret, char *errbuf,
-		       size_t errlen)
+int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret,
+		       struct vd_error *err)
 {
 	static const char *const rel[] = { "certs/vdsmcert.pem", "keys/vdsmkey.pem",
 					   "certs/cacert.pem" };
@@ -436,34 +436,34 @@ int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret, cha
 	 * built from ssl_protocol/ssl_excludes is checked here so the listener cannot
 	 * refuse it later. */
 	vd_config_tls_priorities(c, prio, sizeof(prio));
-	char why[400] = "";
-	if (check_priority(prio, why, sizeof(why)) < 0)
-		return key_error(errbuf, errlen, c, c->ssl_ciphers[0] ? c->ssl_ciphers : c->ssl_protocol,
-				 "%s", why);
+	char where[VD_ERROR_MSG_MAX];
+	key_where(c, c->ssl_ciphers[0] ? c->ssl_ciphers : c->ssl_protocol, where, sizeof(where));
+	if (check_priority(prio, where, err) < 0)
+		return -1;
 	ts = vd_config_state_path(c, c->trust_store_path);
 	if (!ts)
-		return key_error(errbuf, errlen, c, c->trust_store_path, "out of memory");
+		return key_error(err, c, c->trust_store_path, "out of memory");
 	for (size_t i = 0; i < ELEMENTSOF(rel) && r == 0; i++) {
 		char p[VD_CONF_STR_MAX + 64];
 		snprintf(p, sizeof(p), "%s/%s", ts, rel[i]);
 		r = util_read_file(p, 1 << 20, &pem[i], NULL);
 		if (r < 0)
-			key_error(errbuf, errlen, c, c->trust_store_path, "cannot read %s: %s" TLS_HINT,
+			key_error(err, c, c->trust_store_path, "cannot read %s: %s" TLS_HINT,
 				  p, strerror(-r));
 	}
 	if (r == 0 && gnutls_certificate_allocate_credentials(&cred) < 0)
-		r = key_error(errbuf, errlen, c, c->trust_store_path, "out of memory");
+		r = key_error(err, c, c->trust_store_path, "out of memory");
 	if (r == 0) {
 		gnutls_datum_t cert = { (unsigned char *)pem[0], (unsigned)strlen(pem[0]) };
 		gnutls_datum_t key = { (unsigned char *)pem[1], (unsigned)strlen(pem[1]) };
 		gnutls_datum_t ca = { (unsigned char *)pem[2], (unsigned)strlen(pem[2]) };
 		int g = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
 		if (g < 0)
-			r = key_error(errbuf, errlen, c, c->trust_store_path,
+			r = key_error(err, c, c->trust_store_path,
 				      "%s/%s and %s/%s are not a usable certificate and key: %s", ts,
 				      rel[0], ts, rel[1], gnutls_strerror(g));
 		else if ((g = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM)) <= 0)
-			r = key_error(errbuf, errlen, c, c->trust_store_path,
+			r = key_error(err, c, c->trust_store_path,
 				      "%s/%s holds no usable CA certificate%s%s", ts, rel[2],
 				      g < 0 ? ": " : "", g < 0 ? gnutls_strerror(g) : "");
 	}

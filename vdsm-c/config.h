@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/error.h"
+#include "util/macros.h"
+
 #define VD_CONF_STR_MAX 512
 
 enum vd_tls_min {
@@ -61,21 +64,21 @@ struct vd_config {
 void vd_config_defaults(struct vd_config *c);
 
 /* Loads path over the current values of c. Returns 0, or -1 with a message naming
- * the file, line and key in errbuf. Warnings (unknown keys) are logged. Values are
+ * the file, line and key in err. Warnings (unknown keys) are logged. Values are
  * checked for their syntax here (numbers and their ranges, booleans, log_level,
  * management_ip a numeric IPv4/IPv6 address, ssl_ciphers a GnuTLS priority string). */
-int vd_config_load(struct vd_config *c, const char *path, char *errbuf, size_t errlen);
+int vd_config_load(struct vd_config *c, const char *path, struct vd_error *err) _wur_;
 
 /* Applies one "section.key=value" override (used by --set on the command line). */
-int vd_config_set(struct vd_config *c, const char *assignment, char *errbuf, size_t errlen);
+int vd_config_set(struct vd_config *c, const char *assignment, struct vd_error *err) _wur_;
 
 /* Records where a value set outside vd_config_load/vd_config_set came from (e.g.
  * "--root" for c->root), for the log and for errors naming it. */
 void vd_config_set_origin(const struct vd_config *c, const void *field, const char *origin);
 
-/* Checks cross-key rules after loading; no I/O. Returns 0 or -1 with errbuf naming
+/* Checks cross-key rules after loading; no I/O. Returns 0 or -1 with err naming
  * where the key was set (file:line, --set, --root or the built-in default) and the key. */
-int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen);
+int vd_config_validate(const struct vd_config *c, struct vd_error *err) _wur_;
 
 /* The GnuTLS priority string the listener uses: ssl_ciphers when set, else one built
  * from ssl_protocol and ssl_excludes. */
@@ -93,9 +96,9 @@ struct vd_config_tls {
  * that the CA file holds a certificate and that the priority string is accepted, so
  * a bad trust store stops the start like any bad value (file:line of the key). Without
  * vars.ssl: nothing to read, returns 0 with *ret empty. Returns 0 (caller frees with
- * vd_config_tls_clear()) or -1 with errbuf. Blocks on file reads. */
-int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret, char *errbuf,
-		       size_t errlen);
+ * vd_config_tls_clear()) or -1 with err. Blocks on file reads. */
+int vd_config_tls_load(const struct vd_config *c, struct vd_config_tls *ret,
+		       struct vd_error *err) _wur_;
 void vd_config_tls_clear(struct vd_config_tls *t);
 
 /* Logs every effective value with its origin at info level. */

@@ -34,7 +34,7 @@ static const struct {
  * the first VM's record either. */
 #define PROBE_BYTES 4096
 
-int vd_state_dirs_check(char *errbuf, size_t errlen)
+int vd_state_dirs_check(struct vd_error *err)
 {
 	static const char probe_data[PROBE_BYTES];
 
@@ -50,9 +50,8 @@ int vd_state_dirs_check(char *errbuf, size_t errlen)
 			unlink(probe);
 		}
 		if (r < 0) {
-			snprintf(errbuf, errlen, "state directory %s is not writable: %s",
-				 dir ? dir : state_dirs[i].path, strerror(-r));
-			return -1;
+			return vd_error_set(err, VD_ERR_GENERAL, "state directory %s is not writable: %s",
+					    dir ? dir : state_dirs[i].path, strerror(-r));
 		}
 	}
 	return 0;

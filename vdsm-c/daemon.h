@@ -4,6 +4,7 @@
 #define VD_DAEMON_H
 
 #include "config.h"
+#include "util/macros.h"
 
 struct vd_runtime {
 	const struct vd_config *conf;
@@ -23,7 +24,7 @@ char *vd_state_path(const char *abs_path);
 /* Creates the state directories under the root (/run/vdsm-c, /run/vdsm-c/vm,
  * /var/lib/vdsm-c) and writes and removes a 4 KiB probe file in each, so a full or
  * read-only filesystem stops the start instead of losing the pid/port files and VM
- * records later. Returns 0, or -1 with errbuf naming the directory and the errno. */
-int vd_state_dirs_check(char *errbuf, size_t errlen);
+ * records later. Returns 0, or -1 with err naming the directory and the errno. */
+int vd_state_dirs_check(struct vd_error *err) _wur_;
 
 #endif

@@ -55,9 +55,8 @@ static struct rpc_blob *dispatch(const char *body, size_t len, const struct rpc_
 	return vd_api_handle(body, len, &ctx, &is_fault);
 }
 
-/* Writes ROOT/run/vdsm-c/<name>; 0, or -1 with errbuf naming the file. */
-static int write_runtime_file(const char *name, const char *content, char *errbuf,
-			      size_t errlen)
+/* Writes ROOT/run/vdsm-c/<name>; 0, or -1 with err naming the file. */
+static int _wur_ write_runtime_file(const char *name, const char *content, struct vd_error *err)
 {
 	char rel[128];
 	_cleanup_free_ char *dir = vd_state_path("/run/vdsm-c"), *path = NULL;
@@ -68,8 +67,8 @@ static int write_runtime_file(const char *name, const char *content, char *errbu
 	if (r == 0)
 		r = util_write_atomic(path, content, strlen(content), 0644);
 	if (r < 0) {
-		snprintf(errbuf, errlen, "cannot write %s: %s", path ? path : rel, strerror(-r));
-		return -1;
+		return vd_error_set(err, VD_ERR_GENERAL, "cannot write %s: %s", path ? path : rel,
+				    strerror(-r));
 	}
 	return 0;
 }
@@ -167,7 +166,7 @@ int main(int argc, char **argv)
 	const char *sets[32];
 	int nsets = 0, opt;
 	bool foreground = false;
-	char errbuf[600];
+	struct vd_error err = { 0 };
 
 	while ((opt = getopt_long(argc, argv, "c:r:fs:Vh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -200,13 +199,13 @@ int main(int argc, char **argv)
 		if (default_conf && access(default_conf, F_OK) == 0)
 			config_path = default_conf;
 	}
-	if (config_path && vd_config_load(&conf, config_path, errbuf, sizeof(errbuf)) < 0) {
-		log_err("%s", errbuf);
+	if (config_path && vd_config_load(&conf, config_path, &err) < 0) {
+		log_err("%s", err.msg);
 		return EXIT_CONFIG;
 	}
 	for (int i = 0; i < nsets; i++)
-		if (vd_config_set(&conf, sets[i], errbuf, sizeof(errbuf)) < 0) {
-			log_err("%s", errbuf);
+		if (vd_config_set(&conf, sets[i], &err) < 0) {
+			log_err("%s", err.msg);
 			return EXIT_CONFIG;
 		}
 	if (root_flag) {
@@ -217,8 +216,8 @@ int main(int argc, char **argv)
 		snprintf(conf.root, sizeof(conf.root), "%s", root_flag);
 		vd_config_set_origin(&conf, conf.root, "--root");
 	}
-	if (vd_config_validate(&conf, errbuf, sizeof(errbuf)) < 0) {
-		log_err("%s", errbuf);
+	if (vd_config_validate(&conf, &err) < 0) {
+		log_err("%s", err.msg);
 		return EXIT_CONFIG;
 	}
 
@@ -238,17 +237,17 @@ int main(int argc, char **argv)
 	 * bad trust store or a full state filesystem stops the start at once, with
 	 * status 2 like any bad value (the launcher sees it). */
 	_cleanup_(vd_config_tls_clear) struct vd_config_tls pem = { 0 };
-	if (vd_config_tls_load(&conf, &pem, errbuf, sizeof(errbuf)) < 0) {
-		log_err("%s", errbuf);
+	if (vd_config_tls_load(&conf, &pem, &err) < 0) {
+		log_err("%s", err.msg);
 		return EXIT_CONFIG;
 	}
 	if (!conf.ssl)
 		log_warning("*** vars.ssl = false: serving PLAIN HTTP without client authentication. "
 			    "Anyone who can reach port %d controls this host. Use only for tests. ***",
 			    conf.management_port);
-	if (vd_state_dirs_check(errbuf, sizeof(errbuf)) < 0) {
+	if (vd_state_dirs_check(&err) < 0) {
 		log_err("%s; not starting (a full or read-only state filesystem would lose the "
-			"pid and port files and VM records)", errbuf);
+			"pid and port files and VM records)", err.msg);
 		return EXIT_CONFIG;
 	}
 
@@ -294,9 +293,9 @@ int main(int argc, char **argv)
 		.dispatch = dispatch,
 	};
 	struct rpc_server *srv = NULL;
-	int r = rpc_server_start(&so, &srv, errbuf, sizeof(errbuf));
+	int r = rpc_server_start(&so, &srv, &err);
 	if (r < 0) {
-		log_err("%s", errbuf);
+		log_err("%s", err.msg);
 		vd_api_fini();
 		return 1;
 	}
@@ -304,12 +303,12 @@ int main(int argc, char **argv)
 	 * its pid file: the state directory filled up since the check above. */
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	r = write_runtime_file("vdsmd.pid", buf, errbuf, sizeof(errbuf));
+	r = write_runtime_file("vdsmd.pid", buf, &err);
 	snprintf(buf, sizeof(buf), "%d\n", rpc_server_port(srv));
 	if (r == 0)
-		r = write_runtime_file("vdsmd.port", buf, errbuf, sizeof(errbuf));
+		r = write_runtime_file("vdsmd.port", buf, &err);
 	if (r < 0) {
-		log_err("%s; not starting", errbuf);
+		log_err("%s; not starting", err.msg);
 		rpc_server_stop(srv);
 		vd_api_fini();
 		remove_runtime_file("vdsmd.pid");

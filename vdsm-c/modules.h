@@ -6,6 +6,8 @@
 #ifndef VD_MODULES_H
 #define VD_MODULES_H
 
+#include "util/macros.h"
+
 struct vd_module {
 	const char *name;
 	/* Returns 0, or -1 after logging why; a failing module is logged and the agent
@@ -16,7 +18,7 @@ struct vd_module {
 };
 
 /* Starts every module in order; returns -1 if a required one failed. */
-int vd_modules_start(void);
+int vd_modules_start(void) _wur_;
 /* Stops the started modules in reverse order. */
 void vd_modules_stop(void);
 /* "network=started hostcaps=failed ..." (pending, started, failed, stopped) into buf,

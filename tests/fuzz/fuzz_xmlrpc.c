@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
-	char why[256], name[RPC_METHOD_MAX + 1];
+	struct vd_error why = { 0 };
+	char name[RPC_METHOD_MAX + 1];
 	char *body = malloc(size + 1);
 
 	if (!init) {
@@ -25,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(body, data, size);
 	body[size] = '\0';
 	(void)rpc_parse_call_noparams(body, size, name);
-	if (rpc_body_check(body, size, 64, why, sizeof(why)) == 0) {
+	if (rpc_body_check(body, size, 64, vd_error_fresh(&why)) == 0) {
 		char *method = NULL;
 		xmlrpc_value *params = NULL;
-		if (rpc_parse_call(body, size, &method, &params, why, sizeof(why)) == 0) {
+		if (rpc_parse_call(body, size, &method, &params, vd_error_fresh(&why)) == 0) {
 			free(method);
 			xmlrpc_DECREF(params);
 		}

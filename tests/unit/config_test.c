@@ -19,7 +19,7 @@
 static void test_defaults(void **state)
 {
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	(void)state;
 	vd_config_defaults(&c);
 	assert_int_equal(c.management_port, 54321);
@@ -29,7 +29,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.libvirt_uri, "qemu:///system");
 	assert_int_equal(c.host_mem_reserve + c.extra_mem_reserve, 321);
 	assert_int_equal(c.guest_ram_overhead, 65);
-	assert_int_equal(vd_config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(vd_config_validate(&c, vd_error_fresh(&err)), 0);
 	/* Default paths go under the root prefix; configured ones are used as written. */
 	strcpy(c.root, "/tmp/r");
 	char *p = vd_config_state_path(&c, c.trust_store_path);
@@ -40,10 +40,10 @@ static void test_defaults(void **state)
 static void test_good_file(void **state)
 {
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	(void)state;
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_load(&c, DATA "good.conf", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_load(&c, DATA "good.conf", vd_error_fresh(&err)), 0);
 	assert_false(c.ssl);
 	assert_string_equal(c.trust_store_path, "/srv/pki");
 	assert_string_equal(c.libvirt_uri, "test:///default");
@@ -51,7 +51,7 @@ static void test_good_file(void **state)
 	assert_string_equal(c.log_level, "debug");
 	assert_string_equal(c.management_ip, "::");
 	assert_int_equal(c.management_port, 5432);
-	assert_int_equal(vd_config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(vd_config_validate(&c, vd_error_fresh(&err)), 0);
 	strcpy(c.root, "/tmp/r");
 	char *p = vd_config_state_path(&c, c.trust_store_path);
 	assert_string_equal(p, "/srv/pki");
@@ -61,10 +61,10 @@ static void test_good_file(void **state)
 static void test_vars_alias(void **state)
 {
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	(void)state;
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_load(&c, DATA "vars-alias.conf", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_load(&c, DATA "vars-alias.conf", vd_error_fresh(&err)), 0);
 	assert_int_equal(c.management_port, 1234);
 	assert_string_equal(c.management_ip, "10.0.0.1");
 }
@@ -72,25 +72,25 @@ static void test_vars_alias(void **state)
 static void test_unknown_keys_are_warnings(void **state)
 {
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	(void)state;
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_load(&c, DATA "unknown.conf", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_load(&c, DATA "unknown.conf", vd_error_fresh(&err)), 0);
 	assert_true(c.ssl);
 }
 
 static void expect_error(const char *file, const char *needle1, const char *needle2)
 {
 	struct vd_config c;
-	char err[512] = "";
+	struct vd_error err = { 0 };
 
 	vd_config_defaults(&c);
-	int r = vd_config_load(&c, file, err, sizeof(err));
+	int r = vd_config_load(&c, file, vd_error_fresh(&err));
 	if (r == 0)
-		r = vd_config_validate(&c, err, sizeof(err));
+		r = vd_config_validate(&c, vd_error_fresh(&err));
 	assert_int_equal(r, -1);
-	if (!strstr(err, needle1) || (needle2 && !strstr(err, needle2)))
-		fail_msg("%s: message '%s' lacks '%s'/'%s'", file, err, needle1, needle2 ? needle2 : "");
+	if (!strstr(err.msg, needle1) || (needle2 && !strstr(err.msg, needle2)))
+		fail_msg("%s: message '%s' lacks '%s'/'%s'", file, err.msg, needle1, needle2 ? needle2 : "");
 }
 
 static void test_bad_files(void **state)
@@ -121,21 +121,21 @@ static void test_tls_values_checked_at_load(void **state)
 		     "ovirt.example");
 
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_load(&c, DATA "good-ciphers.conf", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_load(&c, DATA "good-ciphers.conf", vd_error_fresh(&err)), 0);
 	assert_string_equal(c.ssl_ciphers, "NORMAL:-VERS-ALL:+VERS-TLS1.2");
-	assert_int_equal(vd_config_set(&c, "addresses.management_ip=fe80::1", err, sizeof(err)), 0);
-	assert_int_equal(vd_config_set(&c, "vars.management_ip=10.0.0.300", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "--set: bad value for vars.management_ip"));
-	assert_int_equal(vd_config_set(&c, "vars.ssl_ciphers=SECURE256:%%BOGUS", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "vars.ssl_ciphers"));
+	assert_int_equal(vd_config_set(&c, "addresses.management_ip=fe80::1", vd_error_fresh(&err)), 0);
+	assert_int_equal(vd_config_set(&c, "vars.management_ip=10.0.0.300", vd_error_fresh(&err)), -1);
+	assert_non_null(strstr(err.msg, "--set: bad value for vars.management_ip"));
+	assert_int_equal(vd_config_set(&c, "vars.ssl_ciphers=SECURE256:%%BOGUS", vd_error_fresh(&err)), -1);
+	assert_non_null(strstr(err.msg, "vars.ssl_ciphers"));
 }
 
-static int tls_load(struct vd_config *c, char *err, size_t errlen)
+static int tls_load(struct vd_config *c, struct vd_error *err)
 {
 	struct vd_config_tls t;
-	int r = vd_config_tls_load(c, &t, err, errlen);
+	int r = vd_config_tls_load(c, &t, err);
 	if (r == 0 && c->ssl) {
 		assert_non_null(t.cert_pem);
 		assert_non_null(t.key_pem);
@@ -148,30 +148,30 @@ static int tls_load(struct vd_config *c, char *err, size_t errlen)
 static void test_trust_store_checked_at_start(void **state)
 {
 	struct vd_config c;
-	char err[768];
+	struct vd_error err = { 0 };
 	(void)state;
 
 	/* Missing files: the key's file:line, the file that is missing. */
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_load(&c, DATA "no-trust-store.conf", err, sizeof(err)), 0);
-	assert_int_equal(vd_config_validate(&c, err, sizeof(err)), 0);
-	assert_int_equal(tls_load(&c, err, sizeof(err)), -1);
-	if (!strstr(err, "no-trust-store.conf:4: bad value for vars.trust_store_path") ||
-	    !strstr(err, "/nonexistent/vdsm-c-pki/certs/vdsmcert.pem"))
-		fail_msg("message: %s", err);
+	assert_int_equal(vd_config_load(&c, DATA "no-trust-store.conf", vd_error_fresh(&err)), 0);
+	assert_int_equal(vd_config_validate(&c, vd_error_fresh(&err)), 0);
+	assert_int_equal(tls_load(&c, vd_error_fresh(&err)), -1);
+	if (!strstr(err.msg, "no-trust-store.conf:4: bad value for vars.trust_store_path") ||
+	    !strstr(err.msg, "/nonexistent/vdsm-c-pki/certs/vdsmcert.pem"))
+		fail_msg("message: %s", err.msg);
 
 	/* ssl = false needs no trust store. */
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_load(&c, DATA "plain-no-trust-store.conf", err, sizeof(err)), 0);
-	assert_int_equal(tls_load(&c, err, sizeof(err)), 0);
+	assert_int_equal(vd_config_load(&c, DATA "plain-no-trust-store.conf", vd_error_fresh(&err)), 0);
+	assert_int_equal(tls_load(&c, vd_error_fresh(&err)), 0);
 
 	/* The built-in default, under the root prefix, says it is the default. */
 	vd_config_defaults(&c);
 	strcpy(c.root, "/nonexistent-root");
-	assert_int_equal(tls_load(&c, err, sizeof(err)), -1);
-	if (!strstr(err, "vars.trust_store_path (built-in default") ||
-	    !strstr(err, "/nonexistent-root/etc/pki/vdsm/certs/vdsmcert.pem"))
-		fail_msg("message: %s", err);
+	assert_int_equal(tls_load(&c, vd_error_fresh(&err)), -1);
+	if (!strstr(err.msg, "vars.trust_store_path (built-in default") ||
+	    !strstr(err.msg, "/nonexistent-root/etc/pki/vdsm/certs/vdsmcert.pem"))
+		fail_msg("message: %s", err.msg);
 
 	/* Files that are there but are not PEM certificates and keys. */
 	char dir[] = "/tmp/config_test.XXXXXX", p[256], set[300];
@@ -187,11 +187,11 @@ static void test_trust_store_checked_at_start(void **state)
 	}
 	vd_config_defaults(&c);
 	snprintf(set, sizeof(set), "vars.trust_store_path=%s", dir);
-	assert_int_equal(vd_config_set(&c, set, err, sizeof(err)), 0);
-	assert_int_equal(tls_load(&c, err, sizeof(err)), -1);
-	if (!strstr(err, "--set: bad value for vars.trust_store_path") ||
-	    !strstr(err, "not a usable certificate and key"))
-		fail_msg("message: %s", err);
+	assert_int_equal(vd_config_set(&c, set, vd_error_fresh(&err)), 0);
+	assert_int_equal(tls_load(&c, vd_error_fresh(&err)), -1);
+	if (!strstr(err.msg, "--set: bad value for vars.trust_store_path") ||
+	    !strstr(err.msg, "not a usable certificate and key"))
+		fail_msg("message: %s", err.msg);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
 		unlink(p);
@@ -206,27 +206,27 @@ static void test_trust_store_checked_at_start(void **state)
 static void test_root_flag_origin(void **state)
 {
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	(void)state;
 	vd_config_defaults(&c);
 	strcpy(c.root, "relative/root");
 	vd_config_set_origin(&c, c.root, "--root");
-	assert_int_equal(vd_config_validate(&c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "--root: bad value for vars.root"));
+	assert_int_equal(vd_config_validate(&c, vd_error_fresh(&err)), -1);
+	assert_non_null(strstr(err.msg, "--root: bad value for vars.root"));
 }
 
 static void test_set_override(void **state)
 {
 	struct vd_config c;
-	char err[512];
+	struct vd_error err = { 0 };
 	(void)state;
 	vd_config_defaults(&c);
-	assert_int_equal(vd_config_set(&c, "vars.max_connections=7", err, sizeof(err)), 0);
+	assert_int_equal(vd_config_set(&c, "vars.max_connections=7", vd_error_fresh(&err)), 0);
 	assert_int_equal(c.max_connections, 7);
-	assert_int_equal(vd_config_set(&c, "addresses.management_port=99999", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "management_port"));
-	assert_int_equal(vd_config_set(&c, "nonsense", err, sizeof(err)), -1);
-	assert_int_equal(vd_config_set(&c, "vars.nokey=1", err, sizeof(err)), -1);
+	assert_int_equal(vd_config_set(&c, "addresses.management_port=99999", vd_error_fresh(&err)), -1);
+	assert_non_null(strstr(err.msg, "management_port"));
+	assert_int_equal(vd_config_set(&c, "nonsense", vd_error_fresh(&err)), -1);
+	assert_int_equal(vd_config_set(&c, "vars.nokey=1", vd_error_fresh(&err)), -1);
 }
 
 int main(void)

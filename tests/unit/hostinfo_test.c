@@ -91,16 +91,16 @@ static void test_kernel(void **state)
 	struct vd_pkg k;
 
 	(void)state;
-	vd_kernel_pkg_parse("6.1.0-28-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)", &k);
+	assert_int_equal(vd_kernel_pkg_parse("6.1.0-28-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)", &k), 0);
 	assert_string_equal(k.name, "kernel");
 	assert_string_equal(k.version, "6.1.0");
 	assert_string_equal(k.release, "28-amd64");
 	assert_int_equal(k.buildtime, 1732233600);
-	vd_kernel_pkg_parse("3.10.0-327.el7.x86_64", "#1 SMP Thu Oct 29 17:29:29 EDT 2015", &k);
+	assert_int_equal(vd_kernel_pkg_parse("3.10.0-327.el7.x86_64", "#1 SMP Thu Oct 29 17:29:29 EDT 2015", &k), 0);
 	assert_string_equal(k.version, "3.10.0");
 	assert_string_equal(k.release, "327.el7.x86_64");
 	assert_int_equal(k.buildtime, 1446139769);
-	vd_kernel_pkg_parse("6.18.44", "#1 SMP PREEMPT_DYNAMIC @0", &k);
+	assert_int_equal(vd_kernel_pkg_parse("6.18.44", "#1 SMP PREEMPT_DYNAMIC @0", &k), 0);
 	assert_string_equal(k.version, "6.18.44");
 	assert_string_equal(k.release, "");
 	assert_int_equal(k.buildtime, -1);

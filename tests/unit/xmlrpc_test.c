@@ -109,13 +109,13 @@ static xmlrpc_value *parse_param(const char *xmlval)
 	char body[2048];
 	char *method = NULL;
 	xmlrpc_value *params = NULL, *v = NULL;
-	char why[256];
+	struct vd_error why = { 0 };
 	xmlrpc_env env;
 
 	snprintf(body, sizeof(body),
 		 "<?xml version='1.0'?><methodCall><methodName>m</methodName><params><param>"
 		 "<value>%s</value></param></params></methodCall>", xmlval);
-	assert_int_equal(rpc_parse_call(body, strlen(body), &method, &params, why, sizeof(why)), 0);
+	assert_int_equal(rpc_parse_call(body, strlen(body), &method, &params, vd_error_fresh(&why)), 0);
 	assert_string_equal(method, "m");
 	free(method);
 	xmlrpc_env_init(&env);
@@ -268,32 +268,32 @@ static void test_envelope(void **state)
 
 static void test_body_check(void **state)
 {
-	char why[200];
+	struct vd_error why = { 0 };
 	(void)state;
 	const char *ok = "<?xml version='1.0'?><methodCall><methodName>ping</methodName>"
 			 "<params/></methodCall>";
-	assert_int_equal(rpc_body_check(ok, strlen(ok), 64, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(ok, strlen(ok), 64, vd_error_fresh(&why)), 0);
 	const char *comment = "<methodCall><!-- c --><methodName>ping</methodName></methodCall>";
-	assert_int_equal(rpc_body_check(comment, strlen(comment), 64, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(comment, strlen(comment), 64, vd_error_fresh(&why)), 0);
 	const char *cdata = "<methodCall><methodName><![CDATA[<<<<]]></methodName></methodCall>";
-	assert_int_equal(rpc_body_check(cdata, strlen(cdata), 1, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(cdata, strlen(cdata), 1, vd_error_fresh(&why)), 0);
 	const char *dt = "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>";
-	assert_int_equal(rpc_body_check(dt, strlen(dt), 64, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "DOCTYPE"));
+	assert_int_equal(rpc_body_check(dt, strlen(dt), 64, vd_error_fresh(&why)), -1);
+	assert_non_null(strstr(why.msg, "DOCTYPE"));
 
 	/* Depth: 4 elements per value nesting level + 8. */
 	char deep[8192] = "";
 	for (int i = 0; i < 300; i++)
 		strcat(deep, "<a>");
-	assert_int_equal(rpc_body_check(deep, strlen(deep), 64, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "nested deeper than 264"));
+	assert_int_equal(rpc_body_check(deep, strlen(deep), 64, vd_error_fresh(&why)), -1);
+	assert_non_null(strstr(why.msg, "nested deeper than 264"));
 	deep[264 * 3] = '\0';
-	assert_int_equal(rpc_body_check(deep, strlen(deep), 64, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(deep, strlen(deep), 64, vd_error_fresh(&why)), 0);
 	/* Closed elements do not add up. */
 	char flat[8192] = "";
 	for (int i = 0; i < 500; i++)
 		strcat(flat, "<a></a><b/>");
-	assert_int_equal(rpc_body_check(flat, strlen(flat), 64, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(flat, strlen(flat), 64, vd_error_fresh(&why)), 0);
 }
 
 /* Markup that only looks like tags must not hide real nesting from the check: fake end
@@ -302,7 +302,7 @@ static void test_body_check(void **state)
  * nest deep enough to overflow xmlrpc-c's recursive tree free. */
 static void test_body_check_not_fooled(void **state)
 {
-	char why[200];
+	struct vd_error why = { 0 };
 	size_t cap = 64 * 1024;
 	char *b = malloc(cap);
 	(void)state;
@@ -319,34 +319,35 @@ static void test_body_check_not_fooled(void **state)
 		strcat(b, hide[k][1]);
 		for (int i = 0; i < 600; i++)
 			strcat(b, "<a>");
-		assert_int_equal(rpc_body_check(b, strlen(b), 64, why, sizeof(why)), -1);
-		assert_non_null(strstr(why, "nested deeper"));
+		assert_int_equal(rpc_body_check(b, strlen(b), 64, vd_error_fresh(&why)), -1);
+		assert_non_null(strstr(why.msg, "nested deeper"));
 	}
 	for (const char *const *t = (const char *const[]){ "<a x=\"/>\">", "<a x='/>'>",
 							   "<a x='>' y=\"/>\">", NULL }; *t; t++) {
 		b[0] = '\0';
 		for (int i = 0; i < 600; i++)
 			strcat(b, *t);
-		assert_int_equal(rpc_body_check(b, strlen(b), 64, why, sizeof(why)), -1);
-		assert_non_null(strstr(why, "nested deeper"));
+		assert_int_equal(rpc_body_check(b, strlen(b), 64, vd_error_fresh(&why)), -1);
+		assert_non_null(strstr(why.msg, "nested deeper"));
 	}
 	/* Still accepted: comments, PIs and attributes with markup characters, flat. */
 	const char *ok = "<?xml version='1.0'?><!-- <a><a><a> --><?pi <b> ?>"
 			 "<methodCall x='a>b' y=\"/>\"><methodName>ping</methodName><a/><b x='/'/>"
 			 "</methodCall>";
-	assert_int_equal(rpc_body_check(ok, strlen(ok), 1, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(ok, strlen(ok), 1, vd_error_fresh(&why)), 0);
 	free(b);
 }
 
 static void test_parse_errors(void **state)
 {
-	char why[200], *m = NULL;
+	struct vd_error why = { 0 };
+	char *m = NULL;
 	xmlrpc_value *p = NULL;
 	(void)state;
-	assert_int_equal(rpc_parse_call("junk", 4, &m, &p, why, sizeof(why)), -EINVAL);
-	assert_true(strlen(why) > 0);
+	assert_int_equal(rpc_parse_call("junk", 4, &m, &p, vd_error_fresh(&why)), -EINVAL);
+	assert_true(strlen(why.msg) > 0);
 	const char *trunc = "<methodCall><methodName>ping</methodName><params>";
-	assert_int_equal(rpc_parse_call(trunc, strlen(trunc), &m, &p, why, sizeof(why)), -EINVAL);
+	assert_int_equal(rpc_parse_call(trunc, strlen(trunc), &m, &p, vd_error_fresh(&why)), -EINVAL);
 }
 
 /* The fast path for parameterless calls must agree with the full parser. */
@@ -367,25 +368,26 @@ static void test_parse_fast_path(void **state)
 		"<methodCall><methodName>ping</methodName>",
 		"<?xml <bad?><methodCall><methodName>ping</methodName></methodCall>",
 	};
-	char why[256], *m;
+	struct vd_error why = { 0 };
+	char *m;
 	xmlrpc_value *p;
 	xmlrpc_env env;
 	(void)state;
 	xmlrpc_env_init(&env);
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(rpc_parse_call(good[i], strlen(good[i]), &m, &p, why, sizeof(why)), 0);
+		assert_int_equal(rpc_parse_call(good[i], strlen(good[i]), &m, &p, vd_error_fresh(&why)), 0);
 		assert_string_equal(m, names[i]);
 		assert_int_equal(xmlrpc_array_size(&env, p), 0);
 		free(m);
 		xmlrpc_DECREF(p);
 	}
 	/* Not the fast shape: the full parser decides (params, or a fault). */
-	assert_int_equal(rpc_parse_call(slow_or_bad[0], strlen(slow_or_bad[0]), &m, &p, why, sizeof(why)), 0);
+	assert_int_equal(rpc_parse_call(slow_or_bad[0], strlen(slow_or_bad[0]), &m, &p, vd_error_fresh(&why)), 0);
 	assert_int_equal(xmlrpc_array_size(&env, p), 1);
 	free(m);
 	xmlrpc_DECREF(p);
 	for (size_t i = 1; i < sizeof(slow_or_bad) / sizeof(slow_or_bad[0]); i++) {
-		int r = rpc_parse_call(slow_or_bad[i], strlen(slow_or_bad[i]), &m, &p, why, sizeof(why));
+		int r = rpc_parse_call(slow_or_bad[i], strlen(slow_or_bad[i]), &m, &p, vd_error_fresh(&why));
 		if (r == 0) {
 			/* whatever the full parser accepts must not be a mangled name */
 			assert_true(strcmp(m, "ping") != 0 || i == 2);
@@ -509,7 +511,7 @@ static void test_scalar_check_agrees_with_library(void **state)
 		SET("double", int_texts),
 #undef SET
 	};
-	char why[300];
+	struct vd_error why = { 0 };
 	size_t checked = 0, i8_refused = 0, nonfinite = 0;
 	(void)state;
 
@@ -517,7 +519,7 @@ static void test_scalar_check_agrees_with_library(void **state)
 		for (size_t i = 0; i < sets[s].n; i++) {
 			const char *text = sets[s].texts[i];
 			char *body = call_body(sets[s].type, text);
-			bool ours = rpc_body_check(body, strlen(body), 64, why, sizeof(why)) == 0;
+			bool ours = rpc_body_check(body, strlen(body), 64, vd_error_fresh(&why)) == 0;
 			bool is_i8 = strstr(sets[s].type, "i8") != NULL;
 			if (is_i8 && !ours) {
 				/* never given to the library: it crashes on these */
@@ -531,11 +533,11 @@ static void test_scalar_check_agrees_with_library(void **state)
 			bool lib = library_accepts(body);
 			if (ours != lib) {
 				if (lib && strcmp(sets[s].type, "double") == 0 &&
-				    strstr(why, "not a finite number")) {
+				    strstr(why.msg, "not a finite number")) {
 					nonfinite++;
 				} else {
 					fail_msg("<%s>%s</%s>: ours %s (%s), library %s", sets[s].type, text,
-						 sets[s].type, ours ? "accepts" : "refuses", ours ? "" : why,
+						 sets[s].type, ours ? "accepts" : "refuses", ours ? "" : why.msg,
 						 lib ? "accepts" : "refuses");
 				}
 			}
@@ -543,8 +545,8 @@ static void test_scalar_check_agrees_with_library(void **state)
 				/* the message names the type and quotes the value */
 				char tag[40];
 				snprintf(tag, sizeof(tag), "<%s> value '", sets[s].type);
-				if (strncmp(why, tag, strlen(tag)) != 0)
-					fail_msg("<%s>%s</%s>: message '%s'", sets[s].type, text, sets[s].type, why);
+				if (strncmp(why.msg, tag, strlen(tag)) != 0)
+					fail_msg("<%s>%s</%s>: message '%s'", sets[s].type, text, sets[s].type, why.msg);
 			}
 			checked++;
 			free(body);
@@ -557,21 +559,21 @@ static void test_scalar_check_agrees_with_library(void **state)
 
 static void assert_refused(const char *type, const char *text, const char *msg)
 {
-	char why[300];
+	struct vd_error why = { 0 };
 	char *body = call_body(type, text);
-	if (rpc_body_check(body, strlen(body), 64, why, sizeof(why)) != -1)
+	if (rpc_body_check(body, strlen(body), 64, vd_error_fresh(&why)) != -1)
 		fail_msg("<%s>%s</%s> accepted", type, text, type);
-	if (!strstr(why, msg))
-		fail_msg("<%s>%s</%s>: '%s' does not contain '%s'", type, text, type, why, msg);
+	if (!strstr(why.msg, msg))
+		fail_msg("<%s>%s</%s>: '%s' does not contain '%s'", type, text, type, why.msg, msg);
 	free(body);
 }
 
 static void assert_accepted(const char *type, const char *text)
 {
-	char why[300];
+	struct vd_error why = { 0 };
 	char *body = call_body(type, text);
-	if (rpc_body_check(body, strlen(body), 64, why, sizeof(why)) != 0)
-		fail_msg("<%s>%s</%s> refused: %s", type, text, type, why);
+	if (rpc_body_check(body, strlen(body), 64, vd_error_fresh(&why)) != 0)
+		fail_msg("<%s>%s</%s> refused: %s", type, text, type, why.msg);
 	free(body);
 }
 
@@ -613,11 +615,11 @@ static void test_scalar_check_messages(void **state)
 	assert_refused("i8", "1234567890123456789012345678901234567\xf0\x9f\x98\x80xyz",
 		       "'1234567890123456789012345678901234567...' is not an integer");
 	/* rpc_scalar_check() on its own, and types it leaves alone. */
-	char why[200];
-	assert_int_equal(rpc_scalar_check("i8", "1e3", why, sizeof(why)), -1);
-	assert_string_equal(why, "<i8> value '1e3' is not an integer");
-	assert_int_equal(rpc_scalar_check("string", "anything", why, sizeof(why)), 0);
-	assert_int_equal(rpc_scalar_check("I8", "x", why, sizeof(why)), 0); /* not a type name */
+	struct vd_error why = { 0 };
+	assert_int_equal(rpc_scalar_check("i8", "1e3", vd_error_fresh(&why)), -1);
+	assert_string_equal(why.msg, "<i8> value '1e3' is not an integer");
+	assert_int_equal(rpc_scalar_check("string", "anything", vd_error_fresh(&why)), 0);
+	assert_int_equal(rpc_scalar_check("I8", "x", vd_error_fresh(&why)), 0); /* not a type name */
 }
 
 /* The text is read as expat delivers it: references, CDATA, comments and PIs inside the
@@ -667,7 +669,7 @@ static void test_scalar_check_reads_xml_text(void **state)
 		{ "<i8><i8>1</i8></i8>", NULL },
 		{ "<i8><i8>x</i8></i8>", "'x' is not an integer" },
 	};
-	char why[300];
+	struct vd_error why = { 0 };
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -675,17 +677,17 @@ static void test_scalar_check_reads_xml_text(void **state)
 		assert_true(asprintf(&body, "<methodCall><methodName>m</methodName><params><param>"
 					    "<value>%s</value></param></params></methodCall>",
 				     cases[i].body_part) > 0);
-		int r = rpc_body_check(body, strlen(body), 64, why, sizeof(why));
-		if (cases[i].refused && (r != -1 || !strstr(why, cases[i].refused)))
-			fail_msg("%s: got %d '%s', want '%s'", cases[i].body_part, r, r ? why : "",
+		int r = rpc_body_check(body, strlen(body), 64, vd_error_fresh(&why));
+		if (cases[i].refused && (r != -1 || !strstr(why.msg, cases[i].refused)))
+			fail_msg("%s: got %d '%s', want '%s'", cases[i].body_part, r, r ? why.msg : "",
 				 cases[i].refused);
 		if (!cases[i].refused && r != 0)
-			fail_msg("%s: refused: %s", cases[i].body_part, why);
+			fail_msg("%s: refused: %s", cases[i].body_part, why.msg);
 		free(body);
 	}
 	/* Unterminated: the parser reports it. */
 	const char *trunc = "<methodCall><methodName>m</methodName><params><param><value><i8>99999";
-	assert_int_equal(rpc_body_check(trunc, strlen(trunc), 64, why, sizeof(why)), 0);
+	assert_int_equal(rpc_body_check(trunc, strlen(trunc), 64, vd_error_fresh(&why)), 0);
 }
 
 /* Text in UTF-16 (expat reads it) hides markup from a byte scan: NUL bytes refused. */
@@ -695,7 +697,8 @@ static void test_body_check_refuses_nul(void **state)
 			    "</methodName><params><param><value><i8>x</i8></value></param></params>"
 			    "</methodCall>";
 	size_t n = strlen(ascii);
-	char *u16 = malloc(2 * n + 2), why[200];
+	char *u16 = malloc(2 * n + 2);
+	struct vd_error why = { 0 };
 	(void)state;
 
 	u16[0] = (char)0xff;
@@ -704,28 +707,29 @@ static void test_body_check_refuses_nul(void **state)
 		u16[2 + 2 * i] = ascii[i];
 		u16[3 + 2 * i] = '\0';
 	}
-	assert_int_equal(rpc_body_check(u16, 2 * n + 2, 64, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "NUL bytes"));
+	assert_int_equal(rpc_body_check(u16, 2 * n + 2, 64, vd_error_fresh(&why)), -1);
+	assert_non_null(strstr(why.msg, "NUL bytes"));
 	char *m = NULL;
 	xmlrpc_value *p = NULL;
-	assert_int_equal(rpc_parse_call(u16, 2 * n + 2, &m, &p, why, sizeof(why)), -EBADMSG);
-	assert_int_equal(rpc_body_check("<a>\0</a>", 8, 64, why, sizeof(why)), -1);
+	assert_int_equal(rpc_parse_call(u16, 2 * n + 2, &m, &p, vd_error_fresh(&why)), -EBADMSG);
+	assert_int_equal(rpc_body_check("<a>\0</a>", 8, 64, vd_error_fresh(&why)), -1);
 	free(u16);
 }
 
 /* rpc_parse_call() checks on its own: an <i8> the library cannot read never reaches it. */
 static void test_parse_call_checks_scalars(void **state)
 {
-	char why[300], *m = NULL;
+	struct vd_error why = { 0 };
+	char *m = NULL;
 	xmlrpc_value *p = NULL;
 	(void)state;
 	char *body = call_body("i8", "9223372036854775808");
-	assert_int_equal(rpc_parse_call(body, strlen(body), &m, &p, why, sizeof(why)), -EBADMSG);
-	assert_non_null(strstr(why, "<i8> value '9223372036854775808' is out of the 64-bit range"));
+	assert_int_equal(rpc_parse_call(body, strlen(body), &m, &p, vd_error_fresh(&why)), -EBADMSG);
+	assert_non_null(strstr(why.msg, "<i8> value '9223372036854775808' is out of the 64-bit range"));
 	assert_null(m);
 	free(body);
 	body = call_body("i8", "-9223372036854775808");
-	assert_int_equal(rpc_parse_call(body, strlen(body), &m, &p, why, sizeof(why)), 0);
+	assert_int_equal(rpc_parse_call(body, strlen(body), &m, &p, vd_error_fresh(&why)), 0);
 	xmlrpc_value *v = NULL;
 	xmlrpc_env env;
 	xmlrpc_env_init(&env);

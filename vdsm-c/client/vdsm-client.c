@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 	int port = 54321, opt;
 	bool plain = false, verify_host = false;
 	double timeout = 0;
-	char errbuf[1024];
+	struct vd_error err = { 0 };
 
 	while ((opt = getopt_long(argc, argv, "+H:p:k:PF:t:vh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -240,11 +240,10 @@ int main(int argc, char **argv)
 		/* Named arguments: ask the agent for the verb's parameter names. */
 		xmlrpc_value *hp = rpc_array_new(&env), *hr = NULL;
 		rpc_append_str(&env, hp, verb);
-		int r = rpc_client_call(cl, "system.methodHelp", hp, flow, &hr, &fcode, errbuf,
-					sizeof(errbuf));
+		int r = rpc_client_call(cl, "system.methodHelp", hp, flow, &hr, &fcode, &err);
 		xmlrpc_DECREF(hp);
 		if (r == RPC_CALL_TRANSPORT) {
-			fprintf(stderr, "vdsm-client: %s\n", errbuf);
+			fprintf(stderr, "vdsm-client: %s\n", err.msg);
 			goto out;
 		}
 		_cleanup_free_ char *args = r == RPC_CALL_OK ? rpc_to_string(rpc_struct_get(hr, "args")) : NULL;
@@ -338,13 +337,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	xmlrpc_value *reply = NULL;
-	int r = rpc_client_call(cl, verb, params, flow, &reply, &fcode, errbuf, sizeof(errbuf));
+	int r = rpc_client_call(cl, verb, params, flow, &reply, &fcode, vd_error_fresh(&err));
 	xmlrpc_DECREF(params);
 	if (r == RPC_CALL_TRANSPORT) {
-		fprintf(stderr, "vdsm-client: cannot call %s: %s\n", verb, errbuf);
+		fprintf(stderr, "vdsm-client: cannot call %s: %s\n", verb, err.msg);
 		rc = 2;
 	} else if (r == RPC_CALL_FAULT) {
-		fprintf(stderr, "vdsm-client: fault %d: %s\n", fcode, errbuf);
+		fprintf(stderr, "vdsm-client: fault %d: %s\n", fcode, err.msg);
 		rc = 1;
 	} else {
 		rc = print_reply(reply);

@@ -107,11 +107,11 @@ int hostcaps_collect(const struct hostcaps_src *src, struct hostcaps **ret)
 	_cleanup_free_ char *kvm = util_path(src->host_root, "/dev/kvm");
 	c->kvm_api = kvm ? cpu_kvm_probe(kvm) : -ENOMEM;
 	if (src->libvirt_uri) {
-		r = cpu_virt_query(src->libvirt_uri, &c->virt, c->virt_error, sizeof(c->virt_error));
+		r = cpu_virt_query(src->libvirt_uri, &c->virt, &c->virt_error);
 		if (r < 0)
 			c->virt = NULL;
 	} else {
-		snprintf(c->virt_error, sizeof(c->virt_error), "libvirt not asked");
+		vd_error_set(&c->virt_error, VD_ERR_GENERAL, "libvirt not asked");
 	}
 	if ((r = vd_host_uuid(src->host_root, src->state_root, c->uuid, &c->uuid_source)) < 0) {
 		log_err("cannot determine or persist the host UUID: %s", strerror(-r));
@@ -119,11 +119,15 @@ int hostcaps_collect(const struct hostcaps_src *src, struct hostcaps **ret)
 	}
 	if (vd_os_read(src->host_root, &c->os) < 0)
 		memset(&c->os, 0, sizeof(c->os));
-	vd_kernel_pkg(&c->kernel);
+	if ((r = vd_kernel_pkg(&c->kernel)) < 0)
+		log_warning("kernel version: %s, reporting it empty", strerror(-r));
 	if ((r = vd_packages_query(src->dpkg_query, &c->pkgs, &c->n_pkgs)) < 0)
 		log_warning("package versions: %s failed: %s, ignoring", src->dpkg_query, strerror(-r));
-	vd_iscsi_initiator(src->host_root, c->iscsi_initiator, sizeof(c->iscsi_initiator));
-	vd_fc_hbas(src->host_root, &c->fc, &c->n_fc);
+	if ((r = vd_iscsi_initiator(src->host_root, c->iscsi_initiator,
+				    sizeof(c->iscsi_initiator))) < 0)
+		log_warning("cannot read the iSCSI initiator name: %s, reporting none", strerror(-r));
+	if ((r = vd_fc_hbas(src->host_root, &c->fc, &c->n_fc)) < 0)
+		log_warning("cannot list FC HBAs: %s, reporting none", strerror(-r));
 	long long nb = read_ll(src->host_root, "/proc/sys/kernel/numa_balancing", -1);
 	c->auto_numa = nb < 0 ? 2 : nb > 0;
 	c->kdump = kdump_status(src->host_root);
@@ -167,7 +171,7 @@ static void log_virt(const struct hostcaps *c)
 {
 	if (!c->virt) {
 		log_warning("libvirt '%s' did not answer (%s): no model_X flags or machines until "
-			    "it does; retrying every 10 s", module_src.libvirt_uri, c->virt_error);
+			    "it does; retrying every 10 s", module_src.libvirt_uri, c->virt_error.msg);
 		return;
 	}
 	size_t n = 0;

@@ -15,6 +15,7 @@
 
 #include "hostinfo.h"
 #include "../../cpu/cpu.h"
+#include "../util/macros.h"
 
 struct hostcaps {
 	atomic_int ref;
@@ -23,7 +24,7 @@ struct hostcaps {
 	struct cpu_numa *numa;
 	long long mem_total_kib;
 	struct cpu_virt *virt;          /* NULL when libvirt did not answer */
-	char virt_error[256];
+	struct vd_error virt_error;
 	int kvm_api;                    /* KVM_GET_API_VERSION answer, or -errno */
 	char uuid[37];
 	const char *uuid_source;        /* static string */
@@ -50,14 +51,14 @@ struct hostcaps_src {
 };
 
 /* Collects everything once (blocks on libvirt and dpkg-query; not for RPC threads). */
-int hostcaps_collect(const struct hostcaps_src *src, struct hostcaps **ret);
+int hostcaps_collect(const struct hostcaps_src *src, struct hostcaps **ret) _wur_;
 void hostcaps_unref(struct hostcaps *c);
 DEFINE_CLEANUP(struct hostcaps, hostcaps_unref)
 
 /* Module entry points (wired by vdsm-c/modules.c): collect from src, start the libvirt
  * retry thread when needed. src is copied; its strings must outlive the module (the
  * config does). */
-int hostcaps_start(const struct hostcaps_src *src);
+int hostcaps_start(const struct hostcaps_src *src) _wur_;
 void hostcaps_stop(void);
 
 /* The current caps with a reference, or NULL before hostcaps_start. Never blocks. */
@@ -68,6 +69,6 @@ unsigned long hostcaps_generation(void);
  * host with a libvirt model name ("model_" prefix accepted) using libvirt's CPU map
  * under <host_root>/usr/share/libvirt/cpu_map. See cpu_compare_model() for returns;
  * -ENOTCONN when libvirt has not answered yet. */
-int hostcaps_cpu_compare(const char *model, char ***ret_missing, size_t *ret_n);
+int hostcaps_cpu_compare(const char *model, char ***ret_missing, size_t *ret_n) _wur_;
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "hoststats.h"
 #include "../../cpu/cpu.h"
+#include "../util/macros.h"
 
 struct hs_nic_raw {
 	char name[IFNAMSIZ];
@@ -45,7 +46,7 @@ struct hs_params {
 /* Reads everything but the NIC list, which the caller passes (names, speeds, states:
  * the network snapshot in the agent, a fixture in tests). Copies nics. */
 int hs_raw_read(const struct hs_params *p, const struct hs_nic_raw *nics, size_t n_nics,
-		struct hs_raw *ret);
+		struct hs_raw *ret) _wur_;
 void hs_raw_clear(struct hs_raw *r);
 
 /* Fills the counters of the named NICs from /proc/net/dev text. */
@@ -55,7 +56,7 @@ void hs_thp_parse(const char *text, char *out, size_t size);
 /* ksmd's utime+stime from /proc/<pid>/stat text, -1 on error */
 long long hs_proc_ticks(const char *text, unsigned long long *ret_user, unsigned long long *ret_sys);
 /* PID of the kernel thread named comm under <root>/proc, 0 if none */
-int hs_find_kthread(const char *root, const char *comm);
+int hs_find_kthread(const char *root, const char *comm) _wur_;
 
 /* A new sample (ref 1) from two readings; prev NULL for the first (zero rates). */
 struct hoststats_sample *hs_compute(const struct hs_params *p, const struct hs_raw *prev,

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "../util/macros.h"
 
 /* Filled by the VM module's callback; every field the module does not know stays 0. */
 struct hoststats_vm_counts {
@@ -47,7 +48,7 @@ struct hoststats_opts {
 	struct net_filter filter;     /* which network devices are reported */
 };
 /* o is copied; its strings must outlive the module (the config does). */
-int hoststats_start(const struct hoststats_opts *o);
+int hoststats_start(const struct hoststats_opts *o) _wur_;
 void hoststats_stop(void);
 
 struct hoststats_nic {

@@ -14,7 +14,7 @@ enum vd_code {
 #undef VD_ERR
 };
 
-#define VD_ERROR_MSG_MAX 256
+#define VD_ERROR_MSG_MAX 512
 
 struct vd_error {
 	int code;                     /* 0 = no error set */
@@ -41,6 +41,13 @@ static inline void vd_error_clear(struct vd_error *err)
 {
 	err->code = 0;
 	err->msg[0] = '\0';
+}
+
+/* err cleared, for reusing one error across independent calls. */
+static inline struct vd_error *vd_error_fresh(struct vd_error *err)
+{
+	vd_error_clear(err);
+	return err;
 }
 
 /* Number of rows in errors.def (for the completeness test). */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "macros.h"
 
 struct util_exec_opts {
 	double timeout;             /* seconds, > 0 (0 = 30 s default) */
@@ -32,7 +33,7 @@ struct util_exec_result {
  * -errno when it could not be started. ret is filled in every case where the
  * child ran; release it with util_exec_result_clear(). */
 int util_exec(const char *const *argv, const struct util_exec_opts *o,
-	      struct util_exec_result *ret);
+	      struct util_exec_result *ret) _wur_;
 
 void util_exec_result_clear(struct util_exec_result *r);
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <syslog.h>
+#include "macros.h"
 
 enum vd_log_level {
 	VD_LOG_ERR = LOG_ERR,
@@ -29,7 +30,7 @@ void vd_log_start_writer(void);
 void vd_log_set_level(int level);
 int vd_log_get_level(void);
 /* "err", "warning", "notice", "info", "debug" → level; -1 if unknown. */
-int vd_log_level_from_string(const char *s);
+int vd_log_level_from_string(const char *s) _wur_;
 
 void vd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -71,8 +71,10 @@ static void cpu_keys(xmlrpc_env *env, xmlrpc_value *info, const struct hostcaps 
 	_cleanup_free_ const char **usable = NULL;
 	size_t n_usable = 0;
 
-	if (c->virt)
-		cpu_virt_usable_models(c->virt, &usable, &n_usable);
+	if (c->virt && cpu_virt_usable_models(c->virt, &usable, &n_usable) < 0) {
+		xmlrpc_faultf(env, "out of memory listing the usable CPU models");
+		return;
+	}
 	for (size_t i = 0; i < ci->n_flags; i++)
 		len += strlen(ci->flags[i]) + 1;
 	for (size_t i = 0; i < n_usable; i++)

@@ -4,6 +4,7 @@
 
 #include "../api.h"
 #include "args.h"
+#include "../util/macros.h"
 
 /* host.c */
 xmlrpc_value *verb_ping(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
@@ -24,7 +25,7 @@ xmlrpc_value *verb_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *e
 xmlrpc_value *verb_destroy(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 /* streamed: vd_write_fn */
-int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err);
-int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err);
+int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err) _wur_;
+int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err) _wur_;
 
 #endif

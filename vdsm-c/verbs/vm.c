@@ -74,8 +74,8 @@ static const struct vm_dev_info *match_dev(const struct vm_view *v, xmlrpc_value
 	_cleanup_free_ char *path = rpc_to_string(rpc_struct_get(d, "path"));
 	char m[18] = "";
 
-	if (mac)
-		vm_mac_parse(mac, m);
+	if (mac && vm_mac_parse(mac, m) < 0)
+		m[0] = '\0'; /* not a MAC: matches no device by address */
 	for (size_t i = 0; i < v->n_devs; i++) {
 		const struct vm_dev_info *x = &v->devs[i];
 		if (id && x->device_id && strcasecmp(id, x->device_id) == 0)
@@ -191,7 +191,8 @@ xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 	if (c->nparams > 1 && vd_arg_array(c, 1, "vmList", &col.filter, err) < 0)
 		return NULL;
 	col.arr = rpc_array_new(env);
-	vm_foreach(NULL, collect_list, &col);
+	if (vm_foreach(NULL, collect_list, &col) < 0 && !env->fault_occurred)
+		xmlrpc_faultf(env, "listing the VMs failed");
 	xmlrpc_value *payload = rpc_struct_new(env);
 	rpc_set_take(env, payload, "vmList", col.arr);
 	return payload;

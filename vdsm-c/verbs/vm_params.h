@@ -8,6 +8,7 @@
 
 #include "../util/error.h"
 #include "../vm/vm.h"
+#include "../util/macros.h"
 
 /* Validates params and fills a new conf (caller frees with vm_conf_free) and the
  * stored conf: params plus the defaults VDSM reports (new reference). On a bad
@@ -17,7 +18,7 @@
  * not know are accepted and logged as a warning. The vmId is copied into ret_id as
  * soon as it is known (for the audit line), "" before. */
 int vm_params_parse(xmlrpc_value *params, struct vm_conf **ret_conf, xmlrpc_value **ret_stored,
-		    char ret_id[37], struct vd_error *err);
+		    char ret_id[37], struct vd_error *err) _wur_;
 
 /* Stored conf ↔ blob (an XML-RPC <value> document: types survive the round trip). */
 char *vm_conf_to_blob(xmlrpc_value *stored);

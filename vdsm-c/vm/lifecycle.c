@@ -271,8 +271,11 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 		return -1;
 	const char *logdir = vm_opts.console_log_dir;
 	if (*logdir && !test_driver) {
-		util_mkdir_p(logdir, 0755);
-		if (asprintf(&conf->console_log, "%s/%s.log", logdir, conf->id) < 0)
+		int r = util_mkdir_p(logdir, 0755);
+		if (r < 0)
+			log_warning("VM %s: cannot create %s: %s; no console log", conf->id, logdir,
+				    strerror(-r));
+		else if (asprintf(&conf->console_log, "%s/%s.log", logdir, conf->id) < 0)
 			conf->console_log = NULL;
 	}
 

@@ -126,7 +126,10 @@ static void recover_all(virConnectPtr c)
 	double t0 = util_now_monotonic();
 	int running = recover_domains(c), down = 0;
 
-	vm_state_load_all(recover_state_file, &down);
+	int r = vm_state_load_all(recover_state_file, &down);
+	if (r < 0)
+		log_err("VM recovery: cannot read the VM state directory: %s; Down VMs of the "
+			"previous run are not reported", strerror(-r));
 	atomic_store(&recovered, true);
 	log_notice("VM recovery: %d running VM(s) found in libvirt, %d Down record(s), %.0f ms",
 		   running < 0 ? 0 : running, down, (util_now_monotonic() - t0) * 1000);

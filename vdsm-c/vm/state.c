@@ -50,7 +50,7 @@ int vm_state_write(struct vm *vm, char **ret_path)
 	return r;
 }
 
-int vm_state_save(struct vm *vm)
+void vm_state_save(struct vm *vm)
 {
 	_cleanup_free_ char *path = NULL;
 	int r = vm_state_write(vm, &path);
@@ -58,7 +58,6 @@ int vm_state_save(struct vm *vm)
 	if (r < 0)
 		log_warning("VM %s: cannot write %s: %s, ignoring", vm->id, path ? path : "",
 			    strerror(-r));
-	return r;
 }
 
 void vm_forget(struct vm *vm)
@@ -80,11 +79,13 @@ void vm_state_remove(const char *id)
 int vm_state_load_all(int (*fn)(struct vm_meta *m, void *ud), void *ud)
 {
 	_cleanup_free_ char *dir = vm_state_path(STATE_DIR);
-	DIR *d = dir ? opendir(dir) : NULL;
 	struct dirent *e;
 
+	if (!dir)
+		return -ENOMEM;
+	DIR *d = opendir(dir);
 	if (!d)
-		return 0;
+		return errno == ENOENT ? 0 : -errno;
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 		if (len != 36 + 4 || strcmp(e->d_name + 36, ".xml") != 0)

@@ -12,6 +12,7 @@
 #include <libvirt/libvirt.h>
 
 #include "vm.h"
+#include "../util/macros.h"
 
 /* The module's options (set by vm_start, read-only afterwards). */
 extern struct vm_module_opts vm_opts;
@@ -87,13 +88,13 @@ void vm_unref(struct vm *vm);        /* accepts NULL */
 DEFINE_CLEANUP(struct vm, vm_unref)
 
 /* -EEXIST when the id is taken. Takes a reference for the registry. */
-int vm_registry_add(struct vm *vm);
+int vm_registry_add(struct vm *vm) _wur_;
 /* A new reference, or NULL. */
 struct vm *vm_registry_find(const char *id);
 /* Drops the registry's reference; no-op when already removed. */
 void vm_registry_remove(struct vm *vm);
 /* New references to every VM, in insertion order; caller unrefs each and frees *ret. */
-int vm_registry_snapshot(struct vm ***ret, size_t *ret_n);
+int vm_registry_snapshot(struct vm ***ret, size_t *ret_n) _wur_;
 void vm_registry_free_snapshot(struct vm **vms, size_t n);
 /* Drops every VM (module stop). */
 void vm_registry_clear(void);
@@ -108,19 +109,20 @@ void vm_set_devs_locked(struct vm *vm, struct vm_dev_info *devs, size_t n);
 void vm_dev_info_free_array(struct vm_dev_info *devs, size_t n);
 
 /* ---- state files: /run/vdsm-c/vm/<id>.xml (state.c) ---- */
-/* Writes the VM's metadata and exit info; takes the VM lock itself. Returns 0 or
- * -errno. vm_state_save() logs a failure as a warning (for callers that go on
- * anyway); vm_state_write() does not log and gives the file's path in *ret_path
- * (caller frees; may be NULL on OOM). */
-int vm_state_save(struct vm *vm);
-int vm_state_write(struct vm *vm, char **ret_path);
+/* Writes the VM's metadata and exit info; takes the VM lock itself.
+ * vm_state_save() logs a failure as a warning (for callers that go on anyway);
+ * vm_state_write() returns 0 or -errno, does not log, and gives the file's path in
+ * *ret_path (caller frees; may be NULL on OOM). */
+void vm_state_save(struct vm *vm);
+int vm_state_write(struct vm *vm, char **ret_path) _wur_;
 void vm_state_remove(const char *id);
 /* Removes the VM from the registry and its state file, ordered with vm_state_save()
  * (a late save from the event thread cannot resurrect the file). */
 void vm_forget(struct vm *vm);
-/* Calls fn for every readable state file (parsed metadata). */
+/* Calls fn for every readable state file (parsed metadata); unreadable files are
+ * logged and skipped. 0 (also when the directory does not exist yet) or -errno. */
 struct vm_meta;
-int vm_state_load_all(int (*fn)(struct vm_meta *m, void *ud), void *ud);
+int vm_state_load_all(int (*fn)(struct vm_meta *m, void *ud), void *ud) _wur_;
 
 /* ---- parse.c: domain XML / metadata / state file parsing (libxml2) ---- */
 struct vm_meta {
@@ -144,14 +146,14 @@ struct vm_meta {
 void vm_meta_clear(struct vm_meta *m);
 /* Parses a whole domain XML (live) or a state file. Returns 0, -ENOENT when the XML
  * has no metadata element of our namespace (not our VM), -EINVAL when malformed. */
-int vm_meta_parse(const char *xml, struct vm_meta *ret);
+int vm_meta_parse(const char *xml, struct vm_meta *ret) _wur_;
 /* Writes a state file document for vm (caller holds the lock); malloc'ed or NULL. */
 char *vm_state_xml_locked(const struct vm *vm);
 
 /* ---- connection.c ---- */
 /* libvirt, its error handler and the event-loop thread; stop also closes the
  * connection. connected runs after every successful (re)connect. */
-int vm_conn_start(void (*connected)(virConnectPtr c));
+int vm_conn_start(void (*connected)(virConnectPtr c)) _wur_;
 void vm_conn_stop(void);
 /* A new reference to the libvirt connection (virConnectClose() it), or NULL when it
  * is down. */
@@ -160,7 +162,7 @@ virConnectPtr vm_conn_get(void);
 void vm_conn_broken(void);
 /* (Re)connects, then calls the connected hook given to vm_conn_start(). Module
  * start, then the sampler when the connection was lost. */
-int vm_conn_reconnect(void);
+int vm_conn_reconnect(void) _wur_;
 
 /* ---- events.c ---- */
 /* libvirt's domain lifecycle callback (registered by connection.c). */
@@ -181,7 +183,7 @@ int vm_virt_error_code(void);
 void vm_starters_wait(int timeout);
 
 /* ---- sampler.c ---- */
-int vm_sampler_start(void);
+int vm_sampler_start(void) _wur_;
 void vm_sampler_stop(void);
 /* Applies one bulk stats record to its VM (exposed for the unit tests). */
 void vm_sample_apply(struct vm *vm, const virTypedParameter *params, int n, double mono);

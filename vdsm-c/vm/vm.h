@@ -140,11 +140,11 @@ DEFINE_CLEANUP(struct vm_conf, vm_conf_free)
 
 /* "aa:bb:cc:dd:ee:ff" (either case, also '-' separators) → canonical lower case.
  * Refuses multicast/broadcast and all-zero addresses. Returns 0 or -EINVAL. */
-int vm_mac_parse(const char *s, char out[18]);
+int vm_mac_parse(const char *s, char out[18]) _wur_;
 /* A Linux bridge/interface name: 1–15 chars, no '/', ':', whitespace, not "." "..". */
 bool vm_ifname_valid(const char *s);
 /* Sets disks[i].target from bus and index; duplicates → -EEXIST with err set. */
-int vm_conf_assign_targets(struct vm_conf *c, struct vd_error *err);
+int vm_conf_assign_targets(struct vm_conf *c, struct vd_error *err) _wur_;
 
 /* Domain XML for c (c->domain_type must be set), with the metadata element holding
  * the id, start time and conf blob. Returns a malloc'ed string or NULL (OOM/XML
@@ -165,7 +165,7 @@ struct vm_module_opts {
 	const char *state_root;       /* prefix of /run/vdsm-c state ("" = /) */
 };
 
-int vm_start(const struct vm_module_opts *o);
+int vm_start(const struct vm_module_opts *o) _wur_;
 void vm_stop(void);
 
 /* Counts for getVdsStats (vmCount, vmActive, ...). Reads the registry only: never
@@ -194,11 +194,11 @@ struct vm_brief {
  * Errors: 4 exist, 9 createErr (no such bridge, unreadable kernel, no libvirt
  * connection), 13 imageErr (no such disk path). Nothing is left in libvirt on error:
  * a start that libvirt refuses later turns the VM Down with exitReason 3. */
-int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err);
+int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err) _wur_;
 
 /* Stops the domain (graceful SIGTERM, then force) and forgets the VM; a Down VM is
  * only forgotten. Errors: 1 noVM, 42 destroyErr. Blocks up to libvirt's kill wait. */
-int vm_destroy(const char *id, struct vd_error *err);
+int vm_destroy(const char *id, struct vd_error *err) _wur_;
 
 /* ---- read side (no I/O; data borrowed while the VM lock is held) ---- */
 
@@ -269,6 +269,6 @@ typedef int (*vm_view_fn)(const struct vm_view *v, void *userdata);
 
 /* Calls fn for one VM (id) or every VM (id NULL), each under its lock; stops at the
  * first negative return and passes it back. -ENOENT when id is unknown. */
-int vm_foreach(const char *id, vm_view_fn fn, void *userdata);
+int vm_foreach(const char *id, vm_view_fn fn, void *userdata) _wur_;
 
 #endif
