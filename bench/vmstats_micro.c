@@ -20,7 +20,8 @@ static void add_vms(int from, int to)
 {
 	for (int i = from; i < to; i++) {
 		char id[37];
-		util_uuid_generate(id);
+		if (util_uuid_generate(id) < 0)
+			abort();
 		struct vm *vm = vm_obj_new(id);
 		char name[32];
 		snprintf(name, sizeof(name), "bench-%05d", i);
@@ -42,7 +43,8 @@ static void add_vms(int from, int to)
 		vm->drives = calloc(1, sizeof(*vm->drives));
 		vm->n_drives = 1;
 		strcpy(vm->drives[0].target, "vda");
-		util_uuid_generate(id);
+		if (util_uuid_generate(id) < 0)
+			abort();
 		vm->drives[0].image_id = strdup(id);
 		char t0[16], t1[16];
 		snprintf(t0, sizeof(t0), "vnet%d", 2 * i);
@@ -64,7 +66,8 @@ static void add_vms(int from, int to)
 			};
 			vm_sample_apply(vm, p, (int)(sizeof(p) / sizeof(p[0])), 100.0 + 15 * s);
 		}
-		vm_registry_add(vm);
+		if (vm_registry_add(vm) < 0)
+			abort();
 		vm_unref(vm);
 	}
 }
