@@ -84,6 +84,8 @@ bool cpu_info_has_flag(const struct cpu_info *ci, const char *flag)
 	return false;
 }
 
+/* The flags of a "flags" line; a second such line in the same block replaces the
+ * first (the array's capacity is not kept, so appending to it would overflow). */
 static int split_flags(const char *s, struct cpu_info *ci)
 {
 	_cleanup_free_ char *copy = strdup(s);
@@ -92,6 +94,11 @@ static int split_flags(const char *s, struct cpu_info *ci)
 
 	if (!copy)
 		return -ENOMEM;
+	for (size_t i = 0; i < ci->n_flags; i++)
+		free(ci->flags[i]);
+	free(ci->flags);
+	ci->flags = NULL;
+	ci->n_flags = 0;
 	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		if (ci->n_flags + 1 >= cap) {
 			cap = cap ? cap * 2 : 128;

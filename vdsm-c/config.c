@@ -210,28 +210,31 @@ static bool section_known(const char *s)
 int vd_config_load(struct vd_config *c, const char *path, struct vd_error *err)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
+
+	if (!f)
+		return vd_error_set(err, VD_ERR_GENERAL, "%s: cannot read config: %s", path,
+				    strerror(errno));
+	return vd_config_read(c, f, path, err);
+}
+
+int vd_config_read(struct vd_config *c, FILE *f, const char *path, struct vd_error *err)
+{
 	char section[64] = "";
 	char line[4096];
 	unsigned lineno = 0;
 
-	if (!f) {
-		return vd_error_set(err, VD_ERR_GENERAL, "%s: cannot read config: %s", path,
-				    strerror(errno));
-	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
+		if (!strchr(line, '\n') && !feof(f))
 			return vd_error_set(err, VD_ERR_GENERAL, "%s:%u: line too long", path, lineno);
-		}
 		char *s = util_strstrip(line);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
 			char *e = strchr(s, ']');
-			if (!e || e[1] != '\0' || e - s - 1 <= 0 || e - s - 1 >= (long)sizeof(section)) {
+			if (!e || e[1] != '\0' || e - s - 1 <= 0 || e - s - 1 >= (long)sizeof(section))
 				return vd_error_set(err, VD_ERR_GENERAL,
 						    "%s:%u: malformed section header '%s'", path, lineno, s);
-			}
 			*e = '\0';
 			snprintf(section, sizeof(section), "%s", util_strstrip(s + 1));
 			if (!section_known(section))
@@ -240,16 +243,14 @@ int vd_config_load(struct vd_config *c, const char *path, struct vd_error *err)
 			continue;
 		}
 		char *eq = strpbrk(s, "=:");
-		if (!eq) {
+		if (!eq)
 			return vd_error_set(err, VD_ERR_GENERAL, "%s:%u: expected 'key = value', got '%s'",
 					    path, lineno, s);
-		}
 		*eq = '\0';
 		char *key = util_strstrip(s), *val = util_strstrip(eq + 1);
-		if (!*section) {
+		if (!*section)
 			return vd_error_set(err, VD_ERR_GENERAL, "%s:%u: key '%s' outside of any [section]",
 					    path, lineno, key);
-		}
 		size_t idx;
 		const struct conf_key *k = find_key(section, key, &idx);
 		if (!k) {
@@ -265,9 +266,8 @@ int vd_config_load(struct vd_config *c, const char *path, struct vd_error *err)
 		snprintf(origins[idx], sizeof(origins[idx]), "%s:%u", path, lineno);
 		origin_sections[idx] = section_name(k, section);
 	}
-	if (ferror(f)) {
+	if (ferror(f))
 		return vd_error_set(err, VD_ERR_GENERAL, "%s: read error", path);
-	}
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/error.h"
 #include "util/macros.h"
@@ -68,6 +69,9 @@ void vd_config_defaults(struct vd_config *c);
  * checked for their syntax here (numbers and their ranges, booleans, log_level,
  * management_ip a numeric IPv4/IPv6 address, ssl_ciphers a GnuTLS priority string). */
 int vd_config_load(struct vd_config *c, const char *path, struct vd_error *err) _wur_;
+/* The same from an open stream; path names it in messages (also the fuzz target's way
+ * in). */
+int vd_config_read(struct vd_config *c, FILE *f, const char *path, struct vd_error *err) _wur_;
 
 /* Applies one "section.key=value" override (used by --set on the command line). */
 int vd_config_set(struct vd_config *c, const char *assignment, struct vd_error *err) _wur_;

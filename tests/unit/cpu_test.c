@@ -78,6 +78,27 @@ static void test_cpuinfo_intel_2socket(void **state)
 	assert_true(cpu_info_has_flag(ci, "cqm_occup_llc"));
 }
 
+/* Found by fuzz_cpu: a second "flags" line in a block overflowed the flag array. */
+static void test_cpuinfo_two_flags_lines(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	struct cpu_info *ci = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	fputs("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t:", f);
+	for (int i = 0; i < 200; i++)
+		fprintf(f, " f%d", i);
+	fputs("\nflags\t\t: fpu vme sse2\n", f);
+	fclose(f);
+	assert_int_equal(cpu_info_parse(text, NULL, &ci), 0);
+	assert_int_equal(ci->n_flags, 3);
+	assert_string_equal(ci->flags[2], "sse2");
+	assert_null(ci->flags[3]);
+	cpu_info_free(ci);
+}
+
 static void test_cpuinfo_no_topology(void **state)
 {
 	_cleanup_(cpu_info_freep) struct cpu_info *ci = NULL;
@@ -365,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_cpuinfo_amd),
 		cmocka_unit_test(test_cpuinfo_intel_2socket),
 		cmocka_unit_test(test_cpuinfo_no_topology),
+		cmocka_unit_test(test_cpuinfo_two_flags_lines),
 		cmocka_unit_test(test_cpuinfo_huge_processor_numbers),
 		cmocka_unit_test(test_cpu_list),
 		cmocka_unit_test(test_meminfo),
