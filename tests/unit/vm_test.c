@@ -528,6 +528,16 @@ static void test_metadata_roundtrip(void **state)
 	/* A domain without our metadata is not ours. */
 	assert_int_equal(vm_meta_parse("<domain type='kvm'><name>x</name></domain>", &m), -ENOENT);
 	assert_int_equal(vm_meta_parse("<domain", &m), -EINVAL);
+
+	/* Numbers out of range (a damaged state file) fall back to defaults instead of
+	 * overflowing (found by fuzz_vmmeta: memSize 2^62 MiB overflowed the KiB product). */
+	assert_int_equal(vm_meta_parse("<vdsmc:vm xmlns:vdsmc='urn:x-vdsm-c:vm:1'>"
+				       "<vdsmc:id>3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d01</vdsmc:id>"
+				       "<vdsmc:memSize>4611686018427387904</vdsmc:memSize>"
+				       "<vdsmc:vcpus>99999999999</vdsmc:vcpus></vdsmc:vm>", &m), 0);
+	assert_int_equal(m.mem_kib, 0);
+	assert_int_equal(m.vcpus, 1);
+	vm_meta_clear(&m);
 }
 
 static void test_state_file_roundtrip(void **state)

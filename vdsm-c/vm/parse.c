@@ -55,15 +55,20 @@ static char *text(const xmlNode *n)
 	return s;
 }
 
-static long long text_ll(const xmlNode *n, long long def)
+/* The element's text as an integer in [min, max]; def when absent, not a number or
+ * out of range (state files are read back after crashes: never trusted). */
+static long long text_ll(const xmlNode *n, long long def, long long min, long long max)
 {
 	_cleanup_free_ char *s = text(n);
 	long long v;
 
-	if (!s || util_parse_ll(util_strstrip(s), -(1LL << 62), 1LL << 62, &v) < 0)
+	if (!s || util_parse_ll(util_strstrip(s), min, max, &v) < 0)
 		return def;
 	return v;
 }
+
+#define MEM_MIB_MAX (1LL << 40)  /* far above any host; keeps KiB arithmetic in range */
+#define VCPUS_MAX 4096
 
 void vm_meta_clear(struct vm_meta *m)
 {
@@ -111,9 +116,9 @@ static int parse_ours(const xmlNode *vm, struct vm_meta *m)
 			free(m->name);
 			m->name = text(c);
 		} else if (is_ours(c, "memSize")) {
-			m->mem_kib = text_ll(c, 0) * 1024;
+			m->mem_kib = text_ll(c, 0, 0, MEM_MIB_MAX) * 1024;
 		} else if (is_ours(c, "vcpus")) {
-			m->vcpus = (int)text_ll(c, 1);
+			m->vcpus = (int)text_ll(c, 1, 1, VCPUS_MAX);
 		} else if (is_ours(c, "exit")) {
 			_cleanup_free_ char *code = attr(c, "code"), *reason = attr(c, "reason");
 			m->has_exit = true;
@@ -205,10 +210,12 @@ int vm_meta_parse(const char *xml, struct vm_meta *ret)
 		if (r == 0) {
 			m.name = text(child(root, "name"));
 			const xmlNode *mem = child(root, "currentMemory");
-			m.mem_kib = text_ll(mem ? mem : child(root, "memory"), 0);
+			m.mem_kib = text_ll(mem ? mem : child(root, "memory"), 0, 0, MEM_MIB_MAX * 1024);
 			const xmlNode *vcpu = child(root, "vcpu");
 			_cleanup_free_ char *cur = attr(vcpu, "current");
-			m.vcpus = cur ? atoi(cur) : (int)text_ll(vcpu, 1);
+			long long n;
+			m.vcpus = cur && util_parse_ll(cur, 1, VCPUS_MAX, &n) == 0 ?
+					  (int)n : (int)text_ll(vcpu, 1, 1, VCPUS_MAX);
 			r = parse_devices(child(root, "devices"), &m);
 		}
 	} else if (root && is_ours(root, "vm")) {
