@@ -15,6 +15,9 @@ xmlrpc_value *verb_get_vds_hardware_info(struct vd_call *c, xmlrpc_env *env, str
 int verbs_caps_cache_key(const struct vd_call *c, char *key, size_t size);
 int verbs_stats_cache_key(const struct vd_call *c, char *key, size_t size);
 
+/* readiness.c */
+xmlrpc_value *verb_get_host_readiness(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+
 /* introspect.c */
 xmlrpc_value *verb_list_methods(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_method_help(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);

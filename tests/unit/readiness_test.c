@@ -1,0 +1,281 @@
+/* The host-readiness checks (vdsm-c/host/readiness.c) on fixtures: certificates made by
+ * scripts/vdsm-c-certs and judged at chosen times, /proc/meminfo files, hand-built
+ * network snapshots and host facts. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "../../vdsm-c/host/readiness.h"
+
+static char tmp[64];
+static char pki[128], other[128], mixed[128], proc_root[128];
+static double t0;
+
+static void sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "/tmp/vdsm-readiness-XXXXXX");
+	assert_non_null(mkdtemp(tmp));
+	snprintf(pki, sizeof(pki), "%s/pki", tmp);
+	snprintf(other, sizeof(other), "%s/other", tmp);
+	snprintf(mixed, sizeof(mixed), "%s/mixed", tmp);
+	snprintf(proc_root, sizeof(proc_root), "%s/root", tmp);
+	/* Two PKIs valid 100 days; "mixed" has pki's certificate with other's CA and key. */
+	sh("scripts/vdsm-c-certs --dir %s --cn localhost --days 100 >/dev/null", pki);
+	sh("scripts/vdsm-c-certs --dir %s --cn localhost --days 100 >/dev/null", other);
+	sh("mkdir -p %s/certs %s/keys %s/proc", mixed, mixed, proc_root);
+	t0 = (double)time(NULL) + 60; /* a minute after the certificates' start */
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sh("rm -rf %s", tmp);
+	return 0;
+}
+
+static const struct rd_check *find(const struct rd_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->checks[i].name, name) == 0)
+			return &r->checks[i];
+	fail_msg("no check named %s", name);
+	static const struct rd_check none;
+	return &none;
+}
+
+/* Properties of every report: the verdict is the worst line's, and every line that is
+ * not ok tells what to do. */
+static void check_report(const struct rd_report *r)
+{
+	enum rd_verdict worst = RD_OK;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rd_check *c = &r->checks[i];
+		worst = c->verdict > worst ? c->verdict : worst;
+		if (c->verdict != RD_OK && !c->hint[0])
+			fail_msg("%s: %s without a hint", c->name, rd_verdict_name(c->verdict));
+		assert_true(c->detail[0] != '\0');
+	}
+	assert_int_equal(r->verdict, worst);
+}
+
+static void run(struct rd_input *in, struct rd_report *r)
+{
+	if (!in->host_root)
+		in->host_root = proc_root;
+	if (!in->now)
+		in->now = t0;
+	if (!in->cert_warn_days)
+		in->cert_warn_days = 30;
+	readiness_run(in, r);
+	check_report(r);
+}
+
+static void meminfo(long long avail_kib)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/proc/meminfo", proc_root);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "MemTotal:        8000000 kB\nMemFree:         %lld kB\n"
+		   "MemAvailable:    %lld kB\n", avail_kib, avail_kib);
+	fclose(f);
+}
+
+static void test_certificates(void **state)
+{
+	static struct rd_report r;
+	(void)state;
+	meminfo(4000000);
+
+	struct rd_input in = { .trust_store = pki };
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_OK);
+	assert_non_null(strstr(find(&r, "certificates")->detail, "valid for 100 more day"));
+
+	/* 80 days later: 20 days left, under the 30-day warning */
+	in = (struct rd_input){ .trust_store = pki, .now = t0 + 80 * 86400.0 };
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_WARN);
+	assert_non_null(strstr(find(&r, "certificates")->detail, "expires in 2"));
+
+	in = (struct rd_input){ .trust_store = pki, .now = t0 + 200 * 86400.0 };
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "certificates")->detail, "expired 100 day"));
+
+	in = (struct rd_input){ .trust_store = pki, .now = t0 - 2 * 86400.0 };
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "certificates")->detail, "not valid yet"));
+
+	/* pki's certificate under another CA */
+	sh("cp %s/certs/vdsmcert.pem %s/certs/ && cp %s/certs/cacert.pem %s/certs/ && "
+	   "cp %s/keys/vdsmkey.pem %s/keys/", pki, mixed, other, mixed, pki, mixed);
+	in = (struct rd_input){ .trust_store = mixed };
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_FAIL);
+	if (!strstr(find(&r, "certificates")->detail, "is not signed by"))
+		fail_msg("%s", find(&r, "certificates")->detail);
+
+	/* the right CA, another host's key */
+	sh("cp %s/certs/cacert.pem %s/certs/ && cp %s/keys/vdsmkey.pem %s/keys/", pki, mixed,
+	   other, mixed);
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "certificates")->detail, "does not go with"));
+
+	in = (struct rd_input){ .trust_store = tmp }; /* no certs/ there */
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "certificates")->detail, "cannot read"));
+
+	in = (struct rd_input){ .trust_store = NULL }; /* plain HTTP */
+	run(&in, &r);
+	assert_int_equal(find(&r, "certificates")->verdict, RD_WARN);
+}
+
+static void test_memory(void **state)
+{
+	static struct rd_report r;
+	(void)state;
+
+	struct rd_input in = { .host_mem_reserve_mib = 256, .extra_mem_reserve_mib = 65 };
+	meminfo(200 * 1024);
+	run(&in, &r);
+	assert_int_equal(find(&r, "memory")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "memory")->detail, "200 MiB available"));
+	meminfo(700 * 1024);
+	run(&in, &r);
+	assert_int_equal(find(&r, "memory")->verdict, RD_WARN);
+	meminfo(4000 * 1024);
+	run(&in, &r);
+	assert_int_equal(find(&r, "memory")->verdict, RD_OK);
+	assert_non_null(strstr(find(&r, "memory")->detail, "321 MiB reserved"));
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct net_dev *)a)->name, ((const struct net_dev *)b)->name);
+}
+
+static void test_networks(void **state)
+{
+	static struct rd_report r;
+	static struct net_dev devs[5];
+	static char *ports[] = { "eth0.100" };
+	(void)state;
+	meminfo(4000000);
+
+	memset(devs, 0, sizeof(devs));
+	snprintf(devs[0].name, IFNAMSIZ, "ovirtmgmt");
+	devs[0].kind = NET_KIND_BRIDGE, devs[0].up = true, devs[0].mtu = 1500;
+	devs[0].ports = ports, devs[0].n_ports = 1;
+	snprintf(devs[1].name, IFNAMSIZ, "eth0.100");
+	devs[1].kind = NET_KIND_VLAN, devs[1].up = true, devs[1].mtu = 1500, devs[1].vlan_id = 100;
+	snprintf(devs[1].vlan_base, IFNAMSIZ, "eth0");
+	snprintf(devs[2].name, IFNAMSIZ, "lonely");
+	devs[2].kind = NET_KIND_BRIDGE, devs[2].up = true, devs[2].mtu = 9000;
+	snprintf(devs[3].name, IFNAMSIZ, "sleepy");
+	devs[3].kind = NET_KIND_BRIDGE, devs[3].up = false, devs[3].mtu = 1500;
+	devs[3].ports = ports, devs[3].n_ports = 1;
+	snprintf(devs[4].name, IFNAMSIZ, "eth0");
+	devs[4].kind = NET_KIND_NIC, devs[4].up = true, devs[4].mtu = 1500;
+	qsort(devs, 5, sizeof(devs[0]), cmp_dev);
+	struct net_snapshot ns = { .n_devs = 5, .devs = devs };
+
+	const char *nets[] = { "ovirtmgmt", "lonely", "sleepy", "absent", "eth0" };
+	struct rd_input in = { .net = &ns, .networks = nets, .n_networks = 5 };
+	run(&in, &r);
+	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_OK);
+	assert_non_null(strstr(find(&r, "network:ovirtmgmt")->detail, "VLAN 100 on eth0"));
+	assert_int_equal(find(&r, "network:lonely")->verdict, RD_WARN);
+	assert_int_equal(find(&r, "network:sleepy")->verdict, RD_FAIL);
+	assert_int_equal(find(&r, "network:absent")->verdict, RD_FAIL);
+	assert_int_equal(find(&r, "network:eth0")->verdict, RD_OK);
+	assert_int_equal(r.verdict, RD_FAIL);
+
+	in = (struct rd_input){ .net = NULL, .networks = nets, .n_networks = 1 };
+	run(&in, &r);
+	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_FAIL);
+}
+
+static void test_libvirt_and_cpu(void **state)
+{
+	static struct rd_report r;
+	static struct hostcaps caps;
+	static struct cpu_virt virt;
+	(void)state;
+	meminfo(4000000);
+
+	struct rd_input in = { .caps = NULL };
+	run(&in, &r);
+	assert_int_equal(find(&r, "libvirt")->verdict, RD_FAIL);
+	assert_int_equal(find(&r, "cpu")->verdict, RD_FAIL);
+
+	memset(&caps, 0, sizeof(caps));
+	caps.kvm_api = -ENOENT;
+	vd_error_set(&caps.virt_error, VD_ERR_GENERAL, "cannot connect to libvirt: refused");
+	in = (struct rd_input){ .caps = &caps };
+	run(&in, &r);
+	assert_int_equal(find(&r, "libvirt")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "libvirt")->detail, "refused"));
+	assert_int_equal(find(&r, "kvm")->verdict, RD_WARN);
+
+	memset(&virt, 0, sizeof(virt));
+	virt.domain_type = "qemu";
+	virt.lib_version = 9000000;
+	virt.hv_version = 7002000;
+	virt.host_model = "EPYC";
+	virt.host_vendor = "AMD";
+	caps.virt = &virt;
+	caps.kvm_api = 12;
+	in = (struct rd_input){ .caps = &caps };
+	run(&in, &r);
+	assert_int_equal(find(&r, "libvirt")->verdict, RD_OK);
+	assert_non_null(strstr(find(&r, "libvirt")->detail, "libvirt 9.0.0, QEMU 7.2.0, qemu"));
+	assert_int_equal(find(&r, "kvm")->verdict, RD_OK);
+	assert_int_equal(find(&r, "cpu")->verdict, RD_OK); /* no baseline asked */
+
+	/* A baseline without the hostcaps module (no CPU map loaded): said, not guessed. */
+	in = (struct rd_input){ .caps = &caps, .cluster_cpu = "model_Haswell" };
+	run(&in, &r);
+	assert_int_equal(find(&r, "cpu")->verdict, RD_FAIL);
+	assert_non_null(strstr(find(&r, "cpu")->detail, "Haswell"));
+	caps.virt = NULL;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_certificates),
+		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_libvirt_and_cpu),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

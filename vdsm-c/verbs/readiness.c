@@ -1,0 +1,114 @@
+/* getHostReadiness (an extension of ours, not a VDSM verb): the host-readiness report
+ * (vdsm-c/host/readiness.h) as a value, and the same collection for vdsm-c-ready.
+ *
+ *   getHostReadiness([clusterCpu], [networks]) →
+ *	{status, readiness: {verdict: "ok"|"warn"|"fail",
+ *			     checks: [{name, verdict, detail, hint}, ...]}} */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "verbs.h"
+#include "ready.h"
+#include "../daemon.h"
+#include "../host/hostcaps.h"
+#include "../util/util.h"
+#include "../../rpc/xmlrpc.h"
+
+int readiness_collect(const char *cluster_cpu, const char *const *networks, size_t n_networks,
+		      struct rd_report *ret)
+{
+	const struct vd_config *conf = vd_rt.conf;
+	_cleanup_(hostcaps_unrefp) struct hostcaps *hc = hostcaps_get();
+	_cleanup_(net_snapshot_unrefp) struct net_snapshot *ns = NULL;
+	_cleanup_free_ char *ts = conf->ssl ? vd_config_state_path(conf, conf->trust_store_path) : NULL;
+	const struct net_filter f = { conf->fake_nics, conf->hidden_bonds, conf->hidden_vlans };
+
+	if (conf->ssl && !ts)
+		return -ENOMEM;
+	if (net_snapshot_get(&f, vd_rt.host_root, &ns) < 0)
+		ns = NULL; /* reported by the network checks */
+	struct rd_input in = {
+		.caps = hc,
+		.net = ns,
+		.host_root = vd_rt.host_root,
+		.trust_store = ts,
+		.host_mem_reserve_mib = conf->host_mem_reserve,
+		.extra_mem_reserve_mib = conf->extra_mem_reserve,
+		.cluster_cpu = cluster_cpu,
+		.networks = networks,
+		.n_networks = n_networks,
+		.cert_warn_days = 30,
+		.now = (double)time(NULL),
+	};
+	readiness_run(&in, ret);
+	return 0;
+}
+
+xmlrpc_value *readiness_value(xmlrpc_env *env, const struct rd_report *r)
+{
+	xmlrpc_value *v = rpc_struct_new(env), *checks = rpc_array_new(env);
+
+	rpc_set_str(env, v, "verdict", rd_verdict_name(r->verdict));
+	for (size_t i = 0; i < r->n && !env->fault_occurred; i++) {
+		const struct rd_check *c = &r->checks[i];
+		xmlrpc_value *s = rpc_struct_new(env);
+		rpc_set_str(env, s, "name", c->name);
+		rpc_set_str(env, s, "verdict", rd_verdict_name(c->verdict));
+		rpc_set_str(env, s, "detail", c->detail);
+		rpc_set_str(env, s, "hint", c->hint);
+		rpc_append_take(env, checks, s);
+	}
+	rpc_set_take(env, v, "checks", checks);
+	return v;
+}
+
+xmlrpc_value *verb_get_host_readiness(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	_cleanup_free_ char *cpu = NULL;
+	const char *nets[RD_MAX_NETWORKS];
+	char *owned[RD_MAX_NETWORKS];
+	size_t n = 0;
+	xmlrpc_value *arr = NULL, *payload = NULL;
+	_cleanup_free_ struct rd_report *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		return NULL;
+	}
+	if (c->nparams > 0 && vd_arg_string(c, 0, "clusterCpu", &cpu, err) < 0)
+		return NULL;
+	if (c->nparams > 1 && vd_arg_array(c, 1, "networks", &arr, err) < 0)
+		return NULL;
+	int size = arr ? xmlrpc_array_size(env, arr) : 0;
+	if (size > RD_MAX_NETWORKS) {
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: networks: %d names, at "
+			     "most %d", size, RD_MAX_NETWORKS);
+		return NULL;
+	}
+	for (int i = 0; i < size; i++) {
+		xmlrpc_value *item = NULL;
+		xmlrpc_array_read_item(env, arr, i, &item);
+		char *s = item ? rpc_to_string(item) : NULL;
+		if (item)
+			xmlrpc_DECREF(item);
+		if (!s || !*s || strlen(s) >= 16) {
+			vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: networks[%d] is "
+				     "not a network name (1 to 15 characters)", i);
+			free(s);
+			goto out;
+		}
+		owned[n] = s;
+		nets[n++] = s;
+	}
+	if (readiness_collect(cpu, nets, n, r) < 0) {
+		vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		goto out;
+	}
+	payload = rpc_struct_new(env);
+	rpc_set_take(env, payload, "readiness", readiness_value(env, r));
+out:
+	for (size_t i = 0; i < n; i++)
+		free(owned[i]);
+	return payload;
+}
