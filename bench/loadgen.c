@@ -17,9 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "loadcommon.h"
+
 struct opts {
-	const char *url, *cert, *key, *ca, *method;
-	int plain, conns;
+	struct bench_target t;
+	const char *method;
+	int conns;
 	double warmup, duration;
 };
 
@@ -30,88 +33,30 @@ struct worker {
 	size_t n, cap;
 	unsigned long errors;
 	size_t reply_bytes;
-	char *buf;
-	size_t len, bufcap;
+	struct bench_reply reply;
 };
 
 static atomic_int phase; /* 0 warm-up, 1 measuring, 2 stop */
 static char body[512];
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct worker *w = ud;
-	size_t n = size * nmemb;
-	if (w->len + n + 1 > w->bufcap) {
-		size_t nc = w->bufcap ? w->bufcap * 2 : 65536;
-		while (nc < w->len + n + 1)
-			nc *= 2;
-		char *nb = realloc(w->buf, nc);
-		if (!nb)
-			return 0;
-		w->buf = nb;
-		w->bufcap = nc;
-	}
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-	return n;
-}
-
-/* The reply's status code: first <name>code</name> followed by an <i4>/<int> value. */
-static int reply_ok(const char *s)
-{
-	const char *c = strstr(s, "<name>code</name>");
-	if (!c || strstr(s, "faultCode"))
-		return 0;
-	const char *v = strstr(c, "<i4>");
-	if (!v)
-		v = strstr(c, "<int>");
-	if (!v)
-		return 0;
-	v = strchr(v, '>') + 1;
-	return atoi(v) == 0 && *v == '0';
-}
-
 static void *run(void *arg)
 {
 	struct worker *w = arg;
 	const struct opts *o = w->o;
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: text/xml");
-	hdr = curl_slist_append(hdr, "Expect:");
+	struct curl_slist *hdr = NULL;
+	CURL *h = bench_curl_new(&o->t, 30L, &w->reply, &hdr);
 
-	curl_easy_setopt(h, CURLOPT_URL, o->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	if (!o->plain) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
-		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
-		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	while (atomic_load(&phase) < 2) {
 		int measuring = atomic_load(&phase) == 1;
-		double t0 = now();
-		w->len = 0;
+		double t0 = bench_now();
+		w->reply.len = 0;
 		CURLcode r = curl_easy_perform(h);
-		double dt = now() - t0;
+		double dt = bench_now() - t0;
 		long code = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-		int ok = r == CURLE_OK && code == 200 && w->buf && reply_ok(w->buf);
+		int ok = r == CURLE_OK && code == 200 && w->reply.buf && bench_reply_ok(w->reply.buf);
 		if (!measuring || atomic_load(&phase) != 1)
 			continue;
 		if (!ok) {
@@ -125,7 +70,7 @@ static void *run(void *arg)
 				abort();
 		}
 		w->lat[w->n++] = dt;
-		w->reply_bytes = w->len;
+		w->reply_bytes = w->reply.len;
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
@@ -151,11 +96,11 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'u': o.url = optarg; break;
-		case 'c': o.cert = optarg; break;
-		case 'k': o.key = optarg; break;
-		case 'a': o.ca = optarg; break;
-		case 'p': o.plain = 1; break;
+		case 'u': o.t.url = optarg; break;
+		case 'c': o.t.cert = optarg; break;
+		case 'k': o.t.key = optarg; break;
+		case 'a': o.t.ca = optarg; break;
+		case 'p': o.t.plain = 1; break;
 		case 'm': o.method = optarg; break;
 		case 'n': o.conns = atoi(optarg); break;
 		case 'w': o.warmup = atof(optarg); break;
@@ -163,7 +108,7 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!o.url || o.conns < 1 || (!o.plain && (!o.cert || !o.key || !o.ca))) {
+	if (!o.t.url || o.conns < 1 || (!o.t.plain && (!o.t.cert || !o.t.key || !o.t.ca))) {
 		fprintf(stderr, "usage: loadgen --url URL --cert F --key F --ca F --method M --conns N\n");
 		return 2;
 	}
@@ -181,11 +126,11 @@ int main(int argc, char **argv)
 	printf("START\n");
 	fflush(stdout);
 	atomic_store(&phase, 1);
-	double t0 = now();
+	double t0 = bench_now();
 	ts = (struct timespec){ (time_t)o.duration, (long)((o.duration - (time_t)o.duration) * 1e9) };
 	nanosleep(&ts, NULL);
 	atomic_store(&phase, 2);
-	double elapsed = now() - t0;
+	double elapsed = bench_now() - t0;
 	printf("END\n");
 	fflush(stdout);
 	size_t total = 0, bytes = 0;
@@ -203,7 +148,7 @@ int main(int argc, char **argv)
 		memcpy(all + k, w[i].lat, w[i].n * sizeof(double));
 		k += w[i].n;
 		free(w[i].lat);
-		free(w[i].buf);
+		free(w[i].reply.buf);
 	}
 	qsort(all, total, sizeof(double), cmp);
 	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)(total * 0.99)] : 0;

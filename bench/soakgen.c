@@ -20,11 +20,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "loadcommon.h"
+
 #define MAX_METHODS 32
 
 struct opts {
-	const char *url, *cert, *key, *ca;
-	int plain, conns;
+	struct bench_target t;
+	int conns;
 	double duration, interval;
 	char *bodies[MAX_METHODS], *names[MAX_METHODS];
 	int n_methods;
@@ -38,60 +40,17 @@ struct worker {
 	double *lat;
 	size_t n, cap;
 	unsigned long errors;
-	char *buf;
-	size_t len, bufcap;
+	struct bench_reply reply;
 };
 
 static atomic_int stop;
 static atomic_ulong errors_described;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct worker *w = ud;
-	size_t n = size * nmemb;
-	if (w->len + n + 1 > w->bufcap) {
-		size_t nc = w->bufcap ? w->bufcap * 2 : 65536;
-		while (nc < w->len + n + 1)
-			nc *= 2;
-		char *nb = realloc(w->buf, nc);
-		if (!nb)
-			return 0;
-		w->buf = nb;
-		w->bufcap = nc;
-	}
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-	return n;
-}
-
-/* The reply's first status code: <name>code</name> followed by an <i4>/<int> value. */
-static int reply_ok(const char *s)
-{
-	const char *c = strstr(s, "<name>code</name>");
-	if (!c || strstr(s, "faultCode"))
-		return 0;
-	const char *v = strstr(c, "<i4>");
-	if (!v)
-		v = strstr(c, "<int>");
-	if (!v)
-		return 0;
-	v = strchr(v, '>') + 1;
-	return *v == '0' && v[1] == '<';
-}
-
 static void describe_error(const struct worker *w, int m, CURLcode r, long code)
 {
 	if (atomic_fetch_add(&errors_described, 1) >= 10)
 		return;
-	const char *msg = w->buf ? strstr(w->buf, "<name>message</name>") : NULL;
+	const char *msg = w->reply.buf ? strstr(w->reply.buf, "<name>message</name>") : NULL;
 	fprintf(stderr, "soakgen: %s: curl %d (%s), HTTP %ld%s%.200s\n", w->o->names[m], (int)r,
 		curl_easy_strerror(r), code, msg ? ", " : "", msg ? msg : "");
 }
@@ -100,34 +59,19 @@ static void *run(void *arg)
 {
 	struct worker *w = arg;
 	const struct opts *o = w->o;
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: text/xml");
-	hdr = curl_slist_append(hdr, "Expect:");
+	struct curl_slist *hdr = NULL;
+	CURL *h = bench_curl_new(&o->t, 60L, &w->reply, &hdr);
 
-	curl_easy_setopt(h, CURLOPT_URL, o->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-	if (!o->plain) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
-		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
-		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	for (int m = w->index % o->n_methods; !atomic_load(&stop); m = (m + 1) % o->n_methods) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, o->bodies[m]);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(o->bodies[m]));
-		double t0 = now();
-		w->len = 0;
+		double t0 = bench_now();
+		w->reply.len = 0;
 		CURLcode r = curl_easy_perform(h);
-		double dt = now() - t0;
+		double dt = bench_now() - t0;
 		long code = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-		int ok = r == CURLE_OK && code == 200 && w->buf && reply_ok(w->buf);
+		int ok = r == CURLE_OK && code == 200 && w->reply.buf && bench_reply_ok(w->reply.buf);
 		if (!ok && atomic_load(&stop))
 			break; /* cut off by the end of the run, not a failure */
 		if (!ok)
@@ -246,11 +190,11 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'u': o.url = optarg; break;
-		case 'c': o.cert = optarg; break;
-		case 'k': o.key = optarg; break;
-		case 'a': o.ca = optarg; break;
-		case 'p': o.plain = 1; break;
+		case 'u': o.t.url = optarg; break;
+		case 'c': o.t.cert = optarg; break;
+		case 'k': o.t.key = optarg; break;
+		case 'a': o.t.ca = optarg; break;
+		case 'p': o.t.plain = 1; break;
 		case 'm': methods = optarg; break;
 		case 'n': o.conns = atoi(optarg); break;
 		case 'd': o.duration = atof(optarg); break;
@@ -258,8 +202,8 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!o.url || o.conns < 1 || o.interval <= 0 || parse_methods(&o, methods) < 0 ||
-	    (!o.plain && (!o.cert || !o.key || !o.ca))) {
+	if (!o.t.url || o.conns < 1 || o.interval <= 0 || parse_methods(&o, methods) < 0 ||
+	    (!o.t.plain && (!o.t.cert || !o.t.key || !o.t.ca))) {
 		fprintf(stderr, "usage: soakgen --url URL --cert F --key F --ca F --conns N "
 				"--duration S --interval S --methods M[:ARG],...\n");
 		return 2;
@@ -268,7 +212,7 @@ int main(int argc, char **argv)
 	struct worker *w = calloc(o.conns, sizeof(*w));
 	if (!w)
 		abort();
-	double t0 = now();
+	double t0 = bench_now();
 	for (int i = 0; i < o.conns; i++) {
 		w[i].o = &o;
 		w[i].index = i;
@@ -277,22 +221,22 @@ int main(int argc, char **argv)
 	}
 	unsigned long calls = 0, errors = 0;
 	double next = t0 + o.interval, end = t0 + o.duration;
-	while (now() < end) {
+	while (bench_now() < end) {
 		double until = next < end ? next : end;
-		double d = until - now();
+		double d = until - bench_now();
 		if (d > 0) {
 			struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
 			nanosleep(&ts, NULL);
 		}
-		if (now() >= next - 1e-3) {
-			report("INTERVAL", w, o.conns, now() - t0, &calls, &errors);
+		if (bench_now() >= next - 1e-3) {
+			report("INTERVAL", w, o.conns, bench_now() - t0, &calls, &errors);
 			next += o.interval;
 		}
 	}
 	atomic_store(&stop, 1);
 	for (int i = 0; i < o.conns; i++)
 		pthread_join(w[i].tid, NULL);
-	double elapsed = now() - t0;
+	double elapsed = bench_now() - t0;
 	/* The calls that ended between the last report and the stop. */
 	report("TAIL", w, o.conns, elapsed, &calls, &errors);
 	printf("TOTAL {\"seconds\": %.1f, \"calls\": %lu, \"errors\": %lu, \"rps\": %.1f}\n", elapsed,
@@ -300,7 +244,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (int i = 0; i < o.conns; i++) {
 		free(w[i].lat);
-		free(w[i].buf);
+		free(w[i].reply.buf);
 		pthread_mutex_destroy(&w[i].lock);
 	}
 	for (int i = 0; i < o.n_methods; i++) {

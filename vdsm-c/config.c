@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 
 #include "config.h"
@@ -510,4 +511,31 @@ char *vd_config_state_path(const struct vd_config *c, const char *field)
 	if (i >= 0 && strcmp(origins[i], "default") == 0)
 		return util_path(c->root, field);
 	return strdup(field);
+}
+
+int vd_config_setup(struct vd_config *c, const char *config_path, const char *root_flag,
+		    const char *const *sets, int n_sets, struct vd_error *err)
+{
+	_cleanup_free_ char *default_conf = NULL;
+
+	vd_config_defaults(c);
+	if (!config_path) {
+		default_conf = util_path(root_flag, "/etc/vdsm-c/vdsm.conf");
+		if (!default_conf)
+			return vd_error_set(err, VD_ERR_GENERAL, "out of memory");
+		if (access(default_conf, F_OK) == 0)
+			config_path = default_conf;
+	}
+	if (config_path && vd_config_load(c, config_path, err) < 0)
+		return -1;
+	for (int i = 0; i < n_sets; i++)
+		if (vd_config_set(c, sets[i], err) < 0)
+			return -1;
+	if (root_flag) {
+		if (strlen(root_flag) >= sizeof(c->root))
+			return vd_error_set(err, VD_ERR_GENERAL, "--root: path too long");
+		snprintf(c->root, sizeof(c->root), "%s", root_flag);
+		vd_config_set_origin(c, c->root, "--root");
+	}
+	return vd_config_validate(c, err);
 }

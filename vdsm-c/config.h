@@ -64,6 +64,13 @@ struct vd_config {
 /* Fills c with built-in defaults. */
 void vd_config_defaults(struct vd_config *c);
 
+/* What a program reads at start (vdsmd, vdsm-c-ready): the built-in defaults, then
+ * config_path (NULL: ROOT/etc/vdsm-c/vdsm.conf when it exists, ROOT = root_flag or /),
+ * then each "section.key=value" of sets (--set), then root_flag over vars.root (--root),
+ * then vd_config_validate(). 0, or -1 with err saying which file, line or option. */
+int vd_config_setup(struct vd_config *c, const char *config_path, const char *root_flag,
+		    const char *const *sets, int n_sets, struct vd_error *err) _wur_;
+
 /* Loads path over the current values of c. Returns 0, or -1 with a message naming
  * the file, line and key in err. Warnings (unknown keys) are logged. Values are
  * checked for their syntax here (numbers and their ranges, booleans, log_level,

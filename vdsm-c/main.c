@@ -192,31 +192,7 @@ int main(int argc, char **argv)
 	}
 
 	vd_log_open("vdsmd", NULL, true);
-	vd_config_defaults(&conf);
-	_cleanup_free_ char *default_conf = NULL;
-	if (!config_path) {
-		default_conf = util_path(root_flag, "/etc/vdsm-c/vdsm.conf");
-		if (default_conf && access(default_conf, F_OK) == 0)
-			config_path = default_conf;
-	}
-	if (config_path && vd_config_load(&conf, config_path, &err) < 0) {
-		log_err("%s", err.msg);
-		return EXIT_CONFIG;
-	}
-	for (int i = 0; i < nsets; i++)
-		if (vd_config_set(&conf, sets[i], &err) < 0) {
-			log_err("%s", err.msg);
-			return EXIT_CONFIG;
-		}
-	if (root_flag) {
-		if (strlen(root_flag) >= sizeof(conf.root)) {
-			log_err("--root: path too long");
-			return EXIT_CONFIG;
-		}
-		snprintf(conf.root, sizeof(conf.root), "%s", root_flag);
-		vd_config_set_origin(&conf, conf.root, "--root");
-	}
-	if (vd_config_validate(&conf, &err) < 0) {
+	if (vd_config_setup(&conf, config_path, root_flag, sets, nsets, &err) < 0) {
 		log_err("%s", err.msg);
 		return EXIT_CONFIG;
 	}

@@ -153,25 +153,7 @@ int main(int argc, char **argv)
 
 	vd_log_open("vdsm-c-ready", NULL, true);
 	vd_log_set_level(verbose ? VD_LOG_INFO : VD_LOG_ERR);
-	vd_config_defaults(&conf);
-	_cleanup_free_ char *default_conf = NULL;
-	if (!config_path) {
-		default_conf = util_path(root_flag, "/etc/vdsm-c/vdsm.conf");
-		if (default_conf && access(default_conf, F_OK) == 0)
-			config_path = default_conf;
-	}
-	if (config_path && vd_config_load(&conf, config_path, &err) < 0) {
-		fprintf(stderr, "vdsm-c-ready: %s\n", err.msg);
-		return EXIT_USAGE;
-	}
-	for (int i = 0; i < nsets; i++)
-		if (vd_config_set(&conf, sets[i], vd_error_fresh(&err)) < 0) {
-			fprintf(stderr, "vdsm-c-ready: %s\n", err.msg);
-			return EXIT_USAGE;
-		}
-	if (root_flag)
-		snprintf(conf.root, sizeof(conf.root), "%s", root_flag);
-	if (vd_config_validate(&conf, vd_error_fresh(&err)) < 0) {
+	if (vd_config_setup(&conf, config_path, root_flag, sets, nsets, &err) < 0) {
 		fprintf(stderr, "vdsm-c-ready: %s\n", err.msg);
 		return EXIT_USAGE;
 	}

@@ -1,0 +1,77 @@
+/* bench/loadcommon.h */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loadcommon.h"
+
+double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+size_t bench_on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct bench_reply *r = ud;
+	size_t n = size * nmemb;
+
+	if (r->len + n + 1 > r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 65536;
+		while (nc < r->len + n + 1)
+			nc *= 2;
+		char *nb = realloc(r->buf, nc);
+		if (!nb)
+			return 0;
+		r->buf = nb;
+		r->cap = nc;
+	}
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+	return n;
+}
+
+int bench_reply_ok(const char *s)
+{
+	const char *c = strstr(s, "<name>code</name>");
+
+	if (!c || strstr(s, "faultCode"))
+		return 0;
+	const char *v = strstr(c, "<i4>");
+	if (!v)
+		v = strstr(c, "<int>");
+	if (!v)
+		return 0;
+	v = strchr(v, '>') + 1;
+	return v[0] == '0' && v[1] == '<';
+}
+
+CURL *bench_curl_new(const struct bench_target *t, long timeout, struct bench_reply *reply,
+		     struct curl_slist **ret_headers)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: text/xml");
+
+	hdr = curl_slist_append(hdr, "Expect:");
+	if (!h || !hdr)
+		abort();
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, bench_on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	if (!t->plain) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, t->cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, t->key);
+		curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	*ret_headers = hdr;
+	return h;
+}

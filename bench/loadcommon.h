@@ -1,0 +1,33 @@
+/* What bench/loadgen and bench/soakgen share: a clock, a reply buffer for libcurl, the
+ * status check of a VDSM reply, and a keep-alive HTTPS handle with a client certificate. */
+#ifndef BENCH_LOADCOMMON_H
+#define BENCH_LOADCOMMON_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+struct bench_reply {
+	char *buf;      /* NUL-terminated reply body */
+	size_t len, cap;
+};
+
+double bench_now(void);                 /* CLOCK_MONOTONIC, seconds */
+
+/* CURLOPT_WRITEFUNCTION appending to the struct bench_reply given as WRITEDATA. */
+size_t bench_on_data(char *p, size_t size, size_t nmemb, void *reply);
+
+/* True when the reply's first status code (<name>code</name> then <i4>/<int>) is 0. */
+int bench_reply_ok(const char *s);
+
+struct bench_target {
+	const char *url, *cert, *key, *ca;
+	int plain;
+};
+
+/* A handle posting text/xml to t->url (no Expect, TCP_NODELAY, timeout seconds), with
+ * the client certificate unless plain, writing replies into *reply. *ret_headers is
+ * the header list to free with curl_slist_free_all() after curl_easy_cleanup(). */
+CURL *bench_curl_new(const struct bench_target *t, long timeout, struct bench_reply *reply,
+		     struct curl_slist **ret_headers);
+
+#endif
