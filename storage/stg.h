@@ -1,0 +1,108 @@
+/* storage/: connections of the host to storage servers (API.md §5.5).
+ *
+ * This slice: parsing and validation of the manager's connection structs (conList
+ * entries) and the file-based connections — NFS, POSIXFS (mount) and LOCALFS
+ * (symlink) — under <repository>/mnt/<escaped> (API.md §6). Every wire value is
+ * validated here before it reaches a program or a path; mount and umount run as child
+ * processes through util_exec with a timeout, so a caller thread waits at most that
+ * long on a dead server. Nothing here knows XML-RPC: the adapter (vdsm-c/verbs/
+ * storage.c) hands over each struct as key/value strings. */
+#ifndef VD_STG_H
+#define VD_STG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../vdsm-c/util/error.h"
+#include "../vdsm-c/util/macros.h"
+
+/* domType / storageType numbers (API.md §5.5). */
+enum stg_type {
+	STG_TYPE_NFS = 1,
+	STG_TYPE_FCP = 2,
+	STG_TYPE_ISCSI = 3,
+	STG_TYPE_LOCALFS = 4,
+	STG_TYPE_CIFS = 5,
+	STG_TYPE_POSIXFS = 6,
+	STG_TYPE_GLUSTERFS = 7,
+};
+
+/* "NFS", "LOCALFS", ... or NULL for a number that is no domType. */
+const char *stg_type_to_string(int type);
+/* True for the types this host connects (NFS, LOCALFS, POSIXFS). */
+bool stg_type_supported(int type);
+
+/* One member of a connection struct, both strings borrowed. */
+struct stg_kv {
+	const char *key;
+	const char *value;
+};
+
+#define STG_PATH_MAX 1024
+#define STG_OPTS_MAX 1024
+
+/* A validated connection. */
+struct stg_conn {
+	char id[37];                       /* normalised UUID */
+	enum stg_type type;
+	char connection[STG_PATH_MAX];     /* normalised remote path / spec / local dir */
+	char vfs_type[32];                 /* POSIXFS: the file system type */
+	char mnt_options[STG_OPTS_MAX];    /* validated extra options, "" if none */
+	char nfs_version[8];               /* "" (not given), "3", "4", "4.0", "4.1", "4.2", "auto" */
+	int timeout;                       /* NFS timeo, deciseconds; 0 = not given */
+	int retrans;                       /* NFS retrans; -1 = not given */
+	char escaped[256];                 /* name of the mount point under <repository>/mnt */
+};
+
+/* Parses and validates connection struct members kv[0..n) of a connection of the
+ * given type into ret. Unknown keys are ignored (engines send members of every type).
+ * Returns 0; or -1 with err set:
+ *   451 id missing or not a UUID, or a member that is not a string of sane size;
+ *   390 remote path / local directory illegal ('..', relative, bad characters);
+ *   472 NFS server is no valid host name or address;
+ *   470 vfs_type not allowed;
+ *   471 mnt_options, protocol_version, timeout or retrans unusable. */
+int stg_conn_parse(int type, const struct stg_kv *kv, size_t n, struct stg_conn *ret,
+		   struct vd_error *err) _wur_;
+
+/* The id member alone (for the statuslist of an entry that failed to parse): copies
+ * it into ret when it is a UUID, else leaves ret "". */
+void stg_conn_peek_id(const struct stg_kv *kv, size_t n, char ret[37]);
+
+/* VDSM's mount point name (API.md §6): normalise (collapse '//', drop a trailing '/'),
+ * double every '_', then turn every '/' into '_'. Returns the length, or -ENAMETOOLONG
+ * when it does not fit size or NAME_MAX, -EINVAL for an empty, "." or ".." result. */
+int stg_escape_path(const char *remote, char *buf, size_t size) _wur_;
+
+/* The -o argument for an NFS mount (API.md §5.5):
+ * soft,nosharecache,timeo=T,retrans=R[,nfsvers=N[,minorversion=M]][,<mnt_options>]. */
+int stg_nfs_options(const struct stg_conn *c, char *buf, size_t size) _wur_;
+
+/* Module options (given at start). All strings are copied. */
+struct stg_opts {
+	const char *repository;   /* <root>/rhev/data-center */
+	const char *mountinfo;    /* /proc/self/mountinfo under the host root */
+	const char *mount;        /* absolute path of mount(8) */
+	const char *umount;       /* absolute path of umount(8) */
+	double mount_timeout;     /* seconds for one mount or umount child */
+};
+
+int stg_start(const struct stg_opts *o) _wur_;
+void stg_stop(void);
+
+/* Connects c (mount / symlink); already connected = success. Blocks for at most the
+ * mount timeout (+ the kill grace). Returns 0 or -1 with err set (477 mount failed or
+ * timed out, 469 LOCALFS not a directory / no access, 451 otherwise). */
+int stg_connect(const struct stg_conn *c, struct vd_error *err) _wur_;
+/* Disconnects c (lazy umount + rmdir / unlink); not connected = success. Returns 0 or
+ * -1 with err set (452). */
+int stg_disconnect(const struct stg_conn *c, struct vd_error *err) _wur_;
+
+/* Mount point of c: <repository>/mnt/<escaped>. Caller frees. */
+char *stg_mount_point(const struct stg_conn *c);
+
+/* True when path is a mount point according to the mountinfo text (the kernel's
+ * /proc/self/mountinfo format; octal escapes of field 5 are decoded). */
+bool stg_mountinfo_has(const char *text, size_t len, const char *path);
+
+#endif
