@@ -105,4 +105,55 @@ char *stg_mount_point(const struct stg_conn *c);
  * /proc/self/mountinfo format; octal escapes of field 5 are decoded). */
 bool stg_mountinfo_has(const char *text, size_t len, const char *path);
 
+/* ---- iSCSI (iscsi.c) ---- */
+
+/* iscsiadm exit statuses (open-iscsi include/iscsi_err.h) that choose a code. */
+enum stg_iscsi_op {
+	STG_ISCSI_DISCOVERY,
+	STG_ISCSI_LOGIN,
+	STG_ISCSI_LOGOUT,
+};
+
+/* The API.md §4.3 code for an iscsiadm failure with exit status st during op:
+ * discovery → 475; login: 24 (auth failed) → 476, 5/8/19 (login/timeout/fatal
+ * login) → 464, else 465; logout → 474. */
+int stg_iscsi_code(enum stg_iscsi_op op, int st);
+
+/* A validated sendtargets discovery request. */
+struct stg_portal {
+	char host[256];                    /* name, IPv4, or IPv6 without brackets */
+	int port;                          /* 1..65535, 3260 when not given */
+};
+
+/* Validates the discovery struct's connection/port (472 for a bad address, 1000 for a
+ * bad port). user/password must be empty: CHAP discovery would need the secret in
+ * iscsiadm's argv, which this agent never does (475 with a clear message). */
+int stg_iscsi_portal_parse(const struct stg_kv *kv, size_t n, struct stg_portal *ret,
+			   struct vd_error *err) _wur_;
+
+/* True for an iSCSI name: iqn.YYYY-MM.<reversed domain>[:<id>], eui.<16 hex> or
+ * naa.<16 or 32 hex> (RFC 3720 §3.2.6.3), at most 223 bytes, printable, no blanks. */
+bool stg_iqn_valid(const char *s);
+
+struct stg_target {
+	char portal[300];                  /* "host:port,tpgt" ("[v6]:port,tpgt") */
+	char iqn[224];
+};
+
+/* Parses iscsiadm's sendtargets output ("<portal>,<tpgt> <iqn>" lines). Lines that
+ * are not that shape are skipped. Returns the number of targets (≤ max) into ret. */
+size_t stg_iscsi_parse_targets(const char *text, struct stg_target *ret, size_t max);
+
+/* iscsiadm options (given at start with stg_iscsi_start). */
+struct stg_iscsi_opts {
+	const char *iscsiadm;              /* absolute path */
+	double timeout;                    /* seconds per iscsiadm run */
+};
+int stg_iscsi_start(const struct stg_iscsi_opts *o) _wur_;
+
+/* sendtargets discovery on the default iface; malloc'ed targets (caller frees) and
+ * their count. Blocks for at most the iscsiadm timeout. 0 or -1 with err (475). */
+int stg_iscsi_discover(const struct stg_portal *p, struct stg_target **ret, size_t *ret_n,
+		       struct vd_error *err) _wur_;
+
 #endif

@@ -78,6 +78,9 @@ static const struct conf_key keys[] = {
 	INT("irs", mount_timeout, 1, 3600, "60"),
 	STR("irs", mount_cmd, "/usr/bin/mount"),
 	STR("irs", umount_cmd, "/usr/bin/umount"),
+	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
+	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
+	INT("irs", iscsi_timeout, 1, 3600, "30"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 

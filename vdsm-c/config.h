@@ -58,6 +58,8 @@ struct vd_config {
 	int mount_timeout;               /* seconds one mount/umount may take before it is killed */
 	char mount_cmd[VD_CONF_STR_MAX];
 	char umount_cmd[VD_CONF_STR_MAX];
+	char iscsiadm_cmd[VD_CONF_STR_MAX];
+	int iscsi_timeout;               /* seconds one iscsiadm run may take */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

@@ -89,7 +89,14 @@ static int storage_module_start(void)
 		.mount_timeout = c->mount_timeout,
 	};
 
+	const struct stg_iscsi_opts io = {
+		.iscsiadm = c->iscsiadm_cmd,
+		.timeout = c->iscsi_timeout,
+	};
+
 	if (!repo || !mountinfo)
+		return -1;
+	if (stg_iscsi_start(&io) < 0)
 		return -1;
 	return stg_start(&o) < 0 ? -1 : 0;
 }

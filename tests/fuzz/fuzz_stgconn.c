@@ -1,5 +1,6 @@
-/* libFuzzer target: storage/conn.c, the validation of connection structs from the
- * wire and the mountinfo reader. Input: first byte = domType (mod 8), then lines
+/* libFuzzer target: storage/conn.c and storage/iscsi.c, the validation of connection
+ * structs from the wire, the mountinfo reader and the parser of iscsiadm's sendtargets
+ * output (every accepted target has a valid IQN and a "host:port,tpgt" portal). Input: first byte = domType (mod 8), then lines
  * "key=value". Whatever is accepted must be safe to hand to mount(8) and to use as a
  * path: an absolute or server:/ path without '.'/'..' components or blanks, a mount
  * point name without '/', not "." or "..", options from the allow-list only (never
@@ -61,6 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data + 1, size - 1);
 	buf[size - 1] = '\0';
 	(void)stg_mountinfo_has(buf, size - 1, "/rhev/data-center/mnt/a:_b");
+	struct stg_target t[8];
+	size_t nt = stg_iscsi_parse_targets(buf, t, 8);
+	for (size_t i = 0; i < nt; i++)
+		if (!stg_iqn_valid(t[i].iqn) || !strchr(t[i].portal, ',') || strchr(t[i].portal, ' '))
+			abort();
 	for (p = buf; p && *p && n < 16;) {
 		char *nl = strchr(p, '\n');
 		if (nl)

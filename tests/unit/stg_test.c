@@ -303,6 +303,120 @@ static void test_mount_argv(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_iscsi_names_codes(void **state)
+{
+	(void)state;
+	assert_true(stg_iqn_valid("iqn.2026-11.lab:t.1"));
+	assert_true(stg_iqn_valid("iqn.2003-01.org.linux-iscsi.host.x8664:sn.1234"));
+	assert_true(stg_iqn_valid("eui.02004567A425678D"));
+	assert_true(stg_iqn_valid("naa.52004567BA64678D"));
+	assert_false(stg_iqn_valid("iqn.26-11.lab"));
+	assert_false(stg_iqn_valid("iqn.2026-11."));
+	assert_false(stg_iqn_valid("iqn.2026-11.lab x"));
+	assert_false(stg_iqn_valid("iqn.2026-11.lab,1"));
+	assert_false(stg_iqn_valid("-iqn.2026-11.lab"));
+	assert_false(stg_iqn_valid("eui.123"));
+	assert_false(stg_iqn_valid(""));
+
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGIN, 24), 476);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGIN, 5), 464);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGIN, 8), 464);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGIN, 19), 464);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGIN, 6), 465);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGIN, 15), 465);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_DISCOVERY, 4), 475);
+	assert_int_equal(stg_iscsi_code(STG_ISCSI_LOGOUT, 21), 474);
+}
+
+static void test_iscsi_targets(void **state)
+{
+	static const char out[] =
+		"10.199.1.1:3260,1 iqn.2026-11.lab:t.1\n"
+		"10.199.2.1:3260,1 iqn.2026-11.lab:t.1\n"
+		"[fd00::1]:3260,2 iqn.2026-11.lab:t.2\n"
+		"iscsiadm: some warning\n"
+		"10.0.0.1:3260 iqn.2026-11.lab:no-tpgt\n"
+		"fd00::1:3260,1 iqn.2026-11.lab:unbracketed\n"
+		"10.0.0.1:99999,1 iqn.2026-11.lab:badport\n"
+		"-x:3260,1 iqn.2026-11.lab:badhost\n"
+		"10.0.0.1:3260,1 not-an-iqn\n"
+		"10.0.0.9:3261,7 eui.02004567A425678D";
+	struct stg_target t[8];
+
+	(void)state;
+	assert_int_equal(stg_iscsi_parse_targets(out, t, 8), 4);
+	assert_string_equal(t[0].portal, "10.199.1.1:3260,1");
+	assert_string_equal(t[0].iqn, "iqn.2026-11.lab:t.1");
+	assert_string_equal(t[1].portal, "10.199.2.1:3260,1");
+	assert_string_equal(t[2].portal, "[fd00::1]:3260,2");
+	assert_string_equal(t[2].iqn, "iqn.2026-11.lab:t.2");
+	assert_string_equal(t[3].portal, "10.0.0.9:3261,7");
+	assert_int_equal(stg_iscsi_parse_targets(out, t, 2), 2);
+	assert_int_equal(stg_iscsi_parse_targets("", t, 8), 0);
+	/* a bracketed host longer than any address (found by fuzz_stgconn: overflowed) */
+	char longv6[400];
+	snprintf(longv6, sizeof(longv6), "[%0280d]:3260,1 iqn.2026-11.lab:t.1", 0);
+	assert_int_equal(stg_iscsi_parse_targets(longv6, t, 8), 0);
+}
+
+static void test_iscsi_portal(void **state)
+{
+	struct stg_portal p;
+	struct vd_error err = { 0 };
+	struct stg_kv ok[] = { { "connection", "10.199.1.1" }, { "port", "3260" },
+			       { "user", "" }, { "password", "" } };
+
+	(void)state;
+	assert_int_equal(stg_iscsi_portal_parse(ok, 4, &p, &err), 0);
+	assert_string_equal(p.host, "10.199.1.1");
+	assert_int_equal(p.port, 3260);
+	struct stg_kv v6[] = { { "connection", "[fd00::1]" } };
+	assert_int_equal(stg_iscsi_portal_parse(v6, 1, &p, &err), 0);
+	assert_string_equal(p.host, "fd00::1");
+	assert_int_equal(p.port, 3260);
+
+	static const struct { const char *host, *port, *user; int code; } bad[] = {
+		{ "-p", "3260", "", 472 },
+		{ "10.0.0.1;reboot", "3260", "", 472 },
+		{ "fd00::zz", "3260", "", 472 },
+		{ "", "3260", "", 472 },
+		{ "10.0.0.1", "0", "", 1000 },
+		{ "10.0.0.1", "3260x", "", 1000 },
+		{ "10.0.0.1", "3260", "admin", 475 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct stg_kv kv[] = { { "connection", bad[i].host }, { "port", bad[i].port },
+				       { "user", bad[i].user } };
+		vd_error_clear(&err);
+		assert_int_equal(stg_iscsi_portal_parse(kv, 3, &p, &err), -1);
+		if (err.code != bad[i].code)
+			fail_msg("case %zu: code %d (%s), want %d", i, err.code, err.msg, bad[i].code);
+	}
+}
+
+static void test_iscsi_discover_argv(void **state)
+{
+	struct exec_log log = { 0 };
+	struct stg_iscsi_opts o = { .iscsiadm = "/sbin/iscsiadm", .timeout = 5 };
+	struct stg_portal p = { "fd00::1", 3260 };
+	struct stg_target *t = NULL;
+	struct vd_error err = { 0 };
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(stg_iscsi_start(&o), 0);
+	util_exec_set_hook(fake_exec, &log);
+	assert_int_equal(stg_iscsi_discover(&p, &t, &n, &err), 0);
+	assert_string_equal(log.argv[0],
+			    "/sbin/iscsiadm -m discovery -t sendtargets -I default -p [fd00::1]:3260");
+	assert_int_equal(n, 0);
+	free(t);
+	log.ret = 1;
+	assert_int_equal(stg_iscsi_discover(&p, &t, &n, &err), -1);
+	assert_int_equal(err.code, 475);
+	util_exec_set_hook(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +426,10 @@ int main(void)
 		cmocka_unit_test(test_parse_posix_local),
 		cmocka_unit_test(test_mountinfo),
 		cmocka_unit_test(test_mount_argv),
+		cmocka_unit_test(test_iscsi_names_codes),
+		cmocka_unit_test(test_iscsi_targets),
+		cmocka_unit_test(test_iscsi_portal),
+		cmocka_unit_test(test_iscsi_discover_argv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,6 +245,54 @@ xmlrpc_value *verb_disconnect_storage_server(struct vd_call *c, xmlrpc_env *env,
 	return run_conlist(c, env, err, true);
 }
 
+/* discoverSendTargets(con) (API.md §5.5): targets = the distinct IQNs, fullTargets =
+ * "<host>:<port>,<tpgt> <iqn>" per portal, as the engine parses it. */
+xmlrpc_value *verb_discover_send_targets(struct vd_call *c, xmlrpc_env *env,
+					 struct vd_error *err)
+{
+	struct stg_kv kv[MEMBERS_MAX] = { { 0 } };
+	char *keys[MEMBERS_MAX] = { 0 }, *vals[MEMBERS_MAX] = { 0 };
+	xmlrpc_value *con = NULL, *payload = NULL, *targets, *full;
+	struct stg_target *t = NULL;
+	struct stg_portal portal;
+	size_t n = 0;
+	int m;
+
+	if (vd_arg_struct(c, 0, "con", &con, err) < 0)
+		return NULL;
+	m = entry_members(con, 0, kv, keys, vals, err);
+	if (m >= 0 && stg_iscsi_portal_parse(kv, (size_t)m, &portal, err) == 0) {
+		snprintf(c->audit_obj, sizeof(c->audit_obj), "%.100s:%d", portal.host, portal.port);
+		if (stg_iscsi_discover(&portal, &t, &n, err) == 0) {
+			payload = rpc_struct_new(env);
+			targets = rpc_array_new(env);
+			full = rpc_array_new(env);
+			for (size_t i = 0; i < n; i++) {
+				bool seen = false;
+				for (size_t j = 0; j < i && !seen; j++)
+					seen = strcmp(t[j].iqn, t[i].iqn) == 0;
+				if (!seen)
+					rpc_append_str(env, targets, t[i].iqn);
+				char line[sizeof(t[i].portal) + sizeof(t[i].iqn) + 2];
+				snprintf(line, sizeof(line), "%s %s", t[i].portal, t[i].iqn);
+				rpc_append_str(env, full, line);
+			}
+			rpc_set_take(env, payload, "targets", targets);
+			rpc_set_take(env, payload, "fullTargets", full);
+			log_info("storage: sendtargets discovery on %s:%d: %zu portal(s)", portal.host,
+				 portal.port, n);
+		}
+	}
+	if (vd_error_is_set(err))
+		log_warning("storage: discoverSendTargets: %d %s", err->code, err->msg);
+	for (int j = 0; j < MEMBERS_MAX; j++) {
+		free(keys[j]);
+		free(vals[j]);
+	}
+	free(t);
+	return payload;
+}
+
 /* A no-op since VDSM ~3.3 (API.md §5.5, §8): status 0 for every entry with an id. */
 xmlrpc_value *verb_validate_storage_server_connection(struct vd_call *c, xmlrpc_env *env,
 						      struct vd_error *err)

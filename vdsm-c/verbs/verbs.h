@@ -31,6 +31,7 @@ int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_err
 xmlrpc_value *verb_connect_storage_server(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_disconnect_storage_server(struct vd_call *c, xmlrpc_env *env,
 					     struct vd_error *err);
+xmlrpc_value *verb_discover_send_targets(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_validate_storage_server_connection(struct vd_call *c, xmlrpc_env *env,
 						      struct vd_error *err);
 
