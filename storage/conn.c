@@ -25,7 +25,8 @@ const char *stg_type_to_string(int type)
 
 bool stg_type_supported(int type)
 {
-	return type == STG_TYPE_NFS || type == STG_TYPE_LOCALFS || type == STG_TYPE_POSIXFS;
+	return type == STG_TYPE_NFS || type == STG_TYPE_LOCALFS || type == STG_TYPE_POSIXFS ||
+	       type == STG_TYPE_ISCSI;
 }
 
 /* Mount options a manager may add (mnt_options). Everything else is refused: options
@@ -313,6 +314,10 @@ int stg_conn_parse(int type, const struct stg_kv *kv, size_t n, struct stg_conn 
 	if (strlen(con) >= STG_PATH_MAX)
 		return illegal_path("too long", "...", err);
 
+	if (type == STG_TYPE_ISCSI) {
+		snprintf(ret->connection, sizeof(ret->connection), "%s", con);
+		return stg_iscsi_conn_parse(kv, n, ret, err);
+	}
 	switch (type) {
 	case STG_TYPE_NFS:
 		r = parse_server_path(con, ret->connection, sizeof(ret->connection), err);

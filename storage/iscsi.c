@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "stg.h"
+#include "../vdsm-c/util/buf.h"
 #include "../vdsm-c/util/exec.h"
 #include "../vdsm-c/util/log.h"
 #include "../vdsm-c/util/util.h"
@@ -17,6 +18,8 @@
 /* open-iscsi include/iscsi_err.h */
 enum {
 	ISCSI_ERR_LOGIN = 5,
+	ISCSI_ERR_SESS_EXISTS = 15,
+	ISCSI_ERR_NO_OBJS_FOUND = 21,
 	ISCSI_ERR_TRANS_TIMEOUT = 8,
 	ISCSI_ERR_FATAL_LOGIN = 19,
 	ISCSI_ERR_LOGIN_AUTH_FAILED = 24,
@@ -24,6 +27,7 @@ enum {
 
 static struct {
 	char *iscsiadm;
+	char *nodes_dir;
 	double timeout;
 } isc;
 
@@ -32,9 +36,11 @@ int stg_iscsi_start(const struct stg_iscsi_opts *o)
 	if (!o->iscsiadm || o->iscsiadm[0] != '/' || o->timeout <= 0)
 		return -EINVAL;
 	free(isc.iscsiadm);
+	free(isc.nodes_dir);
 	isc.iscsiadm = strdup(o->iscsiadm);
+	isc.nodes_dir = strdup(o->nodes_dir ? o->nodes_dir : "/etc/iscsi/nodes");
 	isc.timeout = o->timeout;
-	return isc.iscsiadm ? 0 : -ENOMEM;
+	return isc.iscsiadm && isc.nodes_dir ? 0 : -ENOMEM;
 }
 
 int stg_iscsi_code(enum stg_iscsi_op op, int st)
@@ -44,6 +50,8 @@ int stg_iscsi_code(enum stg_iscsi_op op, int st)
 		return VD_ERR_ISCSI_DISCOVERY;
 	case STG_ISCSI_LOGOUT:
 		return VD_ERR_ISCSI_LOGOUT;
+	case STG_ISCSI_NODE:
+		return VD_ERR_ISCSI_SETUP;
 	case STG_ISCSI_LOGIN:
 		if (st == ISCSI_ERR_LOGIN_AUTH_FAILED)
 			return VD_ERR_ISCSI_LOGIN_AUTH;
@@ -257,5 +265,202 @@ int stg_iscsi_discover(const struct stg_portal *p, struct stg_target **ret, size
 	*ret_n = stg_iscsi_parse_targets(res.out, t, TARGETS_MAX);
 	*ret = t;
 	util_exec_result_clear(&res);
+	return 0;
+}
+
+/* ---- connections: node record, CHAP, login, logout ---- */
+
+/* CHAP strings go into iscsiadm's record file as "key = value" lines: printable
+ * ASCII, no blanks at either end, within open-iscsi's 256-byte limit. */
+static bool chap_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len > 255 || (len && (s[0] == ' ' || s[len - 1] == ' ')))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static int bad_member(const char *name, const char *v, struct vd_error *err)
+{
+	return vd_error_set(err, VD_ERR_INVALID_PARAMETER, "Invalid parameter: '%s=%.64s'", name, v);
+}
+
+int stg_iscsi_conn_parse(const struct stg_kv *kv, size_t n, struct stg_conn *c,
+			 struct vd_error *err)
+{
+	struct stg_portal p;
+	const char *iqn = kv_get(kv, n, "iqn");
+	const char *tpgt = kv_get(kv, n, "tpgt");
+	const char *iface = kv_get(kv, n, "ifaceName");
+	const char *user = kv_get(kv, n, "user");
+	const char *password = kv_get(kv, n, "password");
+	struct stg_kv pkv[2] = { { "connection", c->connection }, { "port", kv_get(kv, n, "port") } };
+	long long v;
+
+	if (stg_iscsi_portal_parse(pkv, 2, &p, err) < 0)
+		return -1;
+	snprintf(c->connection, sizeof(c->connection), "%s", p.host);
+	c->port = p.port;
+	if (!iqn || !stg_iqn_valid(iqn))
+		return bad_member("iqn", iqn ? iqn : "", err);
+	snprintf(c->iqn, sizeof(c->iqn), "%s", iqn);
+	c->tpgt = 1;
+	if (tpgt && *tpgt) {
+		if (util_parse_ll(tpgt, 0, 65535, &v) < 0)
+			return bad_member("tpgt", tpgt, err);
+		c->tpgt = (int)v;
+	}
+	snprintf(c->iface, sizeof(c->iface), "default");
+	if (iface && *iface) {
+		size_t len = strlen(iface);
+		bool ok = len < sizeof(c->iface) && iface[0] != '-' && iface[0] != '.';
+		for (size_t i = 0; ok && i < len; i++)
+			ok = (iface[i] >= 'a' && iface[i] <= 'z') || (iface[i] >= 'A' && iface[i] <= 'Z') ||
+			     (iface[i] >= '0' && iface[i] <= '9') || strchr("._-", iface[i]);
+		if (!ok)
+			return bad_member("ifaceName", iface, err);
+		memcpy(c->iface, iface, len + 1);
+	}
+	if (user && !chap_ok(user))
+		return bad_member("user", user, err);
+	if (password && !chap_ok(password))
+		return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
+				    "Invalid parameter: 'password' (not printable ASCII or too long)");
+	snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
+	snprintf(c->password, sizeof(c->password), "%s", password ? password : "");
+	snprintf(c->escaped, sizeof(c->escaped), "%.100s:%d,%d %.140s", c->connection, c->port,
+		 c->tpgt, c->iqn);
+	return 0;
+}
+
+static void portal_of(const struct stg_conn *c, char *buf, size_t size)
+{
+	snprintf(buf, size, strchr(c->connection, ':') ? "[%s]:%d,%d" : "%s:%d,%d",
+		 c->connection, c->port, c->tpgt);
+}
+
+/* Runs iscsiadm on the node (T, p, I) with extra args; ok_status is an exit status
+ * that counts as success (0 = none). Returns 0, or -1 with err set from op. */
+static int node_run(const struct stg_conn *c, const char *const *extra, int ok_status,
+		    enum stg_iscsi_op op, struct vd_error *err)
+{
+	char portal[300], line[160];
+	const char *argv[16];
+	size_t k = 0;
+	struct util_exec_opts o = { .timeout = isc.timeout, .cap = 64 << 10 };
+	struct util_exec_result res = { 0 };
+	int r, code;
+
+	portal_of(c, portal, sizeof(portal));
+	argv[k++] = isc.iscsiadm;
+	argv[k++] = "-m";
+	argv[k++] = "node";
+	argv[k++] = "-T";
+	argv[k++] = c->iqn;
+	argv[k++] = "-p";
+	argv[k++] = portal;
+	argv[k++] = "-I";
+	argv[k++] = c->iface;
+	for (size_t i = 0; extra[i] && k < ELEMENTSOF(argv) - 1; i++)
+		argv[k++] = extra[i];
+	argv[k] = NULL;
+	r = util_exec(argv, &o, &res);
+	if (r == 0 || (r == -ECHILD && !res.signal && ok_status && res.status == ok_status)) {
+		util_exec_result_clear(&res);
+		return 0;
+	}
+	code = op == STG_ISCSI_LOGIN && !res.timed_out && r == -ECHILD ?
+		       stg_iscsi_code(op, res.status) : stg_iscsi_code(op, 0);
+	if (op == STG_ISCSI_LOGIN && r != -ECHILD)
+		code = VD_ERR_ISCSI_LOGIN;
+	if (r == -ETIME)
+		vd_error_set(err, code, "%s: %s %s (%s): no answer in %.0f s", vd_code_message(code),
+			     portal, c->iqn, extra[0], isc.timeout);
+	else
+		vd_error_set(err, code, "%s: %s %s (%s): iscsiadm exit status %d: %s",
+			     vd_code_message(code), portal, c->iqn, extra[0], res.status,
+			     util_exec_last_line(&res, line, sizeof(line)));
+	util_exec_result_clear(&res);
+	return -1;
+}
+
+/* Rewrites the node record file with the connection's CHAP settings (or none): the
+ * secret goes from us to the file (0600, atomic) and from there to iscsid, never
+ * through a command line. */
+static int write_auth(const struct stg_conn *c, struct vd_error *err)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	struct util_buf b = UTIL_BUF_INIT;
+	size_t len = 0, outlen = 0;
+	char *out;
+	int r;
+
+	if (asprintf(&path, "%s/%s/%s,%d,%d/%s", isc.nodes_dir, c->iqn, c->connection, c->port,
+		     c->tpgt, c->iface) < 0)
+		return vd_error_set(err, VD_ERR_ISCSI_SETUP, "out of memory");
+	r = util_read_file(path, 1 << 20, &text, &len);
+	if (r < 0)
+		return vd_error_set(err, VD_ERR_ISCSI_SETUP, "%s: node record '%s': %s",
+				    vd_code_message(VD_ERR_ISCSI_SETUP), path, strerror(-r));
+	for (char *p = text; *p;) {
+		char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		if (strncmp(p, "node.session.auth.", 18) != 0)
+			util_buf_printf(&b, "%.*s\n", (int)l, p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	if (c->user[0] || c->password[0])
+		util_buf_printf(&b, "node.session.auth.authmethod = CHAP\n"
+			       "node.session.auth.username = %s\nnode.session.auth.password = %s\n",
+			       c->user, c->password);
+	else
+		util_buf_printf(&b, "node.session.auth.authmethod = None\n");
+	explicit_bzero(text, len);
+	out = util_buf_steal(&b, &outlen);
+	if (!out)
+		return vd_error_set(err, VD_ERR_ISCSI_SETUP, "out of memory");
+	r = util_write_atomic(path, out, outlen, 0600);
+	explicit_bzero(out, outlen);
+	free(out);
+	if (r < 0)
+		return vd_error_set(err, VD_ERR_ISCSI_SETUP, "%s: cannot write node record '%s': %s",
+				    vd_code_message(VD_ERR_ISCSI_SETUP), path, strerror(-r));
+	return 0;
+}
+
+int stg_iscsi_login(const struct stg_conn *c, struct vd_error *err)
+{
+	static const char *const new_args[] = { "-o", "new", NULL };
+	static const char *const login_args[] = { "--login", NULL };
+
+	if (!isc.iscsiadm)
+		return vd_error_set(err, VD_ERR_ISCSI_SETUP, "%s: iSCSI not started",
+				    vd_code_message(VD_ERR_ISCSI_SETUP));
+	if (node_run(c, new_args, 0, STG_ISCSI_NODE, err) < 0)
+		return -1;
+	if (write_auth(c, err) < 0)
+		return -1;
+	return node_run(c, login_args, ISCSI_ERR_SESS_EXISTS, STG_ISCSI_LOGIN, err);
+}
+
+int stg_iscsi_logout(const struct stg_conn *c, struct vd_error *err)
+{
+	static const char *const logout_args[] = { "--logout", NULL };
+	static const char *const delete_args[] = { "-o", "delete", NULL };
+	struct vd_error ignored = { 0 };
+
+	if (!isc.iscsiadm)
+		return vd_error_set(err, VD_ERR_ISCSI_LOGOUT, "%s: iSCSI not started",
+				    vd_code_message(VD_ERR_ISCSI_LOGOUT));
+	if (node_run(c, logout_args, ISCSI_ERR_NO_OBJS_FOUND, STG_ISCSI_LOGOUT, err) < 0)
+		return -1;
+	if (node_run(c, delete_args, ISCSI_ERR_NO_OBJS_FOUND, STG_ISCSI_LOGOUT, &ignored) < 0)
+		log_warning("storage: %s, ignoring", ignored.msg);
 	return 0;
 }

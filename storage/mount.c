@@ -257,7 +257,9 @@ int stg_connect(const struct stg_conn *c, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_STORAGE_SERVER_CONNECTION,
 				    "%s: another operation on '%s' is in progress",
 				    vd_code_message(VD_ERR_STORAGE_SERVER_CONNECTION), c->connection);
-	if (c->type == STG_TYPE_LOCALFS)
+	if (c->type == STG_TYPE_ISCSI)
+		r = stg_iscsi_login(c, err);
+	else if (c->type == STG_TYPE_LOCALFS)
 		r = connect_local(c, path, err);
 	else
 		r = connect_mount(c, path, err);
@@ -282,6 +284,10 @@ int stg_disconnect(const struct stg_conn *c, struct vd_error *err)
 				    "%s: another operation on '%s' is in progress",
 				    vd_code_message(VD_ERR_STORAGE_SERVER_DISCONNECTION),
 				    c->connection);
+	if (c->type == STG_TYPE_ISCSI) {
+		r = stg_iscsi_logout(c, err);
+		goto out;
+	}
 	if (c->type == STG_TYPE_LOCALFS) {
 		struct stat st;
 		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && unlink(path) < 0)

@@ -29,7 +29,7 @@ enum stg_type {
 
 /* "NFS", "LOCALFS", ... or NULL for a number that is no domType. */
 const char *stg_type_to_string(int type);
-/* True for the types this host connects (NFS, LOCALFS, POSIXFS). */
+/* True for the types this host connects (NFS, ISCSI, LOCALFS, POSIXFS). */
 bool stg_type_supported(int type);
 
 /* One member of a connection struct, both strings borrowed. */
@@ -51,7 +51,15 @@ struct stg_conn {
 	char nfs_version[8];               /* "" (not given), "3", "4", "4.0", "4.1", "4.2", "auto" */
 	int timeout;                       /* NFS timeo, deciseconds; 0 = not given */
 	int retrans;                       /* NFS retrans; -1 = not given */
-	char escaped[256];                 /* name of the mount point under <repository>/mnt */
+	char escaped[256];                 /* name of the mount point under <repository>/mnt;
+					    * iSCSI: "<portal> <iqn>", the busy key */
+	/* iSCSI (connection = portal host) */
+	int port;                          /* 3260 when not given */
+	int tpgt;                          /* 1 when not given */
+	char iqn[224];
+	char iface[64];                    /* "default" unless ifaceName */
+	char user[256];                    /* CHAP, "" = none */
+	char password[256];                /* secret: never logged, never in argv */
 };
 
 /* Parses and validates connection struct members kv[0..n) of a connection of the
@@ -112,11 +120,12 @@ enum stg_iscsi_op {
 	STG_ISCSI_DISCOVERY,
 	STG_ISCSI_LOGIN,
 	STG_ISCSI_LOGOUT,
+	STG_ISCSI_NODE,         /* node record create/update: 465 */
 };
 
 /* The API.md §4.3 code for an iscsiadm failure with exit status st during op:
  * discovery → 475; login: 24 (auth failed) → 476, 5/8/19 (login/timeout/fatal
- * login) → 464, else 465; logout → 474. */
+ * login) → 464, else 465; logout → 474; node record → 465. */
 int stg_iscsi_code(enum stg_iscsi_op op, int st);
 
 /* A validated sendtargets discovery request. */
@@ -135,6 +144,18 @@ int stg_iscsi_portal_parse(const struct stg_kv *kv, size_t n, struct stg_portal 
  * naa.<16 or 32 hex> (RFC 3720 §3.2.6.3), at most 223 bytes, printable, no blanks. */
 bool stg_iqn_valid(const char *s);
 
+/* The iSCSI members of a connection (port, iqn, tpgt, user, password, ifaceName) into
+ * c, whose id and connection are parsed already (conn.c). 472 bad portal host, 1000
+ * bad port/tpgt/iface/iqn or CHAP strings. */
+int stg_iscsi_conn_parse(const struct stg_kv *kv, size_t n, struct stg_conn *c,
+			 struct vd_error *err) _wur_;
+/* Node record (portal, iqn, iface) created, CHAP written into the record file (never
+ * through argv), login; a session that exists already is success. 0 or -1 with err
+ * (464, 476, 465). */
+int stg_iscsi_login(const struct stg_conn *c, struct vd_error *err) _wur_;
+/* Logout and delete the node record; not logged in = success. 0 or -1 (474). */
+int stg_iscsi_logout(const struct stg_conn *c, struct vd_error *err) _wur_;
+
 struct stg_target {
 	char portal[300];                  /* "host:port,tpgt" ("[v6]:port,tpgt") */
 	char iqn[224];
@@ -147,6 +168,7 @@ size_t stg_iscsi_parse_targets(const char *text, struct stg_target *ret, size_t 
 /* iscsiadm options (given at start with stg_iscsi_start). */
 struct stg_iscsi_opts {
 	const char *iscsiadm;              /* absolute path */
+	const char *nodes_dir;             /* iscsiadm's node database, /etc/iscsi/nodes */
 	double timeout;                    /* seconds per iscsiadm run */
 };
 int stg_iscsi_start(const struct stg_iscsi_opts *o) _wur_;

@@ -141,7 +141,8 @@ static void test_parse_refusals(void **state)
 		{ STG_TYPE_LOCALFS, "relative/dir", NULL, NULL, 390 },
 		{ STG_TYPE_LOCALFS, "/", NULL, NULL, 390 },
 		{ STG_TYPE_LOCALFS, "/a/..", NULL, NULL, 390 },
-		{ STG_TYPE_ISCSI, "1.2.3.4", NULL, NULL, 468 },
+		{ STG_TYPE_ISCSI, "1.2.3.4", NULL, NULL, 1000 },          /* no iqn */
+		{ STG_TYPE_ISCSI, "-p", "iqn", "iqn.2026-11.lab:t", 472 },
 		{ STG_TYPE_FCP, "", NULL, NULL, 468 },
 	};
 	struct stg_conn c;
@@ -216,7 +217,7 @@ static void test_mountinfo(void **state)
 /* ---- mount/umount argv through the exec seam ---- */
 
 struct exec_log {
-	char argv[4][512];
+	char argv[16][512];
 	int n;
 	int ret;
 	const char *mountinfo;      /* written by the fake mount */
@@ -417,6 +418,99 @@ static void test_iscsi_discover_argv(void **state)
 	util_exec_set_hook(NULL, NULL);
 }
 
+static const char *g_record;   /* the record file the fake "iscsiadm -o new" writes */
+
+static int fake_iscsiadm(const char *const *argv, struct util_exec_result *ret, void *ud)
+{
+	struct exec_log *l = ud;
+	int r = fake_exec(argv, ret, ud);
+
+	for (int i = 0; argv[i]; i++)
+		if (strcmp(argv[i], "new") == 0 && g_record) {
+			char dir[600];
+			snprintf(dir, sizeof(dir), "%s", g_record);
+			*strrchr(dir, '/') = '\0';
+			assert_int_equal(util_mkdir_p(dir, 0700), 0);
+			const char *rec = "node.name = iqn.2026-11.lab:t\n"
+					  "node.session.auth.authmethod = CHAP\n"
+					  "node.session.auth.password = old-secret\n"
+					  "node.conn[0].port = 3260\n";
+			assert_int_equal(util_write_atomic(g_record, rec, strlen(rec), 0600), 0);
+		}
+	(void)l;
+	return r;
+}
+
+static void test_iscsi_login_chap(void **state)
+{
+	char dir[] = "/tmp/stg_test_nodes.XXXXXX";
+	char record[700];
+	struct exec_log log = { 0 };
+	struct stg_conn c;
+	struct vd_error err = { 0 };
+	struct stg_kv kv[] = { { "id", ID }, { "connection", "10.199.1.1" }, { "port", "3260" },
+			       { "iqn", "iqn.2026-11.lab:t" }, { "tpgt", "1" },
+			       { "user", "alice" }, { "password", "pa ss#word" } };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	struct stg_iscsi_opts o = { .iscsiadm = "/sbin/iscsiadm", .nodes_dir = dir, .timeout = 5 };
+	assert_int_equal(stg_iscsi_start(&o), 0);
+	assert_int_equal(stg_conn_parse(STG_TYPE_ISCSI, kv, 7, &c, &err), 0);
+	assert_string_equal(c.iface, "default");
+	snprintf(record, sizeof(record), "%s/iqn.2026-11.lab:t/10.199.1.1,3260,1/default", dir);
+	g_record = record;
+	util_exec_set_hook(fake_iscsiadm, &log);
+	assert_int_equal(stg_iscsi_login(&c, &err), 0);
+	assert_int_equal(log.n, 2);
+	assert_string_equal(log.argv[0], "/sbin/iscsiadm -m node -T iqn.2026-11.lab:t "
+			    "-p 10.199.1.1:3260,1 -I default -o new");
+	assert_string_equal(log.argv[1], "/sbin/iscsiadm -m node -T iqn.2026-11.lab:t "
+			    "-p 10.199.1.1:3260,1 -I default --login");
+	for (int i = 0; i < log.n; i++)
+		assert_null(strstr(log.argv[i], "pa ss"));
+	char *text = NULL;
+	size_t len;
+	assert_int_equal(util_read_file(record, 1 << 16, &text, &len), 0);
+	assert_string_equal(text, "node.name = iqn.2026-11.lab:t\n"
+			    "node.conn[0].port = 3260\n"
+			    "node.session.auth.authmethod = CHAP\n"
+			    "node.session.auth.username = alice\n"
+			    "node.session.auth.password = pa ss#word\n");
+	free(text);
+	struct stat st;
+	assert_int_equal(stat(record, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* login failure with iscsiadm's auth status -> 476 */
+	log.ret = 1;
+	vd_error_clear(&err);
+	assert_int_equal(stg_iscsi_login(&c, &err), -1);
+	assert_int_equal(err.code, 465);     /* the fake fails "-o new" first: node setup */
+
+	/* without CHAP: the record says None, no old secret left */
+	log.ret = 0;
+	struct stg_kv kv2[] = { { "id", ID }, { "connection", "10.199.1.1" },
+				{ "iqn", "iqn.2026-11.lab:t" } };
+	assert_int_equal(stg_conn_parse(STG_TYPE_ISCSI, kv2, 3, &c, &err), 0);
+	assert_int_equal(stg_iscsi_login(&c, &err), 0);
+	assert_int_equal(util_read_file(record, 1 << 16, &text, &len), 0);
+	assert_null(strstr(text, "secret"));
+	assert_non_null(strstr(text, "node.session.auth.authmethod = None\n"));
+	free(text);
+
+	int before = log.n;
+	assert_int_equal(stg_iscsi_logout(&c, &err), 0);
+	assert_int_equal(log.n, before + 2);
+	assert_non_null(strstr(log.argv[before], "--logout"));
+	assert_non_null(strstr(log.argv[before + 1], "-o delete"));
+	util_exec_set_hook(NULL, NULL);
+	g_record = NULL;
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_iscsi_targets),
 		cmocka_unit_test(test_iscsi_portal),
 		cmocka_unit_test(test_iscsi_discover_argv),
+		cmocka_unit_test(test_iscsi_login_chap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

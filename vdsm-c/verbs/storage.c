@@ -229,6 +229,8 @@ static xmlrpc_value *run_conlist(struct vd_call *c, xmlrpc_env *env, struct vd_e
 		rpc_append_take(env, list, st);
 	}
 	rpc_set_take(env, payload, "statuslist", list);
+	for (int i = 0; i < n; i++)
+		explicit_bzero(entries[i].conn.password, sizeof(entries[i].conn.password));
 	free(entries);
 	return payload;
 }
