@@ -1,5 +1,5 @@
 #!/bin/bash
-# lab-timeout: 120
+# lab-timeout: 240
 # discoverSendTargets through the agent (API.md §5.5): vdsmd in the guest, called with
 # vdsm-client over TLS, against a tgtd target reachable over two portals. Discovery on
 # one portal returns the target's IQN once in `targets` and its portals in
