@@ -146,13 +146,33 @@ class StorageTest(unittest.TestCase):
         for dom, conlist, code in [
                 (POSIXFS, [good, self.conn(id="not-a-uuid", connection="x", vfs_type="tmpfs")], 451),
                 (POSIXFS, [good, "a string"], 451),
-                (ISCSI, [good], 468),
+                (FCP, [good], 468),
                 (99, [good], 468),
         ]:
             r = self.call("connectStorageServer", dom, conlist)
             self.assertEqual(r["status"]["code"], code, (dom, conlist, r))
             self.assertNotIn("statuslist", r)
         self.assertEqual(os.listdir(self.mnt), [])
+
+    def test_bad_iscsi_inputs_run_nothing(self):
+        iqn = "iqn.2026-11.lab:t"
+        cases = [
+            (dict(connection="-p", iqn=iqn), 472),
+            (dict(connection="10.0.0.1;reboot", iqn=iqn), 472),
+            (dict(connection="127.0.0.1", port="0", iqn=iqn), 1000),
+            (dict(connection="127.0.0.1", iqn="not-an-iqn"), 1000),
+            (dict(connection="127.0.0.1", iqn=iqn + " -o delete"), 1000),
+            (dict(connection="127.0.0.1", iqn=iqn, tpgt="x"), 1000),
+            (dict(connection="127.0.0.1", iqn=iqn, ifaceName="../../etc"), 1000),
+            (dict(connection="127.0.0.1", iqn=iqn, user="u", password="a\nnode.startup = automatic"), 1000),
+        ]
+        conns = [self.conn(**kw) for kw, _ in cases]
+        r = self.call("connectStorageServer", ISCSI, conns)
+        self.assertEqual(self.statuses(r), [(c["id"], code) for c, (_, code) in zip(conns, cases)])
+        log = self.agent.log()
+        self.assertIn("AUDIT verb=connectStorageServer", log)
+        self.assertNotIn("exec: /usr/sbin/iscsiadm", log)   # exec logs every command at debug
+        self.assertNotIn("node.startup", log)
 
     def test_audit_line_without_secrets(self):
         c = self.conn(connection="tmpfs", vfs_type="tmpfs", user="admin",

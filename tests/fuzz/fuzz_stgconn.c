@@ -15,6 +15,15 @@ static void check_accepted(const struct stg_conn *c)
 {
 	char opts[STG_OPTS_MAX + 128];
 
+	if (c->type == STG_TYPE_ISCSI) {
+		/* values that go into argv and into the node record file */
+		if (!stg_iqn_valid(c->iqn) || c->connection[0] == '-' || c->iface[0] == '-' ||
+		    c->port < 1 || c->port > 65535 || strchr(c->user, '\n') ||
+		    strchr(c->password, '\n'))
+			abort();
+		return;
+	}
+
 	if (strchr(c->escaped, '/') || !c->escaped[0] || strcmp(c->escaped, ".") == 0 ||
 	    strcmp(c->escaped, "..") == 0)
 		abort();
