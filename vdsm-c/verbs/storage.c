@@ -94,6 +94,14 @@ static void *entry_run(void *arg)
 	return NULL;
 }
 
+/* Frees an entries array, CHAP secrets wiped first. */
+static void entries_free(struct entry *entries, int n)
+{
+	for (int i = 0; entries && i < n; i++)
+		explicit_bzero(entries[i].conn.password, sizeof(entries[i].conn.password));
+	free(entries);
+}
+
 /* Parses params (domType, spUUID, conList) into a malloc'ed entries array. */
 static struct entry *parse_call(struct vd_call *c, bool disconnect, int *ret_type, int *ret_n,
 				struct vd_error *err)
@@ -159,7 +167,7 @@ static struct entry *parse_call(struct vd_call *c, bool disconnect, int *ret_typ
 		}
 		if (m < 0 || vd_error_is_set(err)) {
 			vd_error_set(err, code, "%s: conList[%d] unusable", vd_code_message(code), i);
-			free(entries);
+			entries_free(entries, i + 1);
 			return NULL;
 		}
 	}
@@ -229,9 +237,7 @@ static xmlrpc_value *run_conlist(struct vd_call *c, xmlrpc_env *env, struct vd_e
 		rpc_append_take(env, list, st);
 	}
 	rpc_set_take(env, payload, "statuslist", list);
-	for (int i = 0; i < n; i++)
-		explicit_bzero(entries[i].conn.password, sizeof(entries[i].conn.password));
-	free(entries);
+	entries_free(entries, n);
 	return payload;
 }
 
