@@ -73,6 +73,15 @@ static const struct conf_key keys[] = {
 	STR("vars", vm_domain_type, "kvm"),
 	INT("vars", vm_sample_interval, 1, 3600, "2"),
 	STR("vars", vm_console_log_dir, ""),
+	STR("irs", repository, "/rhev/data-center"),
+	/* Not a VDSM key: VDSM waits for mount(8) without a bound; 60 s is its
+	 * process_pool_timeout, the bound of its other NFS operations (API.md §6, §8). */
+	INT("irs", mount_timeout, 1, 3600, "60"),
+	STR("irs", mount_cmd, "/usr/bin/mount"),
+	STR("irs", umount_cmd, "/usr/bin/umount"),
+	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
+	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
+	INT("irs", iscsi_timeout, 1, 3600, "30"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 

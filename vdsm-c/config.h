@@ -57,6 +57,13 @@ struct vd_config {
 	char vm_domain_type[16];         /* kvm | qemu | auto (kvm when /dev/kvm opens) | test */
 	int vm_sample_interval;          /* seconds between bulk stats samples */
 	char vm_console_log_dir[VD_CONF_STR_MAX]; /* guest serial console logs ("" = none) */
+	/* [irs]: storage */
+	char repository[VD_CONF_STR_MAX]; /* storage root (mount points under <root>/<it>/mnt) */
+	int mount_timeout;               /* seconds one mount/umount may take before it is killed */
+	char mount_cmd[VD_CONF_STR_MAX];
+	char umount_cmd[VD_CONF_STR_MAX];
+	char iscsiadm_cmd[VD_CONF_STR_MAX];
+	int iscsi_timeout;               /* seconds one iscsiadm run may take */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

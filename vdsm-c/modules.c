@@ -12,6 +12,7 @@
 #include "host/hostcaps.h"
 #include "host/hoststats.h"
 #include "../network/net.h"
+#include "../storage/stg.h"
 
 /* Each module gets what it needs from the configuration here, at start; modules never
  * read the daemon's globals nor call each other (the VM counts reach the host stats
@@ -75,6 +76,31 @@ static void vm_module_stop(void)
 	vm_stop();
 }
 
+static int storage_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	_cleanup_free_ char *repo = vd_state_path(c->repository);
+	_cleanup_free_ char *mountinfo = vd_host_path("/proc/self/mountinfo");
+	const struct stg_opts o = {
+		.repository = repo,
+		.mountinfo = mountinfo,
+		.mount = c->mount_cmd,
+		.umount = c->umount_cmd,
+		.mount_timeout = c->mount_timeout,
+	};
+
+	const struct stg_iscsi_opts io = {
+		.iscsiadm = c->iscsiadm_cmd,
+		.timeout = c->iscsi_timeout,
+	};
+
+	if (!repo || !mountinfo)
+		return -1;
+	if (stg_iscsi_start(&io) < 0)
+		return -1;
+	return stg_start(&o) < 0 ? -1 : 0;
+}
+
 static const struct vd_module modules[] = {
 	/* rtnetlink caches for the network report (getVdsCapabilities, stats) */
 	{ "network", net_module_start, net_module_stop, 0 },
@@ -84,6 +110,8 @@ static const struct vd_module modules[] = {
 	{ "hoststats", hoststats_module_start, hoststats_stop, 0 },
 	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
 	{ "vm", vm_module_start, vm_module_stop, 1 },
+	/* storage server connections (mount root under the state root) */
+	{ "storage", storage_module_start, stg_stop, 0 },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -1,5 +1,7 @@
 /* vdsm-c/util: paths, atomic write, uuid, parsing, exec with timeout. */
 #include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +119,33 @@ static void test_exec(void **state)
 	assert_int_equal(util_exec(hang, &o, &r), -ETIME);
 	assert_true(r.timed_out);
 	util_exec_result_clear(&r);
+
+	/* A process that left the child's group keeps the output pipe open and cannot be
+	 * signalled as part of the group: the call still returns after timeout + two
+	 * graces instead of waiting for it (as for a child stuck in the kernel). The
+	 * escapee writes "done" only after its sleep: it must not be there on return. */
+	char dir[] = "/tmp/util_test_escapee.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char script[512], pidfile[128], donefile[128];
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+	snprintf(donefile, sizeof(donefile), "%s/done", dir);
+	snprintf(script, sizeof(script),
+		 "setsid /bin/sh -c 'sleep 30; echo done > %s' & echo $! > %s; exec sleep 60",
+		 donefile, pidfile);
+	const char *escape[] = { "/bin/sh", "-c", script, NULL };
+	struct util_exec_opts oe = { .timeout = 0.3, .grace = 0.2 };
+	assert_int_equal(util_exec(escape, &oe, &r), -ETIME);
+	assert_true(r.timed_out);
+	util_exec_result_clear(&r);
+	struct stat st;
+	assert_int_equal(stat(donefile, &st), -1);
+	char pidline[32];
+	assert_true(util_read_line(pidfile, pidline, sizeof(pidline)) > 0);
+	pid_t escapee = (pid_t)atoi(pidline);
+	assert_true(escapee > 0);
+	kill(-escapee, SIGKILL);  /* its own group (setsid), started by this test */
+	unlink(pidfile);
+	rmdir(dir);
 
 	const char *stdin_null[] = { "/bin/cat", NULL };
 	assert_int_equal(util_exec(stdin_null, NULL, &r), 0);

@@ -1,7 +1,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -87,6 +89,31 @@ static void child_exec(const char *const *argv, const char *const *extra_env, in
 	_exit(127);
 }
 
+/* A child that SIGKILL did not end within the grace is stuck in the kernel
+ * (uninterruptible sleep: a mount or a read on a dead NFS server). Its caller must
+ * not wait for it: a detached thread reaps it whenever the kernel lets it go. */
+static void *reaper(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	log_debug("exec: abandoned child %d reaped", (int)pid);
+	return NULL;
+}
+
+static void abandon(pid_t pid)
+{
+	pthread_attr_t a;
+	pthread_t t;
+
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, reaper, (void *)(intptr_t)pid) != 0)
+		log_warning("exec: cannot start a reaper for child %d; it stays a zombie", (int)pid);
+	pthread_attr_destroy(&a);
+}
+
 int util_exec(const char *const *argv, const struct util_exec_opts *o,
 	      struct util_exec_result *ret)
 {
@@ -128,8 +155,8 @@ int util_exec(const char *const *argv, const struct util_exec_opts *o,
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 
-	double deadline = util_now_monotonic() + timeout, kill_at = 0;
-	bool term_sent = false;
+	double deadline = util_now_monotonic() + timeout, kill_at = 0, abandon_at = 0;
+	bool term_sent = false, kill_sent = false;
 	struct pollfd pf[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
 	int open_fds = 2;
 	for (;;) {
@@ -140,9 +167,23 @@ int util_exec(const char *const *argv, const struct util_exec_opts *o,
 			ret->timed_out = true;
 			kill_at = now + grace;
 		}
-		if (term_sent && now >= kill_at) {
+		if (term_sent && !kill_sent && now >= kill_at) {
 			kill(-pid, SIGKILL);
-			kill_at = now + 3600;
+			kill_sent = true;
+			abandon_at = now + grace;
+			kill_at = abandon_at;
+		}
+		if (kill_sent && now >= abandon_at) {
+			/* Unkillable (D state): hand it to a reaper and return. */
+			if (waitpid(pid, &wstatus, WNOHANG) == pid)
+				break;
+			log_warning("exec: %s (pid %d) did not die on SIGKILL; abandoned", argv[0],
+				    (int)pid);
+			abandon(pid);
+			wstatus = 0;
+			ret->signal = SIGKILL;
+			r = -ETIME;
+			goto out_close;
 		}
 		if (open_fds == 0) {
 			pid_t w = waitpid(pid, &wstatus, WNOHANG);

@@ -31,4 +31,12 @@ xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err) _wur_;
 int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err) _wur_;
 
+/* storage.c */
+xmlrpc_value *verb_connect_storage_server(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_disconnect_storage_server(struct vd_call *c, xmlrpc_env *env,
+					     struct vd_error *err);
+xmlrpc_value *verb_discover_send_targets(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_validate_storage_server_connection(struct vd_call *c, xmlrpc_env *env,
+						      struct vd_error *err);
+
 #endif

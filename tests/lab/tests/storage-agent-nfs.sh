@@ -1,0 +1,113 @@
+#!/bin/bash
+# lab-timeout: 150
+# connectStorageServer / disconnectStorageServer for NFS through the agent (API.md
+# §5.5, §6): vdsmd in the guest, called with vdsm-client over TLS; the kernel's view
+# is checked independently with findmnt -J. NFS v3 and v4.1 mount at
+# <repository>/mnt/<escaped> with soft,nosharecache,timeo,retrans,vers; a second
+# connect is idempotent (one mount); disconnect unmounts and removes the mount point,
+# also while the server is dead; a connect to the dead server fails with 477 after
+# the agent's mount timeout while ping and getVdsStats keep answering.
+set -eu
+. "$LAB_SRC/tests/lab/fixtures.sh"
+
+VDSMD=${VDSMD:-$LAB_SRC/build/vdsmd}
+CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
+[ -x "$VDSMD" ] && [ -x "$CLIENT" ] || lab_die "build vdsmd and vdsm-client first (make)"
+BLANK=00000000-0000-0000-0000-000000000000
+MOUNT_TIMEOUT=8
+
+lab_nfs_server
+s=$LAB_NFS_SERVER
+echo "from the server" >"$LAB_NFS_EXPORT/f"
+
+pki=$LAB_TMP/pki root=$LAB_TMP/root
+"$LAB_SRC/scripts/vdsm-c-certs" --dir "$pki" --cn localhost >/dev/null
+mkdir -p "$root"
+cat >"$LAB_TMP/vdsm.conf" <<CONF
+[vars]
+trust_store_path = $pki
+root = $root
+management_ip = 127.0.0.1
+management_port = 0
+libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock
+[irs]
+mount_timeout = $MOUNT_TIMEOUT
+CONF
+lab_daemon vdsmd "$VDSMD" --config "$LAB_TMP/vdsm.conf" --foreground
+lab_defer "lab_daemon_stop vdsmd"
+lab_wait 30 "vdsmd port file" test -s "$root/run/vdsm-c/vdsmd.port"
+port=$(cat "$root/run/vdsm-c/vdsmd.port")
+call() { "$CLIENT" --port "$port" --pki "$pki" "$@"; }
+lab_wait 60 "vdsmd ready" call ping
+mnt=$root/rhev/data-center/mnt
+# whatever a failing step leaves mounted under the agent's root
+lab_defer "for m in \$(findmnt -rn -o TARGET | grep '^$mnt/'); do umount -f -l \"\$m\"; done"
+
+# conn ID CONNECTION VERSION -> a one-entry conList
+conn() { printf '[{"id":"%s","connection":"%s","protocol_version":"%s","timeout":"100","retrans":"3","port":"","iqn":"","user":"","password":""}]' "$1" "$2" "$3"; }
+# status_of REPLY_FILE ID -> the entry's status
+status_of() { python3 -c 'import json,sys; print([e["status"] for e in json.load(open(sys.argv[1]))["statuslist"] if e["id"] == sys.argv[2]][0])' "$1" "$2"; }
+# check_mount PATH FSTYPE VERS: findmnt's options
+check_mount() {
+	findmnt -J --mountpoint "$1" >"$LAB_TMP/findmnt.json" || { echo "not mounted: $1"; return 1; }
+	python3 - "$LAB_TMP/findmnt.json" "$2" "$3" "$s" <<'PY'
+import json, sys
+fs = json.load(open(sys.argv[1]))["filesystems"]
+assert len(fs) == 1, fs
+f = fs[0]
+assert f["fstype"] == sys.argv[2], f
+o = f["options"].split(",")
+for want in ("soft", "nosharecache", "timeo=100", "retrans=3", "vers=" + sys.argv[3]):
+    assert want in o, (want, o)
+assert "hard" not in o, o
+print("mounted %s %s %s" % (f["source"], f["fstype"], f["options"]))
+PY
+}
+
+id3=$(cat /proc/sys/kernel/random/uuid) id4=$(cat /proc/sys/kernel/random/uuid)
+p3=$mnt/$(echo "$s:$LAB_NFS_EXPORT" | sed 's/_/__/g; s|/|_|g')
+p4=$mnt/$s:_data
+
+# v3, with an untidy path (normalised: BZ 1300749)
+call connectStorageServer 1 "$BLANK" "$(conn "$id3" "$s:$LAB_NFS_EXPORT//" 3)" >"$LAB_TMP/r.json"
+lab_check "v3 connect: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id3")" = 0 ]
+lab_check "v3 mounted at $p3 with VDSM's options" check_mount "$p3" nfs 3
+lab_check "v3 mount reads the server's file" grep -qx "from the server" "$p3/f"
+call connectStorageServer 1 "$BLANK" "$(conn "$id3" "$s:$LAB_NFS_EXPORT" 3)" >"$LAB_TMP/r.json"
+lab_check "v3 reconnect: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id3")" = 0 ]
+lab_check "v3 reconnect is idempotent (one mount)" [ "$(findmnt -rn -o TARGET | grep -cxF "$p3")" = 1 ]
+
+# v4.1 over the pseudo-root path
+call connectStorageServer 1 "$BLANK" "$(conn "$id4" "$s:/data" 4.1)" >"$LAB_TMP/r.json"
+lab_check "v4.1 connect: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id4")" = 0 ]
+lab_check "v4.1 mounted at $p4 with VDSM's options" check_mount "$p4" nfs4 4.1
+
+call disconnectStorageServer 1 "$BLANK" "$(conn "$id4" "$s:/data" 4.1)" >"$LAB_TMP/r.json"
+lab_check "v4.1 disconnect: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id4")" = 0 ]
+lab_check "v4.1 unmounted, mount point removed" sh -c "! findmnt --mountpoint '$p4' >/dev/null && [ ! -e '$p4' ]"
+
+# dead server: the mounted v3 connection still disconnects (forced, lazy) ...
+lab_nfs_server_hang
+lab_defer "lab_nfs_server_resume"
+call disconnectStorageServer 1 "$BLANK" "$(conn "$id3" "$s:$LAB_NFS_EXPORT" 3)" >"$LAB_TMP/r.json"
+lab_check "disconnect with the server dead: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id3")" = 0 ]
+lab_check "... unmounted" sh -c "! findmnt --mountpoint '$p3' >/dev/null"
+
+# ... and a new connect fails with 477 after the mount timeout; meanwhile the agent answers.
+idd=$(cat /proc/sys/kernel/random/uuid)
+t0=$(lab_uptime)
+(call connectStorageServer 1 "$BLANK" "$(conn "$idd" "$s:$LAB_NFS_EXPORT" 3)" >"$LAB_TMP/dead.json" 2>&1
+ echo $? >"$LAB_TMP/dead.rc") &
+bg=$!
+# the agent creates the mount point right before it runs mount(8)
+lab_wait 10 "the dead-server connect to be running in the agent" [ -d "$p3" ]
+lab_check "ping answers while the mount hangs" call ping
+stats_ok() { call getVdsStats >/dev/null; }
+lab_check "getVdsStats answers while the mount hangs" stats_ok
+lab_check "... and the connect was still running then" [ ! -e "$LAB_TMP/dead.rc" ]
+wait "$bg" || true
+dt=$(awk -v a="$t0" -v b="$(lab_uptime)" 'BEGIN { print b - a }')
+lab_check "dead-server connect: status 477 (after ${dt}s, mount timeout ${MOUNT_TIMEOUT}s)" \
+	[ "$(status_of "$LAB_TMP/dead.json" "$idd")" = 477 ]
+lab_check "... and no mount point left" [ ! -e "$p3" ]
+lab_nfs_server_resume
