@@ -43,6 +43,13 @@ static struct vd_verb verbs[] = {
 	  .args = "vmId", .help = "Status and statistics of one VM (from the last sample)." },
 	{ .name = "getAllVmStats", .write = verb_get_all_vm_stats, .flags = READY, .args = "",
 	  .help = "Status and statistics of every VM (from the last sample)." },
+	{ .name = "setupNetworks", .fn = verb_setup_networks, .min_args = 3, .max_args = 3,
+	  .flags = READY | AUDIT, .args = "networks, bondings, options",
+	  .help = "Creates, changes and removes host networks and bonds in one transaction; "
+		  "rolled back on failure or when the manager does not call back in time." },
+	{ .name = "setSafeNetworkConfig", .fn = verb_set_safe_network_config,
+	  .flags = READY | AUDIT, .args = "",
+	  .help = "Makes the running network configuration the one restored at start." },
 	{ .name = "system.listMethods", .fn = verb_list_methods, .args = "",
 	  .help = "Names of every method this agent serves." },
 	{ .name = "system.methodHelp", .fn = verb_method_help, .min_args = 1, .max_args = 1,
