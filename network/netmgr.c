@@ -354,3 +354,15 @@ int netmgr_set_safe(struct vd_error *err)
 	pthread_mutex_unlock(&busy);
 	return r;
 }
+
+int netmgr_running_copy(struct netconf *ret)
+{
+	struct netconf empty = { 0 };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&lock);
+	r = started ? netconf_merge(&running, &empty, ret, NULL) : 0;
+	pthread_mutex_unlock(&lock);
+	return r;
+}

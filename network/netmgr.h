@@ -37,6 +37,8 @@ int netmgr_setup(const struct netconf *req, const struct netmgr_check *check,
 /* setSafeNetworkConfig: running → safe. 0 or -1 with err set (40 busy). */
 int netmgr_set_safe(struct vd_error *err) _wur_;
 
+/* A copy of the running configuration (empty before start); 0 or -1 (out of memory). */
+int netmgr_running_copy(struct netconf *ret) _wur_;
 bool netmgr_dirty(void);               /* running ≠ safe (netConfigDirty) */
 unsigned long netmgr_generation(void); /* bumped by every change of running/safe */
 
