@@ -136,62 +136,54 @@ static int teardown(const struct netconf *c, struct vd_error *err)
 	return r;
 }
 
+/* Every entry that differs between safe and running or pending is torn down in each
+ * of its versions (whatever of it exists in the kernel), then safe is applied with the
+ * untouched entries taken as present. */
 static int restore_safe(const struct netconf *pending, struct vd_error *err)
 {
-	struct netconf d_run = { 0 }, d_pend = { 0 }, keep = { 0 };
+	struct netconf d[4] = { { 0 } }, keep = { 0 };
 	struct netplan p = { 0 };
 	int r = -1;
 
-	if (differing(&running, &safe, &d_run) < 0 || differing(pending, &safe, &d_pend) < 0) {
+	if (differing(pending, &safe, &d[0]) < 0 || differing(&running, &safe, &d[1]) < 0 ||
+	    differing(&safe, &running, &d[2]) < 0 || differing(&safe, pending, &d[3]) < 0) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "out of memory");
 		goto out;
 	}
-	/* networks of safe that running and pending hold unchanged stay as they are */
-	struct netconf d_safe = { 0 };
-	if (differing(&safe, &running, &d_safe) < 0) {
-		vd_error_set(err, VD_ERR_UNEXPECTED, "out of memory");
-		goto out;
-	}
-	struct netconf d_safe2 = { 0 };
-	if (differing(&safe, pending, &d_safe2) < 0) {
-		netconf_free(&d_safe);
-		vd_error_set(err, VD_ERR_UNEXPECTED, "out of memory");
-		goto out;
-	}
-	/* keep = safe minus everything that differs anywhere */
 	for (size_t i = 0; i < safe.n_nets; i++) {
 		const char *nm = safe.nets[i].name;
-		if (netconf_find_net(&d_run, nm) || netconf_find_net(&d_pend, nm) ||
-		    netconf_find_net(&d_safe, nm) || netconf_find_net(&d_safe2, nm))
-			continue;
+		bool differs = false;
+		for (size_t k = 0; k < ELEMENTSOF(d); k++)
+			differs |= netconf_find_net(&d[k], nm) != NULL;
 		struct netconf_net *n;
+		if (differs)
+			continue;
 		if (netconf_add_net(&keep, nm, &n, err) < 0)
-			break;
+			goto out;
 		*n = safe.nets[i];
 	}
 	for (size_t i = 0; i < safe.n_bonds; i++) {
 		const char *nm = safe.bonds[i].name;
-		if (netconf_find_bond(&d_run, nm) || netconf_find_bond(&d_pend, nm) ||
-		    netconf_find_bond(&d_safe, nm) || netconf_find_bond(&d_safe2, nm))
-			continue;
+		bool differs = false;
+		for (size_t k = 0; k < ELEMENTSOF(d); k++)
+			differs |= netconf_find_bond(&d[k], nm) != NULL;
 		struct netconf_bond *b;
+		if (differs)
+			continue;
 		if (netconf_add_bond(&keep, nm, &b, err) < 0)
-			break;
+			goto out;
 		*b = safe.bonds[i];
 	}
-	netconf_free(&d_safe);
-	netconf_free(&d_safe2);
-	if (vd_error_is_set(err))
-		goto out;
-	log_notice("network: restoring the safe configuration (%zu networks, %zu bonds differ)",
-		   d_run.n_nets + d_pend.n_nets, d_run.n_bonds + d_pend.n_bonds);
-	if (teardown(&d_pend, err) < 0 || teardown(&d_run, err) < 0)
-		goto out;
+	log_notice("network: restoring the safe configuration (%zu of %zu networks kept)",
+		   keep.n_nets, safe.n_nets);
+	for (size_t k = 0; k < ELEMENTSOF(d); k++)
+		if (teardown(&d[k], err) < 0)
+			goto out;
 	r = transact(&keep, &safe, false, -1, &p, err);
 out:
 	netplan_free(&p);
-	netconf_free(&d_run);
-	netconf_free(&d_pend);
+	for (size_t k = 0; k < ELEMENTSOF(d); k++)
+		netconf_free(&d[k]);
 	netconf_free(&keep);
 	return r;
 }

@@ -314,9 +314,9 @@ static void want(struct want_mtu *w, size_t *n, const char *dev, int mtu, int ra
 	(*n)++;
 }
 
-static void plan_mtus(struct planner *pl, const struct netconf *new)
+static void plan_mtus(struct planner *pl, const struct netconf *old, const struct netconf *new)
 {
-	struct want_mtu *w = calloc(new->n_nets * 3 + 1, sizeof(*w));
+	struct want_mtu *w = calloc(new->n_nets * 3 + old->n_nets + 1, sizeof(*w));
 	size_t n = 0;
 
 	if (!w) {
@@ -335,6 +335,16 @@ static void plan_mtus(struct planner *pl, const struct netconf *new)
 		}
 		if (net->bridged)
 			want(w, &n, net->name, mtu, 2);
+	}
+	/* a NIC or bond no network uses any more goes back to the default */
+	for (size_t i = 0; i < old->n_nets; i++) {
+		const char *b = base_of(&old->nets[i]);
+		struct sim *s = b[0] ? sim_get(pl, b) : NULL;
+		bool used = false;
+		for (size_t j = 0; j < n && !used; j++)
+			used = !strcmp(w[j].dev, b);
+		if (s && s->exists && !used)
+			want(w, &n, b, NETCONF_MTU_DEFAULT, 0);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (int r = 0; r < 3; r++) {
@@ -410,7 +420,7 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 		if (net_changed(old, new, &new->nets[i]))
 			add_net(&pl, &new->nets[i]);
 	/* (5) MTUs */
-	plan_mtus(&pl, new);
+	plan_mtus(&pl, old, new);
 	free(pl.sims);
 	if (pl.oom) {
 		netplan_free(&p);

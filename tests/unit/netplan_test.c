@@ -242,8 +242,9 @@ static void test_plan_mtu_down_and_remove(void **state)
 	assert_non_null(strstr(out, "mtu red 1500; mtu eth0.10 1500; mtu eth0 1500"));
 	free(out);
 	out = plan(k, ELEMENTSOF(k), running, "net red remove=true");
+	/* the freed NIC goes back to the default MTU */
 	assert_string_equal(out, "addr-del red 192.0.2.1/24; master eth0.10 -; link-del bridge red; "
-			    "link-del vlan eth0.10");
+			    "link-del vlan eth0.10; mtu eth0 1500");
 	free(out);
 	/* move the network from eth0 to eth1 */
 	out = plan(k, ELEMENTSOF(k), running, "net red nic=eth1 vlan=10 mtu=9000 ipaddr=192.0.2.1 "
