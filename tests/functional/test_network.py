@@ -24,6 +24,7 @@ class NetTest(unittest.TestCase):
             self.ns.run("ip", "link", "add", "veth_a%d" % i, "type", "veth", "peer", "name",
                         "veth_b%d" % i)
             self.ns.run("ip", "link", "set", "veth_b%d" % i, "up")
+            self.ns.run("ip", "link", "set", "veth_a%d" % i, "up")   # NICs are up
         self.agent = self.make_agent()
 
     def make_agent(self, fake_nics="veth_a*", env=None):

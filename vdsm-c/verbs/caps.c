@@ -190,7 +190,6 @@ static xmlrpc_value *build_static(xmlrpc_env *env, const struct hostcaps *c)
 	rpc_set_str(env, info, "liveMerge", "false");
 	rpc_set_str(env, info, "hostdevPassthrough", c->hostdev ? "true" : "false");
 	rpc_set_take(env, info, "additionalFeatures", rpc_array_new(env));
-	rpc_set_str(env, info, "netConfigDirty", netmgr_dirty() ? "True" : "False");
 	xmlrpc_value *vt = rpc_array_new(env);
 	rpc_append_str(env, vt, "kvm");
 	rpc_set_take(env, info, "vmTypes", vt);
@@ -267,6 +266,8 @@ xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, stru
 	if (!info)
 		return NULL;
 	netinfo_report(env, info, ns);
+	/* per call: the key (verbs_caps_cache_key) carries netmgr_generation() */
+	rpc_set_str(env, info, "netConfigDirty", netmgr_dirty() ? "True" : "False");
 	rpc_set_str(env, info, "lastClient", c->client_addr ? c->client_addr : "");
 	rpc_set_str(env, info, "lastClientIface",
 		    netinfo_iface_of(ns, c->local_addr ? c->local_addr : ""));
