@@ -35,9 +35,13 @@ int netconf_format(const struct netconf *c, char **ret)
 	for (size_t i = 0; i < c->n_bonds; i++) {
 		const struct netconf_bond *x = &c->bonds[i];
 		util_buf_printf(&b, "bond %s", x->name);
-		util_buf_addlit(&b, " nics=");
-		for (size_t j = 0; j < x->n_nics; j++)
-			util_buf_printf(&b, "%s%s", j ? "," : "", x->nics[j]);
+		char nics[NETCONF_BOND_NICS_MAX * IFNAMSIZ] = "";
+		for (size_t j = 0; j < x->n_nics; j++) {
+			if (j)
+				strcat(nics, ",");
+			strcat(nics, x->nics[j]);
+		}
+		add_value(&b, "nics", nics);   /* a name may hold '%' */
 		add_value(&b, "options", x->options);
 		util_buf_addc(&b, '\n');
 	}
