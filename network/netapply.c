@@ -135,11 +135,15 @@ static int link_change(struct nl_sock *sk, const char *dev, enum change what, in
 	}
 	rtnl_link_set_ifindex(orig, idx);
 	switch (what) {
-	case CH_MASTER:
-		if (master[0] && (r = ifindex(master)) < 0)
+	case CH_MASTER: {
+		int m = master[0] ? ifindex(master) : 0;
+		if (m < 0) {
+			r = m;
 			goto out;
-		rtnl_link_set_master(ch, master[0] ? r : 0);
+		}
+		rtnl_link_set_master(ch, m);
 		break;
+	}
 	case CH_MTU:
 		rtnl_link_set_mtu(ch, (unsigned)value);
 		break;
