@@ -102,6 +102,8 @@ static int link_add(struct nl_sock *sk, const struct netstep *st, const char *sy
 		rtnl_link_set_link(l, base);
 		rtnl_link_vlan_set_id(l, (uint16_t)st->vlan);
 	}
+	if (st->value)
+		rtnl_link_set_flags(l, IFF_UP);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(l);
 	if (r == 0 && !strcmp(st->kind, "bond") && st->options[0])
@@ -263,6 +265,7 @@ static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *s
 		return link_del(sk, st->dev);
 	case NETSTEP_LINK_DEL:
 		u.op = NETSTEP_LINK_ADD;
+		u.value = 0;   /* up only after the MTU, as it was */
 		if ((r = link_add(sk, &u, sysroot)) < 0 ||
 		    (r = link_change(sk, st->dev, CH_MTU, st->prev_mtu, NULL)) < 0)
 			return r;

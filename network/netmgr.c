@@ -68,18 +68,24 @@ static int transact(const struct netconf *from, const struct netconf *to, bool v
 		    int stop_after, struct netplan *ret, struct vd_error *err)
 {
 	struct net_snapshot *s = NULL;
+	double t0 = now(), t1, t2;
 	int r;
 
 	if (snapshot(&s, err) < 0)
 		return -1;
+	t1 = now();
 	r = validate ? netconf_validate(to, from, s, err) : 0;
 	if (r == 0)
 		r = netplan_build(s, from, to, ret, err);
 	net_snapshot_unref(s);
 	if (r < 0)
 		return -1;
-	log_info("network: %zu steps", ret->n);
-	return netplan_apply(ret, opts.sysroot, stop_after, err);
+	t2 = now();
+	r = netplan_apply(ret, opts.sysroot, stop_after, err);
+	log_info("network: %zu steps %s: state read %.1f ms, validation and plan %.1f ms, "
+		 "apply %.1f ms", ret->n, r < 0 ? "failed" : "applied", (t1 - t0) * 1e3,
+		 (t2 - t1) * 1e3, (now() - t2) * 1e3);
+	return r;
 }
 
 static bool bond_eq(const struct netconf *a, const struct netconf *b, const char *name)

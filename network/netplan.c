@@ -130,9 +130,12 @@ static struct netstep *link_add(struct planner *pl, const char *dev, const char 
 	if (!st)
 		return NULL;
 	snprintf(st->kind, sizeof(st->kind), "%s", kind);
+	/* bridges and VLANs are created up (one request less each); a bond gets its
+	 * options while down, then its slaves, then up */
+	st->value = strcmp(kind, "bond") != 0;
 	s->exists = true;
 	s->created = true;
-	s->up = false;
+	s->up = st->value;
 	s->mtu = mtu;
 	s->master[0] = '\0';
 	return st;

@@ -192,8 +192,8 @@ static void test_plan_vlan_bridge(void **state)
 {
 	(void)state;
 	expect_plan(NULL, "net red nic=eth0 vlan=10 mtu=9000 ipaddr=192.0.2.1 netmask=255.255.255.0",
-		    "link-add vlan eth0.10 eth0.10; up eth0.10; link-add bridge red; master eth0.10 red; "
-		    "up red; addr-add red 192.0.2.1/24; mtu eth0 9000; mtu eth0.10 9000; mtu red 9000");
+		    "link-add vlan eth0.10 eth0.10; link-add bridge red; master eth0.10 red; "
+		    "addr-add red 192.0.2.1/24; mtu eth0 9000; mtu eth0.10 9000; mtu red 9000");
 }
 
 static void test_plan_bridgeless_and_stp(void **state)
@@ -203,7 +203,7 @@ static void test_plan_bridgeless_and_stp(void **state)
 		    "gateway=192.0.2.254 defaultRoute=true",
 		    "addr-add eth1 192.0.2.1/24; route-add eth1 default via 192.0.2.254");
 	expect_plan(NULL, "net s nic=eth1 stp=yes", "link-add bridge s; stp s on; master eth1 s; "
-		    "up s; mtu s 1500");
+		    "mtu s 1500");
 }
 
 static void test_plan_bond(void **state)
@@ -213,7 +213,7 @@ static void test_plan_bond(void **state)
 		    "net b bonding=bond0 vlan=7",
 		    "link-add bond bond0 mode=4 miimon=100; down eth0; master eth0 bond0; up eth0; "
 		    "down eth1; master eth1 bond0; up eth1; up bond0; link-add vlan bond0.7 bond0.7; "
-		    "up bond0.7; link-add bridge b; master bond0.7 b; up b; mtu bond0 1500; "
+		    "link-add bridge b; master bond0.7 b; mtu bond0 1500; "
 		    "mtu bond0.7 1500; mtu b 1500");
 }
 

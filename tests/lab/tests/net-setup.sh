@@ -80,6 +80,7 @@ if [ -n "${LAB_NET_BENCH:-}" ]; then
 		setup "$rm" '{"bond0": {"remove": "true"}}'
 		t2=$(date +%s.%N)
 		lab_check "bench: all removed" [ ! -e /sys/class/net/bond0 ]
+		grep -o 'network: [0-9]* steps applied.*' "$LAB_DAEMON_LOGDIR/vdsmd-bench.log" | tail -n 2 | sed 's/^/BENCH agent: /'
 		python3 -c 'import sys; n=int(sys.argv[1]); a,b,c=map(float,sys.argv[2:]); print("BENCH setupNetworks n=%d create %.2f s (%.1f ms/net) remove %.2f s (%.1f ms/net)" % (n, b-a, (b-a)*1000/n, c-b, (c-b)*1000/n))' "$n" "$t0" "$t1" "$t2"
 	done
 	exit 0
