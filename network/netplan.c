@@ -232,6 +232,13 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 				snprintf(st->addr, sizeof(st->addr), "%s", d->gateway);
 			}
 		}
+		if (n->ipv6gateway[0] && d->ipv6gateway[0] && strcmp(d->ipv6gateway, "::")) {
+			struct netstep *st = emit(pl, NETSTEP_ROUTE_DEL, top);
+			if (st) {
+				st->family = AF_INET6;
+				snprintf(st->addr, sizeof(st->addr), "%s", d->ipv6gateway);
+			}
+		}
 		for (size_t i = 0; i < d->n_addrs; i++) {
 			const struct net_addr *a = &d->addrs[i];
 			if (a->link_local || a->dynamic)
@@ -293,6 +300,13 @@ static void add_net(struct planner *pl, const struct netconf_net *n)
 		if (st) {
 			st->family = AF_INET;
 			snprintf(st->addr, sizeof(st->addr), "%s", n->gateway);
+		}
+	}
+	if (n->ipv6gateway[0]) {   /* the IPv6 default route, as VDSM */
+		struct netstep *st = emit(pl, NETSTEP_ROUTE_ADD, top);
+		if (st) {
+			st->family = AF_INET6;
+			snprintf(st->addr, sizeof(st->addr), "%s", n->ipv6gateway);
 		}
 	}
 }

@@ -122,6 +122,20 @@ class NetTest(unittest.TestCase):
         self.assertNotIn(("veth_a1", "198.51.100.7", 24), st["addrs"])
         self.assertFalse([r for r in st["routes"] if r[0] == "default"])
 
+    def test_bridgeless_ipv6_address_and_gateway(self):
+        r = self.setup({"v6": {"nic": "veth_a1", "bridged": "false",
+                               "ipv6addr": "fd00:77::5/64", "ipv6gateway": "fd00:77::1"}})
+        self.assertCode(r, 0)
+        addrs = json.loads(self.ns.run("ip", "-6", "-j", "addr", "show", "dev", "veth_a1").stdout)
+        self.assertIn(("fd00:77::5", 64), [(i["local"], i["prefixlen"])
+                                            for i in addrs[0]["addr_info"]])
+        routes = json.loads(self.ns.run("ip", "-6", "-j", "route", "show", "default").stdout)
+        self.assertEqual([(x["gateway"], x["dev"]) for x in routes], [("fd00:77::1", "veth_a1")])
+        self.assertEqual(self.caps()["networks"]["v6"]["ipv6gateway"], "fd00:77::1")
+        self.assertCode(self.setup({"v6": {"remove": "true"}}), 0)
+        routes = json.loads(self.ns.run("ip", "-6", "-j", "route", "show", "default").stdout)
+        self.assertEqual(routes, [])
+
     def test_validation_errors_leave_the_kernel_untouched(self):
         self.assertCode(self.setup({"keep": {"nic": "veth_a0"}}), 0)
         before = self.state()
