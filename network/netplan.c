@@ -213,8 +213,11 @@ static void top_name(const struct netconf_net *n, char buf[IFNAMSIZ])
 		snprintf(buf, IFNAMSIZ, "%s", base_of(n));
 }
 
+/* Pass 0: default routes and addresses; 1: bridge ports released; 2: the bridge and
+ * VLAN devices deleted — so the deletions of all networks are consecutive steps, which
+ * the applier sends as one batch (one unregistration in the kernel). */
 static void teardown_net(struct planner *pl, const struct net_snapshot *s,
-			 const struct netconf_net *n)
+			 const struct netconf_net *n, int pass)
 {
 	char top[IFNAMSIZ], vdev[IFNAMSIZ] = "";
 	const struct net_dev *d;
@@ -222,7 +225,13 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 	top_name(n, top);
 	if (n->vlan >= 0)
 		vlan_name(n, vdev);
-	if ((d = net_snapshot_find(s, top)) && sim_get(pl, top) && sim_get(pl, top)->exists) {
+	if (pass == 1) {
+		for (size_t i = 0; i < pl->n_sims; i++)
+			if (n->bridged && !strcmp(pl->sims[i].master, n->name))
+				set_master(pl, pl->sims[i].name, "");
+		return;
+	}
+	if (pass == 0 && (d = net_snapshot_find(s, top)) && sim_get(pl, top) && sim_get(pl, top)->exists) {
 		/* the addresses go with a deleted device; the ones of a NIC/bond are ours only */
 		bool deleted = n->bridged || n->vlan >= 0;
 		if (n->default_route && d->gateway[0]) {
@@ -248,6 +257,8 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 			addr_step(pl, NETSTEP_ADDR_DEL, top, a->family, a->addr, a->prefixlen);
 		}
 	}
+	if (pass == 0)
+		return;
 	if (n->bridged)
 		link_del(pl, n->name, "bridge");
 	struct netstep *st;
@@ -403,9 +414,10 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 		snprintf(x->master, sizeof(x->master), "%s", d->master_name);
 	}
 	/* (1) networks removed or edited */
-	for (size_t i = 0; i < old->n_nets; i++)
-		if (net_changed(old, new, &old->nets[i]))
-			teardown_net(&pl, s, &old->nets[i]);
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < old->n_nets; i++)
+			if (net_changed(old, new, &old->nets[i]))
+				teardown_net(&pl, s, &old->nets[i], pass);
 	/* (2) bonds removed or edited, and kernel bonds the new config takes over */
 	for (size_t i = 0; i < old->n_bonds; i++) {
 		if (!bond_changed(old, new, old->bonds[i].name))
