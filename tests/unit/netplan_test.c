@@ -254,6 +254,25 @@ static void test_plan_mtu_down_and_remove(void **state)
 	free(out);
 }
 
+/* Removing several networks: routes/addresses, then ports, then every deletion as one
+ * run of consecutive steps (the applier batches it). */
+static void test_plan_deletions_are_consecutive(void **state)
+{
+	(void)state;
+	static const struct fdev k[] = {
+		{ "eth0", NET_KIND_NIC, 0, NULL, NULL },
+		{ "eth0.10", NET_KIND_VLAN, 0, "a", NULL },
+		{ "a", NET_KIND_BRIDGE, 0, NULL, NULL },
+		{ "eth1", NET_KIND_NIC, 0, "b", NULL },
+		{ "b", NET_KIND_BRIDGE, 0, NULL, NULL },
+	};
+	char *out = plan(k, ELEMENTSOF(k), "net a nic=eth0 vlan=10\nnet b nic=eth1",
+			 "net a remove=true\nnet b remove=true");
+	assert_string_equal(out, "master eth0.10 -; master eth1 -; link-del bridge a; "
+			    "link-del vlan eth0.10; link-del bridge b");
+	free(out);
+}
+
 /* ---- persisted text ---- */
 
 static void test_format_parse_roundtrip(void **state)
@@ -303,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_plan_bridgeless_and_stp),
 		cmocka_unit_test(test_plan_bond),
 		cmocka_unit_test(test_plan_mtu_down_and_remove),
+		cmocka_unit_test(test_plan_deletions_are_consecutive),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};
