@@ -202,6 +202,8 @@ static void test_plan_bridgeless_and_stp(void **state)
 	expect_plan(NULL, "net m bridged=false nic=eth1 ipaddr=192.0.2.1 prefix=24 "
 		    "gateway=192.0.2.254 defaultRoute=true",
 		    "addr-add eth1 192.0.2.1/24; route-add eth1 default via 192.0.2.254");
+	expect_plan(NULL, "net v6 bridged=false nic=eth2 ipv6addr=fd00::5/64 ipv6gateway=fd00::1",
+		    "addr-add eth2 fd00::5/64; route-add eth2 default via fd00::1");
 	expect_plan(NULL, "net s nic=eth1 stp=yes", "link-add bridge s; stp s on; master eth1 s; "
 		    "mtu s 1500");
 }
