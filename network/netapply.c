@@ -322,7 +322,9 @@ static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *s
 		u.op = NETSTEP_LINK_ADD;
 		u.value = 0;   /* up only after the MTU, as it was */
 		if ((r = link_add(sk, &u, sysroot)) < 0 ||
-		    (r = link_change(sk, st->dev, CH_MTU, st->prev_mtu, NULL)) < 0)
+		    (r = link_change(sk, st->dev, CH_MTU, st->prev_mtu, NULL)) < 0 ||
+		    (st->prev_master[0] &&
+		     (r = link_change(sk, st->dev, CH_MASTER, 0, st->prev_master)) < 0))
 			return r;
 		return st->prev_up ? link_change(sk, st->dev, CH_UP, 1, NULL) : 0;
 	case NETSTEP_SET_MASTER:

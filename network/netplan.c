@@ -115,6 +115,7 @@ static struct netstep *link_del(struct planner *pl, const char *dev, const char 
 	snprintf(st->kind, sizeof(st->kind), "%s", kind);
 	st->prev_mtu = s->mtu;
 	st->prev_up = s->up;
+	snprintf(st->prev_master, sizeof(st->prev_master), "%s", s->master);
 	s->exists = false;
 	s->up = false;
 	s->master[0] = '\0';
@@ -213,9 +214,11 @@ static void top_name(const struct netconf_net *n, char buf[IFNAMSIZ])
 		snprintf(buf, IFNAMSIZ, "%s", base_of(n));
 }
 
-/* Pass 0: default routes and addresses; 1: bridge ports released; 2: the bridge and
- * VLAN devices deleted — so the deletions of all networks are consecutive steps, which
- * the applier sends as one batch (one unregistration in the kernel). */
+/* Pass 0: default routes and addresses; 1: NIC/bond bridge ports released; 2: VLAN
+ * devices deleted (a bridge port goes with its device; the undo recreates it and puts it
+ * back in the bridge the later undo recreated first); 3: bridges deleted. The deletions
+ * of all networks are consecutive steps, which the applier sends as one batch (one
+ * unregistration in the kernel). */
 static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 			 const struct netconf_net *n, int pass)
 {
@@ -225,9 +228,10 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 	top_name(n, top);
 	if (n->vlan >= 0)
 		vlan_name(n, vdev);
-	if (pass == 1) {
+	if (pass == 1) {   /* a VLAN port goes with its deletion (its undo re-enslaves it) */
 		for (size_t i = 0; i < pl->n_sims; i++)
-			if (n->bridged && !strcmp(pl->sims[i].master, n->name))
+			if (n->bridged && !strcmp(pl->sims[i].master, n->name) &&
+			    strcmp(pl->sims[i].name, vdev))
 				set_master(pl, pl->sims[i].name, "");
 		return;
 	}
@@ -257,15 +261,13 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 			addr_step(pl, NETSTEP_ADDR_DEL, top, a->family, a->addr, a->prefixlen);
 		}
 	}
-	if (pass == 0)
-		return;
-	if (n->bridged)
-		link_del(pl, n->name, "bridge");
 	struct netstep *st;
-	if (vdev[0] && (st = link_del(pl, vdev, "vlan"))) {   /* undo recreates it */
+	if (pass == 2 && vdev[0] && (st = link_del(pl, vdev, "vlan"))) {   /* undo recreates it */
 		snprintf(st->base, sizeof(st->base), "%s", base_of(n));
 		st->vlan = n->vlan;
 	}
+	if (pass == 3 && n->bridged)
+		link_del(pl, n->name, "bridge");
 }
 
 static void add_net(struct planner *pl, const struct netconf_net *n)
@@ -414,7 +416,7 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 		snprintf(x->master, sizeof(x->master), "%s", d->master_name);
 	}
 	/* (1) networks removed or edited */
-	for (int pass = 0; pass < 3; pass++)
+	for (int pass = 0; pass < 4; pass++)
 		for (size_t i = 0; i < old->n_nets; i++)
 			if (net_changed(old, new, &old->nets[i]))
 				teardown_net(&pl, s, &old->nets[i], pass);

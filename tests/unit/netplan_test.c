@@ -239,19 +239,19 @@ static void test_plan_mtu_down_and_remove(void **state)
 	out = plan(k, ELEMENTSOF(k), running, "net red nic=eth0 vlan=10 mtu=1500 "
 		   "ipaddr=192.0.2.1 prefix=24");
 	/* edit = teardown + add; the MTU phase lowers the NIC last */
-	assert_non_null(strstr(out, "addr-del red 192.0.2.1/24; master eth0.10 -; link-del bridge red; "
-			       "link-del vlan eth0.10; "));
+	assert_non_null(strstr(out, "addr-del red 192.0.2.1/24; link-del vlan eth0.10; "
+			       "link-del bridge red; "));
 	assert_non_null(strstr(out, "mtu red 1500; mtu eth0.10 1500; mtu eth0 1500"));
 	free(out);
 	out = plan(k, ELEMENTSOF(k), running, "net red remove=true");
 	/* the freed NIC goes back to the default MTU */
-	assert_string_equal(out, "addr-del red 192.0.2.1/24; master eth0.10 -; link-del bridge red; "
-			    "link-del vlan eth0.10; mtu eth0 1500");
+	assert_string_equal(out, "addr-del red 192.0.2.1/24; link-del vlan eth0.10; "
+			    "link-del bridge red; mtu eth0 1500");
 	free(out);
 	/* move the network from eth0 to eth1 */
 	out = plan(k, ELEMENTSOF(k), running, "net red nic=eth1 vlan=10 mtu=9000 ipaddr=192.0.2.1 "
 		   "prefix=24");
-	assert_non_null(strstr(out, "link-del vlan eth0.10; link-add vlan eth1.10 eth1.10; "));
+	assert_non_null(strstr(out, "link-del bridge red; link-add vlan eth1.10 eth1.10; "));
 	assert_non_null(strstr(out, "mtu eth1 9000; mtu eth1.10 9000; mtu red 9000"));
 	free(out);
 }
@@ -270,8 +270,8 @@ static void test_plan_deletions_are_consecutive(void **state)
 	};
 	char *out = plan(k, ELEMENTSOF(k), "net a nic=eth0 vlan=10\nnet b nic=eth1",
 			 "net a remove=true\nnet b remove=true");
-	assert_string_equal(out, "master eth0.10 -; master eth1 -; link-del bridge a; "
-			    "link-del vlan eth0.10; link-del bridge b");
+	assert_string_equal(out, "master eth1 -; link-del vlan eth0.10; link-del bridge a; "
+			    "link-del bridge b");
 	free(out);
 }
 
