@@ -59,6 +59,13 @@ static struct vd_verb verbs[] = {
 	{ .name = "validateStorageServerConnection", .fn = verb_validate_storage_server_connection,
 	  .min_args = 3, .max_args = 3, .flags = READY, .args = "domType, spUUID, conList",
 	  .help = "No-op kept for old engines: status 0 for every connection id." },
+	{ .name = "setupNetworks", .fn = verb_setup_networks, .min_args = 3, .max_args = 3,
+	  .flags = READY | AUDIT, .args = "networks, bondings, options",
+	  .help = "Creates, changes and removes host networks and bonds in one transaction; "
+		  "rolled back on failure or when the manager does not call back in time." },
+	{ .name = "setSafeNetworkConfig", .fn = verb_set_safe_network_config,
+	  .flags = READY | AUDIT, .args = "",
+	  .help = "Makes the running network configuration the one restored at start." },
 	{ .name = "system.listMethods", .fn = verb_list_methods, .args = "",
 	  .help = "Names of every method this agent serves." },
 	{ .name = "system.methodHelp", .fn = verb_method_help, .min_args = 1, .max_args = 1,

@@ -2,6 +2,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -13,6 +14,8 @@
 #include "host/hoststats.h"
 #include "../network/net.h"
 #include "../storage/stg.h"
+#include "../network/netmgr.h"
+#include "api.h"
 
 /* Each module gets what it needs from the configuration here, at start; modules never
  * read the daemon's globals nor call each other (the VM counts reach the host stats
@@ -101,9 +104,26 @@ static int storage_module_start(void)
 	return stg_start(&o) < 0 ? -1 : 0;
 }
 
+/* setupNetworks: persisted configurations, restore of the safe one at start. */
+static int netmgr_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	const char *kill_at = getenv("VDSMC_TEST_NET_KILL_AT_STEP");   /* test only */
+	const struct netmgr_opts o = {
+		.state_root = vd_rt.root,
+		.sysroot = vd_rt.host_root,
+		.filter = { c->fake_nics, c->hidden_bonds, c->hidden_vlans },
+		.client_seen = vd_client_seen_last,
+		.stop_after_step = kill_at && *kill_at ? atoi(kill_at) : -1,
+	};
+	return netmgr_start(&o);
+}
+
 static const struct vd_module modules[] = {
 	/* rtnetlink caches for the network report (getVdsCapabilities, stats) */
 	{ "network", net_module_start, net_module_stop, 0 },
+	/* host networks: running/safe configuration, restore at start (setupNetworks) */
+	{ "netconf", netmgr_module_start, netmgr_stop, 0 },
 	/* static capabilities: CPU, NUMA, libvirt models and machines, identity */
 	{ "hostcaps", hostcaps_module_start, hostcaps_stop, 0 },
 	/* host statistics sampler (getVdsStats) */

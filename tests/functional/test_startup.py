@@ -148,7 +148,7 @@ class StateDumpTest(unittest.TestCase):
             self.assertTrue(line, a.log()[-2000:])
             self.assertRegex(line, r"Z notice vdsmd: state \(SIGUSR1\): up \d+ s, ")
             m = re.search(r"ready; connections (\d+) .*requests (\d+) .*VMs 0 \(0 Up\); "
-                          r"modules: network=\w+ hostcaps=\w+ hoststats=\w+ vm=\w+", line)
+                          r"modules: network=\w+ netconf=\w+ hostcaps=\w+ hoststats=\w+ vm=\w+", line)
             self.assertTrue(m, line)
             self.assertGreaterEqual(int(m.group(2)), 3)
             self.assertEqual(a.call("ping")["status"]["code"], 0)

@@ -15,6 +15,7 @@
 #include "host-internal.h"
 #include "../daemon.h"
 #include "../host/hostcaps.h"
+#include "../../network/netmgr.h"
 #include "../util/log.h"
 #include "../version.h"
 #include "../util/util.h"
@@ -191,8 +192,6 @@ static xmlrpc_value *build_static(xmlrpc_env *env, const struct hostcaps *c)
 	rpc_set_str(env, info, "liveMerge", "false");
 	rpc_set_str(env, info, "hostdevPassthrough", c->hostdev ? "true" : "false");
 	rpc_set_take(env, info, "additionalFeatures", rpc_array_new(env));
-	/* No network changes exist yet that could be unsaved. */
-	rpc_set_str(env, info, "netConfigDirty", "False");
 	xmlrpc_value *vt = rpc_array_new(env);
 	rpc_append_str(env, vt, "kvm");
 	rpc_set_take(env, info, "vmTypes", vt);
@@ -225,7 +224,7 @@ int verbs_caps_cache_key(const struct vd_call *c, char *key, size_t size)
 {
 	unsigned long net_gen = net_sync();
 	unsigned long static_gen = hostcaps_generation();
-	int n = snprintf(key, size, "%lu %lu %s %s", static_gen, net_gen,
+	int n = snprintf(key, size, "%lu %lu %lu %s %s", static_gen, net_gen, netmgr_generation(),
 			 c->client_addr ? c->client_addr : "", c->local_addr ? c->local_addr : "");
 
 	return n >= 0 && (size_t)n < size ? 0 : -1;
@@ -269,6 +268,8 @@ xmlrpc_value *verb_get_vds_capabilities(struct vd_call *c, xmlrpc_env *env, stru
 	if (!info)
 		return NULL;
 	netinfo_report(env, info, ns);
+	/* per call: the key (verbs_caps_cache_key) carries netmgr_generation() */
+	rpc_set_str(env, info, "netConfigDirty", netmgr_dirty() ? "True" : "False");
 	rpc_set_str(env, info, "lastClient", c->client_addr ? c->client_addr : "");
 	rpc_set_str(env, info, "lastClientIface",
 		    netinfo_iface_of(ns, c->local_addr ? c->local_addr : ""));

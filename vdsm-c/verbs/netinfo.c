@@ -6,6 +6,7 @@
 #include "verbs.h"
 #include "host-internal.h"
 #include "../util/utf8.h"
+#include "../../network/netmgr.h"
 
 static void prefix_to_mask(int prefix, char *buf, size_t size)
 {
@@ -122,6 +123,60 @@ static xmlrpc_value *bond(xmlrpc_env *env, const struct net_dev *d)
 	return st;
 }
 
+/* networks[name] (API.md §5.1) from the running configuration and the kernel state of
+ * the device carrying the network's addresses. */
+static xmlrpc_value *network(xmlrpc_env *env, const struct netconf_net *n,
+			     const struct net_snapshot *s)
+{
+	xmlrpc_value *st = rpc_struct_new(env), *cfg = rpc_struct_new(env);
+	const char *base = n->nic[0] ? n->nic : n->bonding;
+	char top[32];
+
+	if (n->bridged)
+		snprintf(top, sizeof(top), "%s", n->name);
+	else if (n->vlan >= 0)
+		snprintf(top, sizeof(top), "%s.%d", base, n->vlan & 0xfff);
+	else
+		snprintf(top, sizeof(top), "%s", base);
+	const struct net_dev *d = s ? net_snapshot_find(s, top) : NULL;
+	rpc_set_str(env, st, "iface", top);
+	rpc_set_bool(env, st, "bridged", n->bridged);
+	if (n->bridged) {
+		rpc_set_take(env, st, "ports", d ? str_array(env, d->ports, d->n_ports) :
+			     rpc_array_new(env));
+		rpc_set_str(env, st, "stp", d && d->stp ? "on" : "off");
+		rpc_set_str(env, cfg, "STP", d && d->stp ? "on" : "off");
+	} else {
+		rpc_set_str(env, st, "interface", top);
+	}
+	rpc_set_str(env, cfg, "DEFROUTE", n->default_route ? "yes" : "no");
+	if (n->ipaddr[0])
+		rpc_set_str(env, cfg, "IPADDR", n->ipaddr);
+	rpc_set_strf(env, cfg, "MTU", "%d", n->mtu);
+	if (d) {
+		common_keys(env, st, d, cfg);
+	} else {
+		struct net_dev none = { .mtu = n->mtu };
+		snprintf(none.ipv6gateway, sizeof(none.ipv6gateway), "::");
+		common_keys(env, st, &none, cfg);
+	}
+	return st;
+}
+
+static xmlrpc_value *networks(xmlrpc_env *env, const struct net_snapshot *s)
+{
+	xmlrpc_value *nets = rpc_struct_new(env);
+	struct netconf c;
+	char key[IFNAMSIZ];
+
+	if (netmgr_running_copy(&c) < 0)
+		return nets;
+	for (size_t i = 0; i < c.n_nets; i++)
+		rpc_set_take(env, nets, netinfo_key(c.nets[i].name, key), network(env, &c.nets[i], s));
+	netconf_free(&c);
+	return nets;
+}
+
 const char *netinfo_key(const char *name, char out[IFNAMSIZ])
 {
 	snprintf(out, IFNAMSIZ, "%s", name);
@@ -160,8 +215,7 @@ void netinfo_report(xmlrpc_env *env, xmlrpc_value *info, const struct net_snapsh
 	rpc_set_take(env, info, "bridges", bridges);
 	rpc_set_take(env, info, "vlans", vlans);
 	rpc_set_take(env, info, "bondings", bonds);
-	/* The agent manages no networks until setupNetworks exists (a later issue). */
-	rpc_set_take(env, info, "networks", rpc_struct_new(env));
+	rpc_set_take(env, info, "networks", networks(env, s));
 }
 
 const char *netinfo_iface_of(const struct net_snapshot *s, const char *addr)

@@ -10,6 +10,7 @@
 #include "host-internal.h"
 #include "../daemon.h"
 #include "../host/hoststats.h"
+#include "../../network/netmgr.h"
 #include "../util/util.h"
 
 static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststats_sample *s)
@@ -47,8 +48,8 @@ static long long elapsed_now(void)
 
 int verbs_stats_cache_key(const struct vd_call *c, char *key, size_t size)
 {
-	int n = snprintf(key, size, "%lu %lld %lld", hoststats_generation(), (long long)time(NULL),
-			 elapsed_now());
+	int n = snprintf(key, size, "%lu %lu %lld %lld", hoststats_generation(), netmgr_generation(),
+			 (long long)time(NULL), elapsed_now());
 
 	(void)c;
 	return n >= 0 && (size_t)n < size ? 0 : -1;
@@ -144,7 +145,7 @@ static xmlrpc_value *build(xmlrpc_env *env, struct hoststats_sample *s, time_t n
 
 	/* Storage domain monitors come with the storage work: none monitored yet. */
 	rpc_set_take(env, info, "storageDomains", rpc_struct_new(env));
-	rpc_set_str(env, info, "netConfigDirty", "False");
+	rpc_set_str(env, info, "netConfigDirty", netmgr_dirty() ? "True" : "False");
 	rpc_set_str(env, info, "generationID", vd_rt.generation_id);
 	rpc_set_str(env, info, "momStatus", "inactive");   /* no MOM here */
 	/* Hosted engine is not configured by this agent. */

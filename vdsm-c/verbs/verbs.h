@@ -23,6 +23,11 @@ xmlrpc_value *verb_list_methods(struct vd_call *c, xmlrpc_env *env, struct vd_er
 xmlrpc_value *verb_method_help(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_method_signature(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 
+/* network.c */
+xmlrpc_value *verb_setup_networks(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_set_safe_network_config(struct vd_call *c, xmlrpc_env *env,
+					   struct vd_error *err);
+
 /* vm.c */
 xmlrpc_value *verb_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_destroy(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);

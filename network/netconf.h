@@ -1,0 +1,179 @@
+/* network/ apply side: the host network configuration the manager asks for
+ * (setupNetworks, API.md §5.4), its validation, the planner that turns
+ * (kernel snapshot + running config + request) into ordered steps with their undo,
+ * the libnl applier, and the persisted running/safe copies.
+ *
+ * Nothing here knows XML-RPC: vdsm-c/verbs/network.c turns the wire structs into
+ * attribute strings (netconf_net_set / netconf_bond_set), the same setters the
+ * persisted text goes through (netconf_parse). */
+#ifndef VD_NETCONF_H
+#define VD_NETCONF_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../vdsm-c/util/error.h"
+#include "../vdsm-c/util/macros.h"
+#include "net.h"
+
+#define NETCONF_BOND_OPTS_MAX 256
+#define NETCONF_BOND_NICS_MAX 32
+#define NETCONF_MTU_DEFAULT 1500
+
+/* One logical network: optional bridge (named like the network) over an optional
+ * VLAN device over a NIC or a bond. */
+struct netconf_net {
+	char name[IFNAMSIZ];
+	bool remove;
+	char nic[IFNAMSIZ];
+	char bonding[IFNAMSIZ];
+	int vlan;                       /* -1: untagged */
+	bool bridged;                   /* default true */
+	bool stp;
+	int mtu;                        /* 0: not given (NETCONF_MTU_DEFAULT) */
+	char ipaddr[INET_ADDRSTRLEN];
+	int prefix;                     /* IPv4 prefix length, -1 unset */
+	char gateway[INET_ADDRSTRLEN];
+	char ipv6addr[INET6_ADDRSTRLEN];
+	int ipv6prefix;                 /* -1 unset (64 when an address is given) */
+	char ipv6gateway[INET6_ADDRSTRLEN];
+	bool default_route;
+	unsigned seen;                  /* NETCONF_A_* bits: attributes given */
+};
+
+struct netconf_bond {
+	char name[IFNAMSIZ];
+	bool remove;
+	char nics[NETCONF_BOND_NICS_MAX][IFNAMSIZ];
+	size_t n_nics;
+	char options[NETCONF_BOND_OPTS_MAX];   /* normalised "mode=N key=value ..." */
+	unsigned seen;
+};
+
+/* A configuration: the desired networks and bonds (persisted), or a request. */
+struct netconf {
+	struct netconf_net *nets;
+	size_t n_nets;
+	struct netconf_bond *bonds;
+	size_t n_bonds;
+};
+
+enum {
+	NETCONF_A_REMOVE = 1 << 0,
+	NETCONF_A_OTHER = 1 << 1,       /* any attribute except remove and custom */
+	NETCONF_A_NICS = 1 << 2,
+	NETCONF_A_OPTIONS = 1 << 3,
+};
+
+void netconf_free(struct netconf *c);
+
+/* Adds (or finds) the entry called name; the name is checked (27 networks, 25 bonds).
+ * Returns 0 or -1 with err set. */
+int netconf_add_net(struct netconf *c, const char *name, struct netconf_net **ret,
+		    struct vd_error *err) _wur_;
+int netconf_add_bond(struct netconf *c, const char *name, struct netconf_bond **ret,
+		     struct vd_error *err) _wur_;
+
+/* One attribute from the wire or the persisted text, validated in itself (syntax,
+ * ranges; the code API.md §4.2 names and a message naming network and attribute).
+ * Unknown keys are refused (21), except `custom` which the verb skips. */
+int netconf_net_set(struct netconf_net *n, const char *key, const char *value,
+		    struct vd_error *err) _wur_;
+int netconf_bond_set(struct netconf_bond *b, const char *key, const char *value,
+		     struct vd_error *err) _wur_;
+int netconf_bond_add_nic(struct netconf_bond *b, const char *nic, struct vd_error *err) _wur_;
+
+const struct netconf_net *netconf_find_net(const struct netconf *c, const char *name);
+const struct netconf_bond *netconf_find_bond(const struct netconf *c, const char *name);
+
+/* Checks each request entry in itself (remove alone, nic xor bonding, gateway needs an
+ * address, bond nics given) and merges it into a copy of running: the configuration
+ * after the call. Returns 0 or -1 with err set. */
+int netconf_merge(const struct netconf *running, const struct netconf *req,
+		  struct netconf *ret, struct vd_error *err) _wur_;
+
+/* Validates a whole configuration c (the running one after the call; old before it)
+ * against the kernel (NICs exist, are not shared, bonds known, names free). Pure:
+ * reads only the snapshot. */
+int netconf_validate(const struct netconf *c, const struct netconf *old,
+		     const struct net_snapshot *s, struct vd_error *err) _wur_;
+
+/* Persisted text: one line per network or bond, `net NAME key=value ...` /
+ * `bond NAME nics=a,b options=mode%3D4%20miimon%3D100`; values %-escaped. The text
+ * is untrusted (read back at start): every value goes through the setters above. */
+int netconf_format(const struct netconf *c, char **ret);
+int netconf_parse(const char *text, size_t len, struct netconf *ret, struct vd_error *err) _wur_;
+bool netconf_equal(const struct netconf *a, const struct netconf *b);
+
+/* Names of the networks and bonds a request touches, "a,b,bond0", for the audit line. */
+void netconf_names(const struct netconf *req, char *buf, size_t size);
+
+/* ---- planner (netplan.c) ---- */
+
+enum netstep_op {
+	NETSTEP_LINK_ADD,       /* kind bridge/vlan/bond: name, base, vlan, bond options */
+	NETSTEP_LINK_DEL,
+	NETSTEP_SET_MASTER,     /* dev → master ("" = release) */
+	NETSTEP_SET_MTU,
+	NETSTEP_SET_UP,         /* dev up (value 1) or down (0) */
+	NETSTEP_SET_STP,        /* bridge stp on/off (sysfs bridge/stp_state) */
+	NETSTEP_ADDR_ADD,       /* dev, family, addr/prefix */
+	NETSTEP_ADDR_DEL,
+	NETSTEP_ROUTE_ADD,      /* default route via gw on dev */
+	NETSTEP_ROUTE_DEL,
+};
+
+struct netstep {
+	enum netstep_op op;
+	char dev[IFNAMSIZ];
+	/* LINK_ADD/LINK_DEL: kind "bridge", "vlan", "bond"; SET_MASTER: master */
+	char kind[8];
+	char base[IFNAMSIZ];           /* vlan base; SET_MASTER: the new master */
+	int vlan;
+	char options[NETCONF_BOND_OPTS_MAX];   /* bond options (LINK_ADD of a bond) */
+	int value;                     /* mtu, up, stp, prefix */
+	int family;
+	char addr[INET6_ADDRSTRLEN];
+	/* undo data: what the kernel had before this step */
+	char prev_master[IFNAMSIZ];
+	int prev_value;
+	int prev_mtu;                  /* LINK_DEL: to recreate */
+	bool prev_up;
+};
+
+struct netplan {
+	struct netstep *steps;
+	size_t n;
+};
+
+void netplan_free(struct netplan *p);
+
+/* Steps that take the kernel from snapshot s (running config old applied) to config
+ * new: teardown of removed and edited networks, then bonds, then new networks, then
+ * MTUs in the order that keeps every lower device ≥ its uppers. Pure. */
+int netplan_build(const struct net_snapshot *s, const struct netconf *old,
+		  const struct netconf *new, struct netplan *ret, struct vd_error *err) _wur_;
+/* "link-add bridge br0" etc. into buf (tests, logs). */
+void netstep_describe(const struct netstep *st, char *buf, size_t size);
+
+/* ---- applier (netapply.c) ---- */
+
+/* Applies the steps in order; on a failure undoes the applied ones in reverse and
+ * returns -1 with err naming the step and the kernel's reason (29). stop_after >= 0
+ * is a test hook: after that many steps the process raises SIGKILL on itself. */
+int netplan_apply(const struct netplan *p, const char *sysroot, int stop_after,
+		  struct vd_error *err) _wur_;
+/* Undoes all steps of an applied plan, in reverse (connectivity-check rollback).
+ * Best effort: every step is tried; returns -1 with err set if any failed. */
+int netplan_undo(const struct netplan *p, const char *sysroot, struct vd_error *err) _wur_;
+
+/* ---- persistence (netstore.c) ---- */
+
+/* <state>/var/lib/vdsm-c/netconf/{running,safe}/networks. Missing file = empty. */
+int netstore_load(const char *state_root, const char *which, struct netconf *ret,
+		  struct vd_error *err) _wur_;
+int netstore_save(const char *state_root, const char *which, const struct netconf *c) _wur_;
+
+#endif

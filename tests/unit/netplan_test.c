@@ -1,0 +1,332 @@
+/* network/: the setupNetworks model, validation and planner from hand-made kernel
+ * snapshots (no kernel), and the persisted text format. */
+#include "../../network/netconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+/* ---- fixtures ---- */
+
+struct fdev {
+	const char *name;
+	enum net_kind kind;
+	int mtu;
+	const char *master;
+	const char *addr;       /* "a/p" IPv4 */
+};
+
+static int cmp_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct net_dev *)a)->name, ((const struct net_dev *)b)->name);
+}
+
+static struct net_snapshot *snap(const struct fdev *f, size_t n)
+{
+	struct net_snapshot *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	s->ref = 1;
+	s->devs = calloc(n + 1, sizeof(*s->devs));
+	s->n_devs = n;
+	for (size_t i = 0; i < n; i++) {
+		struct net_dev *d = &s->devs[i];
+		snprintf(d->name, sizeof(d->name), "%s", f[i].name);
+		d->kind = f[i].kind;
+		d->mtu = f[i].mtu ? f[i].mtu : 1500;
+		d->up = true;
+		d->ifindex = (int)i + 2;
+		if (f[i].master)
+			snprintf(d->master_name, sizeof(d->master_name), "%s", f[i].master);
+		if (f[i].addr) {
+			d->addrs = calloc(1, sizeof(*d->addrs));
+			d->n_addrs = 1;
+			d->addrs[0].family = AF_INET;
+			sscanf(f[i].addr, "%45[^/]/%d", d->addrs[0].addr, &d->addrs[0].prefixlen);
+		}
+	}
+	qsort(s->devs, n, sizeof(*s->devs), cmp_dev);
+	return s;
+}
+
+static const struct fdev nics3[] = {
+	{ "eth0", NET_KIND_NIC, 0, NULL, NULL },
+	{ "eth1", NET_KIND_NIC, 0, NULL, NULL },
+	{ "eth2", NET_KIND_NIC, 0, NULL, NULL },
+	{ "lo", NET_KIND_OTHER, 65536, NULL, NULL },
+	{ "foreignbr", NET_KIND_BRIDGE, 0, NULL, NULL },
+	{ "eth3", NET_KIND_NIC, 0, "foreignbr", NULL },
+};
+
+/* A request from lines "net NAME k=v ..." / "bond NAME k=v ..." (nics=a,b). */
+static int req(struct netconf *r, const char *spec, struct vd_error *err)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (char *line = strtok_r(copy, "\n", &save); line && ret == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *s2 = NULL, *kind = strtok_r(line, " ", &s2), *name = strtok_r(NULL, " ", &s2);
+		struct netconf_net *n = NULL;
+		struct netconf_bond *b = NULL;
+		ret = !strcmp(kind, "net") ? netconf_add_net(r, name, &n, err) :
+		      netconf_add_bond(r, name, &b, err);
+		for (char *kv = strtok_r(NULL, " ", &s2); kv && ret == 0; kv = strtok_r(NULL, " ", &s2)) {
+			char *eq = strchr(kv, '=');
+			*eq = '\0';
+			for (char *p = eq + 1; *p; p++)
+				if (*p == '+')
+					*p = ' ';
+			ret = n ? netconf_net_set(n, kv, eq + 1, err) : netconf_bond_set(b, kv, eq + 1, err);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+/* Runs merge + validate + plan; returns the steps joined by "; " or the error. */
+static char *plan(const struct fdev *f, size_t nf, const char *running, const char *request)
+{
+	struct net_snapshot *s = snap(f, nf);
+	struct netconf old = { 0 }, r = { 0 }, new = { 0 };
+	struct netplan p = { 0 };
+	struct vd_error err = { 0 };
+	char *out = calloc(1, 8192);
+
+	if (running)
+		assert_int_equal(req(&old, running, &err), 0);
+	if (req(&r, request, &err) == 0 && netconf_merge(&old, &r, &new, &err) == 0 &&
+	    netconf_validate(&new, &old, s, &err) == 0 && netplan_build(s, &old, &new, &p, &err) == 0) {
+		for (size_t i = 0; i < p.n; i++) {
+			char buf[128];
+			netstep_describe(&p.steps[i], buf, sizeof(buf));
+			strcat(out, i ? "; " : "");
+			strcat(out, buf);
+		}
+	} else {
+		snprintf(out, 8192, "E%d %s", err.code, err.msg);
+	}
+	netplan_free(&p);
+	netconf_free(&old);
+	netconf_free(&r);
+	netconf_free(&new);
+	net_snapshot_unref(s);
+	return out;
+}
+
+#define PLAN(running, request) plan(nics3, ELEMENTSOF(nics3), running, request)
+
+static void expect_err(const char *running, const char *request, int code, const char *needle)
+{
+	char *out = PLAN(running, request);
+	char prefix[8];
+	snprintf(prefix, sizeof(prefix), "E%d ", code);
+	if (strncmp(out, prefix, strlen(prefix)) || !strstr(out, needle))
+		fail_msg("request '%s': want code %d with '%s', got '%s'", request, code, needle, out);
+	free(out);
+}
+
+static void expect_plan(const char *running, const char *request, const char *want)
+{
+	char *out = PLAN(running, request);
+	if (strcmp(out, want))
+		fail_msg("request '%s':\n want %s\n got  %s", request, want, out);
+	free(out);
+}
+
+/* ---- validation: every rule of API.md §4.2 with its code ---- */
+
+static void test_validation_codes(void **state)
+{
+	(void)state;
+	expect_err(NULL, "net bad.name nic=eth0", 27, "'bad.name'");
+	expect_err(NULL, "net -lead nic=eth0", 27, "bad name");
+	expect_err(NULL, "net averyveryverylongname nic=eth0", 27, "bad name");
+	expect_err(NULL, "net n1 nic=eth0 vlan=4095", 26, "network 'n1': vlan");
+	expect_err(NULL, "net n1 nic=eth0 vlan=x", 26, "vlan");
+	expect_err(NULL, "net n1 nic=eth9", 23, "network 'n1': unknown nic 'eth9'");
+	expect_err(NULL, "net n1 nic=lo", 23, "unknown nic 'lo'");
+	expect_err(NULL, "net n1 nic=eth3", 24, "'eth3' is already used by 'foreignbr'");
+	expect_err(NULL, "net n1 nic=eth0\nnet n2 nic=eth0", 24, "network 'n2': 'eth0' already "
+		   "carries the untagged network 'n1'");
+	expect_err(NULL, "net n1 nic=eth0 vlan=5\nnet n2 nic=eth0 vlan=5", 26, "vlan 5 on 'eth0'");
+	expect_err(NULL, "net n1 nic=eth0 bonding=bond0", 21, "mutually exclusive");
+	expect_err(NULL, "net n1 bridged=false", 21, "bridgeless");
+	expect_err(NULL, "net n1 nic=eth0 ipaddr=10.0.0.300 netmask=255.0.0.0", 22, "ipaddr");
+	expect_err(NULL, "net n1 nic=eth0 ipaddr=10.0.0.1 netmask=255.0.255.0", 22, "netmask");
+	expect_err(NULL, "net n1 nic=eth0 gateway=10.0.0.254", 22, "gateway without ipaddr");
+	expect_err(NULL, "net n1 nic=eth0 ipaddr=10.0.0.1", 22, "without netmask");
+	expect_err(NULL, "net n1 nic=eth0 ipv6addr=zz::1/64", 22, "IPv6");
+	expect_err(NULL, "net n1 nic=eth0 mtu=50", 21, "network 'n1': mtu");
+	expect_err(NULL, "net n1 nic=eth0 mtu=abc", 21, "mtu");
+	expect_err(NULL, "net n1 nic=eth0 bootproto=dhcp", 21, "bootproto");
+	expect_err(NULL, "net n1 nic=eth0 hostQos=x", 21, "hostQos");
+	expect_err(NULL, "net n1 remove=true", 27, "does not exist");
+	expect_err("net n1 nic=eth0", "net n1 remove=true nic=eth0", 21, "remove with other");
+	expect_err(NULL, "net foreignbr nic=eth0", 27, "not managed");
+	expect_err(NULL, "net eth1 nic=eth0", 27, "exists and is not a bridge");
+	expect_err(NULL, "bond bondx nics=eth0", 25, "bond<digits>");
+	expect_err(NULL, "bond bond0 nics=eth0 options=mode=9", 25, "unknown mode");
+	expect_err(NULL, "bond bond0 nics=eth0 options=mode=1+frobnicate=1", 25, "frobnicate");
+	expect_err(NULL, "bond bond0 options=mode=1", 21, "nics");
+	expect_err(NULL, "bond bond0 nics=eth0,eth9", 23, "bond 'bond0': unknown nic 'eth9'");
+	expect_err(NULL, "bond bond0 remove=true", 25, "does not exist");
+	expect_err(NULL, "bond bond0 nics=eth0\nbond bond1 nics=eth0", 24, "slave of 'bond0'");
+	expect_err(NULL, "bond bond0 nics=eth0\nnet n1 nic=eth0", 24, "slave of bond 'bond0'");
+	expect_err(NULL, "net n1 bonding=bond7", 21, "unknown bond 'bond7'");
+	expect_err(NULL, "bond bond0 nics=eth0,eth1 options=mode=1+primary=eth2", 25, "primary");
+	expect_err(NULL, "net n1 nic=eth0 vlan=4000 bonding=", 25, "bad device name");
+}
+
+/* ---- planner ---- */
+
+static void test_plan_vlan_bridge(void **state)
+{
+	(void)state;
+	expect_plan(NULL, "net red nic=eth0 vlan=10 mtu=9000 ipaddr=192.0.2.1 netmask=255.255.255.0",
+		    "link-add vlan eth0.10 eth0.10; link-add bridge red; master eth0.10 red; "
+		    "addr-add red 192.0.2.1/24; mtu eth0 9000; mtu eth0.10 9000; mtu red 9000");
+}
+
+static void test_plan_bridgeless_and_stp(void **state)
+{
+	(void)state;
+	expect_plan(NULL, "net m bridged=false nic=eth1 ipaddr=192.0.2.1 prefix=24 "
+		    "gateway=192.0.2.254 defaultRoute=true",
+		    "addr-add eth1 192.0.2.1/24; route-add eth1 default via 192.0.2.254");
+	expect_plan(NULL, "net v6 bridged=false nic=eth2 ipv6addr=fd00::5/64 ipv6gateway=fd00::1",
+		    "addr-add eth2 fd00::5/64; route-add eth2 default via fd00::1");
+	expect_plan(NULL, "net s nic=eth1 stp=yes", "link-add bridge s; stp s on; master eth1 s; "
+		    "mtu s 1500");
+}
+
+static void test_plan_bond(void **state)
+{
+	(void)state;
+	expect_plan(NULL, "bond bond0 nics=eth0,eth1 options=mode=802.3ad+miimon=100\n"
+		    "net b bonding=bond0 vlan=7",
+		    "link-add bond bond0 mode=4 miimon=100; down eth0; master eth0 bond0; up eth0; "
+		    "down eth1; master eth1 bond0; up eth1; up bond0; link-add vlan bond0.7 bond0.7; "
+		    "link-add bridge b; master bond0.7 b; mtu bond0 1500; "
+		    "mtu bond0.7 1500; mtu b 1500");
+}
+
+/* MTU down across bridge/VLAN/NIC: top first. Removal: ports released, devices gone. */
+static void test_plan_mtu_down_and_remove(void **state)
+{
+	(void)state;
+	static const struct fdev k[] = {
+		{ "eth0", NET_KIND_NIC, 9000, NULL, NULL },
+		{ "eth0.10", NET_KIND_VLAN, 9000, "red", NULL },
+		{ "red", NET_KIND_BRIDGE, 9000, NULL, "192.0.2.1/24" },
+		{ "eth1", NET_KIND_NIC, 0, NULL, NULL },
+	};
+	const char *running = "net red nic=eth0 vlan=10 mtu=9000 ipaddr=192.0.2.1 prefix=24";
+	char *out;
+
+	/* nothing changes: empty plan */
+	out = plan(k, ELEMENTSOF(k), running, running);
+	assert_string_equal(out, "");
+	free(out);
+	out = plan(k, ELEMENTSOF(k), running, "net red nic=eth0 vlan=10 mtu=1500 "
+		   "ipaddr=192.0.2.1 prefix=24");
+	/* edit = teardown + add; the MTU phase lowers the NIC last */
+	assert_non_null(strstr(out, "addr-del red 192.0.2.1/24; link-del vlan eth0.10; "
+			       "link-del bridge red; "));
+	assert_non_null(strstr(out, "mtu red 1500; mtu eth0.10 1500; mtu eth0 1500"));
+	free(out);
+	out = plan(k, ELEMENTSOF(k), running, "net red remove=true");
+	/* the freed NIC goes back to the default MTU */
+	assert_string_equal(out, "addr-del red 192.0.2.1/24; link-del vlan eth0.10; "
+			    "link-del bridge red; mtu eth0 1500");
+	free(out);
+	/* move the network from eth0 to eth1 */
+	out = plan(k, ELEMENTSOF(k), running, "net red nic=eth1 vlan=10 mtu=9000 ipaddr=192.0.2.1 "
+		   "prefix=24");
+	assert_non_null(strstr(out, "link-del bridge red; link-add vlan eth1.10 eth1.10; "));
+	assert_non_null(strstr(out, "mtu eth1 9000; mtu eth1.10 9000; mtu red 9000"));
+	free(out);
+}
+
+/* Removing several networks: routes/addresses, then ports, then every deletion as one
+ * run of consecutive steps (the applier batches it). */
+static void test_plan_deletions_are_consecutive(void **state)
+{
+	(void)state;
+	static const struct fdev k[] = {
+		{ "eth0", NET_KIND_NIC, 0, NULL, NULL },
+		{ "eth0.10", NET_KIND_VLAN, 0, "a", NULL },
+		{ "a", NET_KIND_BRIDGE, 0, NULL, NULL },
+		{ "eth1", NET_KIND_NIC, 0, "b", NULL },
+		{ "b", NET_KIND_BRIDGE, 0, NULL, NULL },
+	};
+	char *out = plan(k, ELEMENTSOF(k), "net a nic=eth0 vlan=10\nnet b nic=eth1",
+			 "net a remove=true\nnet b remove=true");
+	assert_string_equal(out, "master eth1 -; link-del vlan eth0.10; link-del bridge a; "
+			    "link-del bridge b");
+	free(out);
+}
+
+/* ---- persisted text ---- */
+
+static void test_format_parse_roundtrip(void **state)
+{
+	(void)state;
+	struct netconf c = { 0 }, back = { 0 }, merged = { 0 }, empty = { 0 };
+	struct vd_error err = { 0 };
+	char *text = NULL;
+
+	assert_int_equal(req(&c, "bond bond0 nics=eth0,eth1 options=mode=1+miimon=100+primary=eth1\n"
+			     "net a bonding=bond0 vlan=3 mtu=9000 ipaddr=10.1.1.1 prefix=8 "
+			     "gateway=10.0.0.1 defaultRoute=true ipv6addr=fd00::1/48 stp=on\n"
+			     "net b nic=eth2 bridged=false", &err), 0);
+	assert_int_equal(netconf_merge(&empty, &c, &merged, &err), 0);
+	assert_int_equal(netconf_format(&merged, &text), 0);
+	assert_int_equal(netconf_parse(text, strlen(text), &back, &err), 0);
+	assert_true(netconf_equal(&merged, &back));
+	assert_non_null(strstr(text, "options=mode%3D1%20miimon%3D100%20primary%3Deth1"));
+	free(text);
+	netconf_free(&c);
+	netconf_free(&back);
+	netconf_free(&merged);
+}
+
+static void test_parse_rejects(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"net", "net a vlan=99999", "net a nic=eth0 ipaddr=1.2.3.4", "bond bond0",
+		"net a nic=%zz", "net a nic=a%00b", "frob a", "net a remove=true",
+		"net a nic=eth0\nnet a nic=eth1", "net a nic=eth0 mtu", "bond bond1 nics=x options=mode%3D9",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct netconf c = { 0 };
+		struct vd_error err = { 0 };
+		if (netconf_parse(bad[i], strlen(bad[i]), &c, &err) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_true(err.code != 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_validation_codes),
+		cmocka_unit_test(test_plan_vlan_bridge),
+		cmocka_unit_test(test_plan_bridgeless_and_stp),
+		cmocka_unit_test(test_plan_bond),
+		cmocka_unit_test(test_plan_mtu_down_and_remove),
+		cmocka_unit_test(test_plan_deletions_are_consecutive),
+		cmocka_unit_test(test_format_parse_roundtrip),
+		cmocka_unit_test(test_parse_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,206 @@
+/* setupNetworks and setSafeNetworkConfig (API.md §5.4): wire structs → network/
+ * request (attribute strings through netconf_net_set / netconf_bond_set), then the
+ * network manager does the transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verbs.h"
+#include "../../network/netmgr.h"
+#include "../util/log.h"
+#include "../util/util.h"
+
+/* A scalar wire value as the attribute string the setters take. */
+static char *attr_string(xmlrpc_value *v)
+{
+	if (xmlrpc_value_type(v) == XMLRPC_TYPE_BOOL) {
+		bool b = false;
+		if (rpc_to_bool(v, &b) < 0)
+			return NULL;
+		return strdup(b ? "true" : "false");
+	}
+	return rpc_to_string(v);
+}
+
+static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
+		     struct vd_error *err)
+{
+	int size = xmlrpc_struct_size(env, st);
+
+	for (int i = 0; i < size && !env->fault_occurred; i++) {
+		xmlrpc_value *k = NULL, *v = NULL;
+		const char *key = NULL;
+		xmlrpc_struct_read_member(env, st, (unsigned)i, &k, &v);
+		if (env->fault_occurred)
+			break;
+		xmlrpc_read_string(env, k, &key);
+		int r = 0;
+		if (env->fault_occurred) {
+			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bad attribute name",
+					 n->name);
+		} else if (!strcmp(key, "custom")) {
+			if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT)
+				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom: "
+						 "not a struct", n->name);
+			else if (xmlrpc_struct_size(env, v) > 0)
+				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom "
+						 "properties (bridge_opts, ethtool_opts) are not "
+						 "supported by this agent", n->name);
+		} else {
+			_cleanup_free_ char *s = attr_string(v);
+			r = s ? netconf_net_set(n, key, s, err) :
+				vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': attribute "
+					     "'%.32s' is not supported by this agent or has a bad type",
+					     n->name, key);
+		}
+		free((char *)key);
+		xmlrpc_DECREF(k);
+		xmlrpc_DECREF(v);
+		if (r < 0)
+			return -1;
+	}
+	if (env->fault_occurred)
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bad attributes",
+				    n->name);
+	return 0;
+}
+
+static int bond_attrs(struct netconf_bond *b, xmlrpc_value *st, xmlrpc_env *env,
+		      struct vd_error *err)
+{
+	int size = xmlrpc_struct_size(env, st);
+
+	for (int i = 0; i < size && !env->fault_occurred; i++) {
+		xmlrpc_value *k = NULL, *v = NULL;
+		const char *key = NULL;
+		xmlrpc_struct_read_member(env, st, (unsigned)i, &k, &v);
+		if (env->fault_occurred)
+			break;
+		xmlrpc_read_string(env, k, &key);
+		int r = 0;
+		if (env->fault_occurred) {
+			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': bad attribute name",
+					 b->name);
+		} else if (!strcmp(key, "nics")) {
+			int n = xmlrpc_value_type(v) == XMLRPC_TYPE_ARRAY ? xmlrpc_array_size(env, v) : -1;
+			if (n < 0)
+				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': nics: not an "
+						 "array", b->name);
+			b->seen |= NETCONF_A_NICS;
+			for (int j = 0; j < n && r == 0; j++) {
+				xmlrpc_value *item = NULL;
+				xmlrpc_array_read_item(env, v, (unsigned)j, &item);
+				_cleanup_free_ char *s = item ? rpc_to_string(item) : NULL;
+				r = s ? netconf_bond_add_nic(b, s, err) :
+					vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': nics: "
+						     "item %d is not a string", b->name, j);
+				if (item)
+					xmlrpc_DECREF(item);
+			}
+		} else {
+			_cleanup_free_ char *s = attr_string(v);
+			r = s ? netconf_bond_set(b, key, s, err) :
+				vd_error_set(err, VD_ERR_NET_BAD_BONDING, "bond '%s': attribute "
+					     "'%.32s' has a bad type", b->name, key);
+		}
+		free((char *)key);
+		xmlrpc_DECREF(k);
+		xmlrpc_DECREF(v);
+		if (r < 0)
+			return -1;
+	}
+	if (env->fault_occurred)
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': bad attributes", b->name);
+	return 0;
+}
+
+/* networks or bondings: name → struct. */
+static int read_entries(xmlrpc_value *top, bool bonds, struct netconf *req, xmlrpc_env *env,
+			struct vd_error *err)
+{
+	int size = xmlrpc_struct_size(env, top);
+
+	for (int i = 0; i < size; i++) {
+		xmlrpc_value *k = NULL, *v = NULL;
+		const char *name = NULL;
+		int r;
+		xmlrpc_struct_read_member(env, top, (unsigned)i, &k, &v);
+		if (env->fault_occurred)
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bad %s struct",
+					    bonds ? "bondings" : "networks");
+		xmlrpc_read_string(env, k, &name);
+		if (env->fault_occurred || xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT) {
+			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s: every entry must be a struct",
+					 bonds ? "bondings" : "networks");
+		} else if (bonds) {
+			struct netconf_bond *b;
+			r = netconf_add_bond(req, name, &b, err);
+			if (r == 0)
+				r = bond_attrs(b, v, env, err);
+		} else {
+			struct netconf_net *n;
+			r = netconf_add_net(req, name, &n, err);
+			if (r == 0)
+				r = net_attrs(n, v, env, err);
+		}
+		free((char *)name);
+		xmlrpc_DECREF(k);
+		xmlrpc_DECREF(v);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int read_options(xmlrpc_value *o, struct netmgr_check *check, struct vd_error *err)
+{
+	xmlrpc_value *v;
+	long long t;
+
+	check->enabled = true;
+	check->timeout = 4;
+	if ((v = rpc_struct_get(o, "connectivityCheck")) && rpc_to_bool(v, &check->enabled) < 0)
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "options: connectivityCheck: not "
+				    "a boolean");
+	if ((v = rpc_struct_get(o, "connectivityTimeout"))) {
+		int r = rpc_to_ll(v, &t);
+		if (r < 0 || (r == RPC_OK && (t < 0 || t > 3600)))
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "options: connectivityTimeout: "
+					    "not an integer in 0-3600");
+		if (r == RPC_OK)
+			check->timeout = (int)t;
+	}
+	return 0;
+}
+
+xmlrpc_value *verb_setup_networks(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	xmlrpc_value *nets, *bonds, *options;
+	struct netconf req = { 0 };
+	struct netmgr_check check;
+
+	if (vd_arg_struct(c, 0, "networks", &nets, err) < 0 ||
+	    vd_arg_struct(c, 1, "bondings", &bonds, err) < 0 ||
+	    vd_arg_struct(c, 2, "options", &options, err) < 0)
+		return NULL;
+	if (read_entries(nets, false, &req, env, err) < 0 ||
+	    read_entries(bonds, true, &req, env, err) < 0 ||
+	    read_options(options, &check, err) < 0)
+		goto out;
+	netconf_names(&req, c->audit_obj, sizeof(c->audit_obj));
+	if (netmgr_setup(&req, &check, err) < 0)
+		log_debug("setupNetworks: %s", err->msg);
+out:
+	netconf_free(&req);
+	return NULL;
+}
+
+xmlrpc_value *verb_set_safe_network_config(struct vd_call *c, xmlrpc_env *env,
+					   struct vd_error *err)
+{
+	(void)c;
+	(void)env;
+	if (netmgr_set_safe(err) < 0)
+		log_debug("setSafeNetworkConfig: %s", err->msg);
+	return NULL;   /* status-only reply; err carries a failure */
+}
