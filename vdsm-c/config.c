@@ -13,10 +13,11 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* T_LEVEL, T_IP and T_PRIO are strings whose syntax is checked while the file is read,
- * so a bad value is reported with its file:line: a log level, a numeric IPv4/IPv6
- * address (what the listener can bind), a GnuTLS priority string ("" = built-in). */
-enum conf_type { T_BOOL, T_INT, T_STR, T_LEVEL, T_IP, T_PRIO };
+/* T_LEVEL, T_IP, T_PRIO and T_UUID are strings whose syntax is checked while the file is
+ * read, so a bad value is reported with its file:line: a log level, a numeric IPv4/IPv6
+ * address (what the listener can bind), a GnuTLS priority string ("" = built-in), a UUID
+ * (stored normalised to lower case; "" = unset). */
+enum conf_type { T_BOOL, T_INT, T_STR, T_LEVEL, T_IP, T_PRIO, T_UUID };
 
 struct conf_key {
 	const char *section;  /* primary section; "*" = any of addresses/vars */
@@ -66,6 +67,9 @@ static const struct conf_key keys[] = {
 	STR("vars", hidden_vlans, ""),
 	BOOL("vars", report_host_threads_as_cores, "false"),
 	STR("vars", dpkg_query, "/usr/bin/dpkg-query"),
+	/* Host identity for getVdsCapabilities' uuid; "" = DMI, else generated and persisted.
+	 * Set per host where several agents share one machine's DMI (test labs). */
+	TYPED("vars", host_uuid, T_UUID, ""),
 	/* Domain type: VDSM always asks for kvm; "qemu" (TCG) for hosts and tests without
 	 * /dev/kvm, "auto" picks by opening /dev/kvm, "test" is libvirt's test driver
 	 * (benchmarks; host checks are skipped). kvmEnable=false in a VM forces qemu. */
@@ -137,6 +141,7 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 	case T_LEVEL:
 	case T_IP:
 	case T_PRIO:
+	case T_UUID:
 		break;
 	}
 	if (strlen(val) >= k->size) {
@@ -154,6 +159,13 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 	}
 	if (k->type == T_PRIO && check_priority(val, why, whylen) < 0)
 		return -1;
+	if (k->type == T_UUID && *val) {
+		if (!util_uuid_valid(val) || util_uuid_normalize(val, field) < 0) {
+			snprintf(why, whylen, "'%s' is not a UUID", val);
+			return -1;
+		}
+		return 0;
+	}
 	strcpy(field, val);
 	return 0;
 }

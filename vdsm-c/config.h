@@ -49,6 +49,7 @@ struct vd_config {
 	char hidden_vlans[256];
 	bool report_host_threads_as_cores;
 	char dpkg_query[VD_CONF_STR_MAX]; /* package versions for packages2 ("" = skip) */
+	char host_uuid[37];             /* "" = from DMI or persisted (host/hostid.c) */
 	/* VMs (vdsm-c/vm*.c) */
 	char vm_domain_type[16];         /* kvm | qemu | auto (kvm when /dev/kvm opens) | test */
 	int vm_sample_interval;          /* seconds between bulk stats samples */

@@ -21,7 +21,7 @@ static int hostcaps_module_start(void)
 {
 	const struct vd_config *c = vd_rt.conf;
 	const struct hostcaps_src src = { vd_rt.host_root, vd_rt.root, c->libvirt_uri,
-					  c->dpkg_query };
+					  c->dpkg_query, c->host_uuid };
 	return hostcaps_start(&src);
 }
 
