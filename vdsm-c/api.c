@@ -36,6 +36,10 @@ static struct vd_verb verbs[] = {
 	{ .name = "destroy", .fn = verb_destroy, .min_args = 1, .max_args = 1, .flags = READY | AUDIT,
 	  .args = "vmId",
 	  .help = "Stops a VM (SIGTERM, then kill) and forgets it, or acknowledges a Down VM." },
+	{ .name = "migrationCreate", .fn = verb_migration_create, .min_args = 1, .max_args = 2,
+	  .flags = READY | AUDIT, .args = "params, [incomingLimit]",
+	  .help = "Destination side of a live migration (called by the source agent): readiness "
+		  "checks, then the VM waits in Migration Destination for libvirt's incoming domain." },
 	{ .name = "list", .fn = verb_list, .max_args = 2, .flags = READY | SEEN,
 	  .args = "[fullStatus], [vmList]",
 	  .help = "VMs of this host: vmId/status, or their full conf when fullStatus is true." },

@@ -76,6 +76,9 @@ static const struct conf_key keys[] = {
 	STR("vars", vm_domain_type, "kvm"),
 	INT("vars", vm_sample_interval, 1, 3600, "2"),
 	STR("vars", vm_console_log_dir, ""),
+	/* Live migration (API.md §6) */
+	INT("vars", max_incoming_migrations, 1, 64, "2"),
+	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 

@@ -54,6 +54,9 @@ struct vd_config {
 	char vm_domain_type[16];         /* kvm | qemu | auto (kvm when /dev/kvm opens) | test */
 	int vm_sample_interval;          /* seconds between bulk stats samples */
 	char vm_console_log_dir[VD_CONF_STR_MAX]; /* guest serial console logs ("" = none) */
+	/* Live migration (vdsm-c/migration) */
+	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */
+	int migration_destination_timeout; /* s an incoming VM waits to be resumed here */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "util/macros.h"
 #include "vm/vm.h"
+#include "migration/migration.h"
 #include "host/hostcaps.h"
 #include "host/hoststats.h"
 #include "../network/net.h"
@@ -69,6 +70,19 @@ static int vm_module_start(void)
 	return 0;
 }
 
+static int migration_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	const struct migration_opts o = {
+		.host_root = vd_rt.host_root,
+		.max_incoming = c->max_incoming_migrations,
+		.destination_timeout = c->migration_destination_timeout,
+		.host_mem_reserve = c->host_mem_reserve,
+		.guest_ram_overhead = c->guest_ram_overhead,
+	};
+	return migration_start(&o);
+}
+
 static void vm_module_stop(void)
 {
 	hoststats_set_vm_counter(NULL);
@@ -84,6 +98,8 @@ static const struct vd_module modules[] = {
 	{ "hoststats", hoststats_module_start, hoststats_stop, 0 },
 	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
 	{ "vm", vm_module_start, vm_module_stop, 1 },
+	/* live migration (destination side: migrationCreate) */
+	{ "migration", migration_module_start, migration_stop, 1 },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -1,13 +1,19 @@
 """Migration tier: two emulated hosts (migtest.TwoHosts), brought up once for the module.
 
 So far: the hosts themselves (distinct identities, the bridge, each agent driving its own
-libvirtd) and a libvirt peer-to-peer live migration between them of a guest the agent on
-A created, with the guest's identity and liveness checked as the agent's own migration
-will be (same MAC/UUID in dumpxml on B, pings answered again, console heartbeat keeps
-counting). The agent's migrate/migrationCreate verbs are not there yet.
+libvirtd); a libvirt peer-to-peer live migration between them of a guest the agent on A
+created, with the guest's identity and liveness checked (same MAC/UUID in dumpxml on B,
+pings answered again, console heartbeat keeps counting); and the destination side of
+the agent's migration: migrationCreate on B (called here as the source agent will),
+then libvirt p2p from A brings the domain, B reports it Up with the same vmId and MACs;
+its refusals, each with its code; its cleanup on timeout. The source verbs (migrate,
+migrateStatus, migrateCancel) are not there yet.
 """
+import copy
+import os
 import re
 import unittest
+import uuid
 
 from migtest import TwoHosts, missing_requirements, wait_for
 
@@ -19,7 +25,7 @@ def setUpModule():
     why = missing_requirements()
     if why:
         raise unittest.SkipTest(why)
-    hosts = TwoHosts().start()
+    hosts = TwoHosts(agent_conf={"vars": {"max_incoming_migrations": "1"}}).start()
 
 
 def tearDownModule():
@@ -100,3 +106,151 @@ class LibvirtP2PTest(unittest.TestCase):
         s = st["statsList"][0] if st["status"]["code"] == 0 else st["status"]
         print("\n    virsh p2p: %d pings answered, %s lost; agent A after: %s %s" % (
             len(seqs), lost, s.get("status", s), s.get("exitReason", "")))
+
+
+def vm_status(agent, vid):
+    r = agent.call("getVmStats", vid)
+    if r["status"]["code"] == 1:
+        return None
+    return r["statsList"][0]["status"]
+
+
+def full_conf(agent, vid):
+    """What a source agent sends: the VM's list(full) conf + migrationDest, _srcDomXML."""
+    r = agent.call("list", True, [vid])
+    assert r["status"]["code"] == 0, r["status"]
+    return r["vmList"][0]
+
+
+class MigrationCreateTest(unittest.TestCase):
+    """migrationCreate on B, then the domain brought by libvirt p2p from A."""
+
+    def setUp(self):
+        self.vm_ids = []
+
+    def tearDown(self):
+        for vid in self.vm_ids:
+            for h in hosts.hosts:
+                try:
+                    h.agent.call("destroy", vid)
+                except Exception:
+                    pass
+                h.lv.virsh("destroy", vid, check=False)
+
+    def create_on_a(self, n):
+        p = hosts.vm_params(n=n)
+        r = hosts.a.agent.call("create", p)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.vm_ids.append(p["vmId"])
+        wait_for(lambda: vm_status(hosts.a.agent, p["vmId"]) == "Up", 90, "VM Up on A")
+        return p
+
+    def test_incoming_vm_up_with_same_identity(self):
+        a, b = hosts.a, hosts.b
+        p = self.create_on_a(2)
+        vid, guest = p["vmId"], hosts.guest_ip(2)
+        wait_for(lambda: hosts.answers_ping(guest), 90, "guest answers ping", step=0.5)
+        conf = full_conf(a.agent, vid)
+        xml_a = a.dumpxml(vid)
+        conf.update({"migrationDest": "libvirt", "_srcDomXML": xml_a, "elapsedTimeOffset": 1.0})
+        r = b.agent.call("migrationCreate", conf, 2)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.assertEqual(r["migrationPort"], 0)
+        self.assertEqual(r["params"]["vmId"], vid)
+        self.assertEqual(r["params"]["status"], "Migration Destination")
+        self.assertNotIn("_srcDomXML", r["params"])
+        self.assertEqual(vm_status(b.agent, vid), "Migration Destination")
+        self.assertNotIn(vid, b.domains())  # the agent starts nothing itself
+
+        wait_for(lambda: hosts.heartbeat(vid) > 0, 30, "console heartbeat")
+        hb = hosts.heartbeat(vid)
+        m = a.lv.virsh("migrate", "--live", "--p2p", vid, b.tcp_uri, "tcp://%s" % b.addr,
+                       check=False)
+        self.assertEqual(m.returncode, 0, m.stderr)
+        wait_for(lambda: vm_status(b.agent, vid) == "Up", 30, "VM Up on B")
+        # identity: the same vmId, MACs and devices as on A, in libvirt and in the agent
+        xml_b = b.dumpxml(vid)
+        self.assertEqual(macs(xml_b), macs(xml_a))
+        self.assertEqual(macs(xml_b), [p["devices"][0]["macAddr"]])
+        self.assertIn("<uuid>%s</uuid>" % vid, xml_b)
+        conf_b = full_conf(b.agent, vid)
+        self.assertEqual(conf_b["vmId"], vid)
+        nics = [d for d in conf_b["devices"] if d.get("type") == "interface"]
+        self.assertEqual([d["macAddr"] for d in nics], [p["devices"][0]["macAddr"]])
+        self.assertEqual(nics[0]["deviceId"], p["devices"][0]["deviceId"])
+        self.assertTrue(nics[0].get("alias"), nics[0])  # filled from B's live domain
+        st = a.agent.call("getVmStats", vid)["statsList"][0]
+        self.assertEqual((st["status"], st["exitReason"]), ("Down", 4))
+        # the guest lives on: pings, heartbeat, no second boot
+        wait_for(lambda: hosts.answers_ping(guest), 30, "guest answers ping on B", step=0.2)
+        wait_for(lambda: hosts.heartbeat(vid) > hb + 2, 30, "heartbeat on B")
+        self.assertEqual(hosts.console(vid).count("MIGLAB READY"), 1)
+
+    def refused(self, conf, code, text, limit=2):
+        r = hosts.b.agent.call("migrationCreate", conf, limit)
+        self.assertEqual(r["status"]["code"], code, r["status"])
+        self.assertIn(text, r["status"]["message"])
+        self.assertIsNone(vm_status(hosts.b.agent, conf["vmId"]))
+        self.assertNotIn(conf["vmId"], hosts.b.domains())
+        return r["status"]["message"]
+
+    def test_refused_missing_bridge(self):
+        p = hosts.vm_params(n=3, network="nobr%x" % os.getpid())
+        msg = self.refused(p, 9, "no bridge 'nobr%x' on this host" % os.getpid())
+        self.assertIn(p["devices"][0]["macAddr"], msg)
+
+    def test_refused_bridge_down(self):
+        br = "mgdn%x" % os.getpid()
+        hosts.b.run("ip", "link", "add", br, "type", "bridge")
+        try:
+            self.refused(hosts.vm_params(n=4, network=br), 9, "bridge '%s' is down" % br)
+        finally:
+            hosts.b.run("ip", "link", "del", br, check=False)
+
+    def test_refused_not_enough_memory(self):
+        msg = self.refused(hosts.vm_params(n=5, mem=4 << 20), 14,
+                           "Not enough free memory to create VM")
+        self.assertIn("needs %d MiB" % ((4 << 20) + 65), msg)
+
+    def test_refused_incoming_limit(self):
+        # max_incoming_migrations = 1 in this tier: one pending incoming VM fills it
+        first = hosts.vm_params(n=6)
+        r = hosts.b.agent.call("migrationCreate", first, 1)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.vm_ids.append(first["vmId"])
+        self.refused(hosts.vm_params(n=7), 82, "1 of 1 incoming migrations")
+        # an older source (no incomingLimit) cannot retry: fatal 12 instead
+        self.refused(hosts.vm_params(n=7), 12, "Incoming migration limit exceeded", limit="")
+        # the source gives up (destroy on the destination): nothing left, limit free again
+        r = hosts.b.agent.call("destroy", first["vmId"])
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.assertIsNone(vm_status(hosts.b.agent, first["vmId"]))
+        second = hosts.vm_params(n=7)
+        r = hosts.b.agent.call("migrationCreate", second, 1)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.vm_ids.append(second["vmId"])
+
+    def test_refused_duplicate(self):
+        p = self.create_on_a(8)
+        r = hosts.a.agent.call("migrationCreate", full_conf(hosts.a.agent, p["vmId"]), 1)
+        self.assertEqual(r["status"]["code"], 4, r["status"])
+
+
+class DestinationTimeoutTest(unittest.TestCase):
+    """An incoming VM that libvirt never brings: Down with exitReason 8 after
+    migration_destination_timeout, nothing in libvirt; destroy clears it."""
+
+    def test_timeout_cleans_up(self):
+        agent = hosts.make_agent(hosts.b, {"vars": {"migration_destination_timeout": "2"}})
+        with agent:
+            agent.wait_ready(timeout=60)
+            p = hosts.vm_params(n=9)
+            r = agent.call("migrationCreate", p, 1)
+            self.assertEqual(r["status"]["code"], 0, r["status"])
+            st = wait_for(lambda: (lambda s: s if s["status"] == "Down" else None)(
+                agent.call("getVmStats", p["vmId"])["statsList"][0]), 30, "Down after timeout")
+            self.assertEqual((st["exitCode"], st["exitReason"]), (1, 8))
+            self.assertIn("not resumed here within 2 s", st["exitMessage"])
+            self.assertNotIn(p["vmId"], hosts.b.domains())
+            self.assertEqual(agent.call("destroy", p["vmId"])["status"]["code"], 0)
+            self.assertEqual(agent.call("getVmStats", p["vmId"])["status"]["code"], 1)

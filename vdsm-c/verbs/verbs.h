@@ -27,4 +27,7 @@ xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err);
 int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err);
 
+/* migration.c */
+xmlrpc_value *verb_migration_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+
 #endif

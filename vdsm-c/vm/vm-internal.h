@@ -177,6 +177,10 @@ const char *vm_virt_error(void);
 int vm_virt_error_code(void);
 
 /* ---- lifecycle.c ---- */
+/* Host-side checks of a request (bridges, disk paths, kernel/initrd; API.md §5.2). */
+int vm_check_host(struct vm_conf *c, struct vd_error *err) _wur_;
+/* kvm | qemu | test for c (vars.vm_domain_type, kvmEnable). */
+const char *vm_domain_type_for(const struct vm_conf *c);
 /* Waits up to timeout seconds for running starter threads (module stop). */
 void vm_starters_wait(int timeout);
 

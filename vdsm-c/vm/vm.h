@@ -176,6 +176,7 @@ struct vm_counts {
 	int migrating;               /* incoming + outgoing */
 	int incoming, outgoing;
 	long long mem_committed_mib; /* sum of (memSize + guest_ram_overhead), not Down */
+	long long incoming_mem_mib;  /* the same, of the incoming VMs only */
 };
 void vm_counts_get(struct vm_counts *out);
 /* False until running VMs were found again after start (no libvirt yet, or still
@@ -199,6 +200,28 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err);
 /* Stops the domain (graceful SIGTERM, then force) and forgets the VM; a Down VM is
  * only forgotten. Errors: 1 noVM, 42 destroyErr. Blocks up to libvirt's kill wait. */
 int vm_destroy(const char *id, struct vd_error *err);
+
+/* ---- incoming migration (destination side; incoming.c) ---- */
+
+/* Registers c as an incoming VM in `Migration Destination` after the same host checks
+ * as vm_create() (bridges, disk paths, kernel/initrd, duplicate id in the registry and
+ * in libvirt); starts nothing: libvirt's peer-to-peer migration brings the domain
+ * (with the source's XML: same UUID, MACs, devices). Takes c in every case. Errors
+ * as vm_create(). */
+int vm_incoming_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err);
+
+enum vm_incoming_result {
+	VM_INCOMING_UP, VM_INCOMING_FAILED, VM_INCOMING_TIMEOUT, VM_INCOMING_CANCELLED,
+};
+
+/* Blocks until the incoming VM id runs here (libvirt resumed it: `Up`, its devices
+ * read from the live XML), failed (its domain stopped, or the VM was destroyed), or
+ * timeout seconds passed. On timeout the domain, if libvirt has one, is destroyed and
+ * the VM goes Down with exitReason 8 "VM failed to migrate", so no half VM is left.
+ * cancelled (may be NULL) is asked about once a second: true (agent stopping) returns
+ * VM_INCOMING_CANCELLED with nothing changed (recovery finds the VM after a restart).
+ * For a thread of the migration module, never an RPC thread. */
+enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*cancelled)(void));
 
 /* ---- read side (no I/O; data borrowed while the VM lock is held) ---- */
 
