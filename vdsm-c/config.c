@@ -79,6 +79,14 @@ static const struct conf_key keys[] = {
 	/* Live migration (API.md §6) */
 	INT("vars", max_incoming_migrations, 1, 64, "2"),
 	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),
+	INT("vars", max_outgoing_migrations, 1, 64, "2"),
+	/* tls: qemu+tls:// with the host certificates (as VDSM); tcp: qemu+tcp:// (labs) */
+	STR("vars", migration_transport, "tls"),
+	INT("vars", migration_max_bandwidth, 1, 1 << 20, "52"),
+	INT("vars", migration_downtime, 1, 3600 * 1000, "500"),
+	INT("vars", migration_progress_timeout, 1, 86400, "240"),
+	INT("vars", migration_monitor_interval, 0, 3600, "10"),
+	INT("vars", migration_create_timeout, 1, 86400, "600"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 
@@ -388,6 +396,9 @@ int vd_config_validate(const struct vd_config *c, char *errbuf, size_t errlen)
 	    strcmp(c->vm_domain_type, "auto") && strcmp(c->vm_domain_type, "test"))
 		return key_error(errbuf, errlen, c, c->vm_domain_type,
 				 "'%s' is not one of kvm, qemu, auto, test", c->vm_domain_type);
+	if (strcmp(c->migration_transport, "tls") && strcmp(c->migration_transport, "tcp"))
+		return key_error(errbuf, errlen, c, c->migration_transport,
+				 "'%s' is not one of tls, tcp", c->migration_transport);
 	const char *const abs_paths[] = { c->vm_console_log_dir, c->host_root, c->root };
 	for (size_t i = 0; i < ELEMENTSOF(abs_paths); i++)
 		if (abs_paths[i][0] && abs_paths[i][0] != '/')

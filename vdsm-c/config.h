@@ -57,6 +57,13 @@ struct vd_config {
 	/* Live migration (vdsm-c/migration) */
 	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */
 	int migration_destination_timeout; /* s an incoming VM waits to be resumed here */
+	int max_outgoing_migrations;     /* concurrent outgoing (migrate → 82 beyond) */
+	char migration_transport[8];     /* tls | tcp: destination libvirt URI scheme */
+	int migration_max_bandwidth;     /* MiB/s when migrate gives no maxBandwidth */
+	int migration_downtime;          /* ms when migrate gives no downtime */
+	int migration_progress_timeout;  /* s without a new low of remaining data → abort */
+	int migration_monitor_interval;  /* s between job samples (0 = no monitor) */
+	int migration_create_timeout;    /* s for the destination's migrationCreate */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

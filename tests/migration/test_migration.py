@@ -6,8 +6,9 @@ created, with the guest's identity and liveness checked (same MAC/UUID in dumpxm
 pings answered again, console heartbeat keeps counting); and the destination side of
 the agent's migration: migrationCreate on B (called here as the source agent will),
 then libvirt p2p from A brings the domain, B reports it Up with the same vmId and MACs;
-its refusals, each with its code; its cleanup on timeout. The source verbs (migrate,
-migrateStatus, migrateCancel) are not there yet.
+its refusals, each with its code; its cleanup on timeout. And the agent's own
+migration: migrate on A → migrationCreate on B over mTLS → libvirt p2p; status strings
+on both sides, migrateStatus, migrateCancel, the outgoing limit, a destination refusal.
 """
 import copy
 import os
@@ -25,7 +26,12 @@ def setUpModule():
     why = missing_requirements()
     if why:
         raise unittest.SkipTest(why)
-    hosts = TwoHosts(agent_conf={"vars": {"max_incoming_migrations": "1"}}).start()
+    hosts = TwoHosts(agent_conf={"vars": {
+        "max_incoming_migrations": "1",
+        "max_outgoing_migrations": "1",
+        "migration_transport": "tcp",
+        "migration_monitor_interval": "1",
+    }}).start()
 
 
 def tearDownModule():
@@ -254,3 +260,156 @@ class DestinationTimeoutTest(unittest.TestCase):
             self.assertNotIn(p["vmId"], hosts.b.domains())
             self.assertEqual(agent.call("destroy", p["vmId"])["status"]["code"], 0)
             self.assertEqual(agent.call("getVmStats", p["vmId"])["status"]["code"], 1)
+
+
+class AgentMigrationTest(unittest.TestCase):
+    """migrate on A's agent, end to end."""
+
+    def setUp(self):
+        self.vm_ids = []
+
+    def tearDown(self):
+        for vid in self.vm_ids:
+            try:
+                hosts.a.agent.call("migrateCancel", vid)
+            except Exception:
+                pass
+            for h in hosts.hosts:
+                try:
+                    h.agent.call("destroy", vid)
+                except Exception:
+                    pass
+                h.lv.virsh("destroy", vid, check=False)
+
+    def create_on_a(self, n, **kw):
+        p = hosts.vm_params(n=n, **kw)
+        r = hosts.a.agent.call("create", p)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        self.vm_ids.append(p["vmId"])
+        wait_for(lambda: vm_status(hosts.a.agent, p["vmId"]) == "Up", 90, "VM Up on A")
+        return p
+
+    def migrate(self, vid, **extra):
+        params = {"vmId": vid, "dst": "%s:%d" % (hosts.b.addr, hosts.b.agent.port),
+                  "method": "online", "tunneled": "false", "abortOnError": "true"}
+        params.update(extra)
+        return hosts.a.agent.call("migrate", params)
+
+    def mig_status(self, vid):
+        r = hosts.a.agent.call("migrateStatus", vid)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        return r["migrationStats"]
+
+    def finished(self, vid, timeout=120):
+        return wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
+                                 else None)(self.mig_status(vid)), timeout, "migration end")
+
+    def test_migrate_up_on_b_down_on_a(self):
+        a, b = hosts.a, hosts.b
+        p = self.create_on_a(10)
+        vid, guest = p["vmId"], hosts.guest_ip(10)
+        wait_for(lambda: hosts.answers_ping(guest), 90, "guest answers ping", step=0.5)
+        wait_for(lambda: hosts.heartbeat(vid) > 0, 30, "console heartbeat")
+        xml_a = a.dumpxml(vid)
+        hb = hosts.heartbeat(vid)
+        pinger = hosts.pinger(guest)
+        try:
+            r = self.migrate(vid)
+            self.assertEqual(r["status"], {"code": 0, "message": "Migration in progress"})
+            seen_a, seen_b, progress = set(), set(), []
+            def done():
+                seen_a.add(vm_status(a.agent, vid))
+                seen_b.add(vm_status(b.agent, vid))
+                s = self.mig_status(vid)
+                progress.append(s["progress"])
+                return s if s["status"]["message"] != "Migration in progress" else None
+            s = wait_for(done, 120, "migration end", step=0.05)
+            self.assertEqual(s["status"], {"code": 0, "message": "Migration done"})
+            self.assertEqual(s["progress"], 100)
+            self.assertEqual(progress, sorted(progress))  # monotonic
+            self.assertIn("Migration Source", seen_a)
+            self.assertNotIn("Paused", seen_a)  # libvirt's final pause stays Migration Source
+            self.assertNotIn("Migration Source", seen_b - {None} - {"Migration Destination", "Up"})
+            wait_for(lambda: vm_status(b.agent, vid) == "Up", 30, "VM Up on B")
+            st = a.agent.call("getVmStats", vid)["statsList"][0]
+            self.assertEqual((st["status"], st["exitReason"]), ("Down", 4))
+            self.assertNotIn(vid, a.domains())
+            xml_b = b.dumpxml(vid)
+            self.assertEqual(macs(xml_b), macs(xml_a))
+            self.assertIn("<uuid>%s</uuid>" % vid, xml_b)
+            nics = [d for d in full_conf(b.agent, vid)["devices"] if d.get("type") == "interface"]
+            self.assertEqual([d["macAddr"] for d in nics], [p["devices"][0]["macAddr"]])
+            wait_for(lambda: hosts.answers_ping(guest), 30, "guest answers ping on B", step=0.2)
+            wait_for(lambda: hosts.heartbeat(vid) > hb + 2, 30, "heartbeat on B")
+        finally:
+            seqs = hosts.stop_pinger(pinger)
+        self.assertEqual(hosts.console(vid).count("MIGLAB READY"), 1)
+        lost = (max(seqs) + 1 - len(set(seqs))) if seqs else None
+        print("\n    agent migrate: %d pings answered, %s lost; statuses on A %s, on B %s" % (
+            len(seqs), lost, sorted(x for x in seen_a if x), sorted(x for x in seen_b if x)))
+
+    def test_cancel_and_outgoing_limit(self):
+        a, b = hosts.a, hosts.b
+        p = self.create_on_a(11)
+        other = self.create_on_a(12)
+        vid = p["vmId"]
+        r = self.migrate(vid, maxBandwidth=1)  # 1 MiB/s: long enough to cancel
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        wait_for(lambda: self.mig_status(vid)["dataTotal"] > 0, 60, "libvirt job running")
+        self.assertEqual(vm_status(a.agent, vid), "Migration Source")
+        # max_outgoing_migrations = 1: the second is refused, the manager retries
+        r2 = self.migrate(other["vmId"])
+        self.assertEqual(r2["status"]["code"], 82, r2["status"])
+        self.assertEqual(vm_status(a.agent, other["vmId"]), "Up")
+        r = a.agent.call("migrateCancel", vid)
+        self.assertEqual(r["status"], {"code": 0, "message": "Migration process cancelled"})
+        s = self.finished(vid)
+        self.assertEqual(s["status"]["code"], 47, s)
+        self.assertIn("Migration canceled", s["status"]["message"])
+        wait_for(lambda: vm_status(a.agent, vid) == "Up", 30, "VM Up on A again")
+        self.assertIn(vid, a.domains())
+        wait_for(lambda: vm_status(b.agent, vid) is None, 30, "nothing on B")
+        wait_for(lambda: vid not in b.domains(), 30, "no domain on B")
+        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(11)), 30, "guest alive on A")
+        r = a.agent.call("migrateCancel", vid)
+        self.assertEqual(r["status"]["code"], 47, r["status"])
+
+    def test_destination_refusal_keeps_vm_up_on_a(self):
+        a, b = hosts.a, hosts.b
+        br = "mgon%x" % os.getpid()
+        a.run("ip", "link", "add", br, "type", "bridge")
+        a.run("ip", "link", "set", br, "up")
+        try:
+            p = self.create_on_a(13, network=br)
+            vid = p["vmId"]
+            r = self.migrate(vid)
+            self.assertEqual(r["status"]["code"], 0, r["status"])
+            s = self.finished(vid)
+            self.assertEqual(s["status"]["code"], 9, s)
+            self.assertIn("no bridge '%s' on this host" % br, s["status"]["message"])
+            self.assertIn(hosts.b.addr, s["status"]["message"])
+            self.assertEqual(vm_status(a.agent, vid), "Up")
+            self.assertIsNone(vm_status(b.agent, vid))
+            self.assertNotIn(vid, b.domains())
+        finally:
+            for vid in self.vm_ids:
+                a.agent.call("destroy", vid)
+            self.vm_ids = []
+            a.run("ip", "link", "del", br, check=False)
+
+    def test_bad_requests(self):
+        r = hosts.a.agent.call("migrate", {"vmId": str(uuid.uuid4()), "dst": "%s:%d" % (
+            hosts.b.addr, hosts.b.agent.port)})
+        self.assertEqual(r["status"]["code"], 1, r["status"])
+        p = self.create_on_a(14)
+        r = hosts.a.agent.call("migrate", {"vmId": p["vmId"]})
+        self.assertEqual(r["status"]["code"], 11, r["status"])
+        r = hosts.a.agent.call("migrate", {"vmId": p["vmId"], "dst": "a b:1"})
+        self.assertEqual(r["status"]["code"], 12, r["status"])
+        r = hosts.a.agent.call("migrate", {"vmId": p["vmId"], "dst": "h:1", "downtime": "x"})
+        self.assertEqual(r["status"]["code"], 12, r["status"])
+        self.assertEqual(vm_status(hosts.a.agent, p["vmId"]), "Up")
+        r = hosts.a.agent.call("migrateStatus", p["vmId"])
+        self.assertEqual(r["status"]["code"], 1, r["status"])
+        r = hosts.a.agent.call("migrateCancel", p["vmId"])
+        self.assertEqual(r["status"]["code"], 47, r["status"])

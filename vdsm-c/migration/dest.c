@@ -10,13 +10,14 @@
 #include <unistd.h>
 
 #include "migration.h"
+#include "migration-internal.h"
 #include "../../cpu/cpu.h"
 #include "../util/log.h"
 #include "../util/util.h"
 
 #define IFF_UP_FLAG 0x1
 
-static struct migration_opts opts;
+struct migration_opts migration_cfg;
 /* Check + register of one migrationCreate at a time: two concurrent ones cannot both
  * pass the incoming limit or reserve the same memory. */
 static pthread_mutex_t incoming_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,7 +32,7 @@ static int link_up(const char *name)
 	char rel[64], buf[32];
 
 	snprintf(rel, sizeof(rel), "/sys/class/net/%s/flags", name);
-	_cleanup_free_ char *p = util_path(opts.host_root, rel);
+	_cleanup_free_ char *p = util_path(migration_cfg.host_root, rel);
 	if (!p)
 		return -ENOMEM;
 	int r = util_read_line(p, buf, sizeof(buf));
@@ -46,24 +47,24 @@ static int is_bridge(const char *name)
 	char rel[64];
 
 	snprintf(rel, sizeof(rel), "/sys/class/net/%s/bridge", name);
-	_cleanup_free_ char *p = util_path(opts.host_root, rel);
+	_cleanup_free_ char *p = util_path(migration_cfg.host_root, rel);
 	return p && access(p, F_OK) == 0;
 }
 
 int migration_check_incoming(const struct vm_conf *c, const struct migration_host_facts *f,
 			     bool source_passed_limit, struct vd_error *err)
 {
-	if (f->incoming >= opts.max_incoming)
+	if (f->incoming >= migration_cfg.max_incoming)
 		return vd_error_set(err, source_passed_limit ? VD_ERR_MIGRATELIMIT : VD_ERR_MIGRATEERR,
 				    "Incoming migration limit exceeded: %d of %d incoming migrations in progress on this host",
-				    f->incoming, opts.max_incoming);
-	long long need = c->mem_mib + opts.guest_ram_overhead;
-	long long free_mib = f->mem_available_mib - opts.host_mem_reserve - f->incoming_mem_mib;
+				    f->incoming, migration_cfg.max_incoming);
+	long long need = c->mem_mib + migration_cfg.guest_ram_overhead;
+	long long free_mib = f->mem_available_mib - migration_cfg.host_mem_reserve - f->incoming_mem_mib;
 	if (need > free_mib)
 		return vd_error_set(err, VD_ERR_OUTOFMEM,
 				    "Not enough free memory to create VM: the incoming VM needs %lld MiB (memSize %lld + overhead %d), this host has %lld MiB (%lld available - %d reserve - %lld reserved by incoming migrations)",
-				    need, c->mem_mib, opts.guest_ram_overhead, free_mib > 0 ? free_mib : 0,
-				    f->mem_available_mib, opts.host_mem_reserve, f->incoming_mem_mib);
+				    need, c->mem_mib, migration_cfg.guest_ram_overhead, free_mib > 0 ? free_mib : 0,
+				    f->mem_available_mib, migration_cfg.host_mem_reserve, f->incoming_mem_mib);
 	for (size_t i = 0; i < c->n_nics; i++) {
 		const char *br = c->nics[i].network;
 		if (!br || !*br)
@@ -90,7 +91,7 @@ static void *waiter(void *arg)
 	char *id = arg;
 	double t0 = util_now_monotonic();
 
-	enum vm_incoming_result r = vm_incoming_wait(id, opts.destination_timeout, is_stopping);
+	enum vm_incoming_result r = vm_incoming_wait(id, migration_cfg.destination_timeout, is_stopping);
 	static const char *const what[] = {
 		[VM_INCOMING_UP] = "finished, VM Up",
 		[VM_INCOMING_FAILED] = "failed",
@@ -113,7 +114,7 @@ static int host_facts(struct migration_host_facts *f)
 	struct vm_counts v = { 0 };
 	int r;
 
-	if ((r = cpu_meminfo_read(opts.host_root, &mi)) < 0)
+	if ((r = cpu_meminfo_read(migration_cfg.host_root, &mi)) < 0)
 		return r;
 	if (mi.available < 0)
 		return -ENODATA;
@@ -179,7 +180,7 @@ int migration_incoming(struct vm_conf *c, bool source_passed_limit, struct vm_br
 
 int migration_start(const struct migration_opts *o)
 {
-	opts = *o;
+	migration_cfg = *o;
 	atomic_store(&stopping, false);
 	return 0;
 }
@@ -189,6 +190,7 @@ void migration_stop(void)
 	struct timespec ts;
 
 	atomic_store(&stopping, true);
+	migration_src_stop();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 5;
 	pthread_mutex_lock(&waiters_lock);

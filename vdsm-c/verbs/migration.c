@@ -1,11 +1,20 @@
-/* Migration verbs (API.md §5.3). This slice: migrationCreate, the destination side,
- * called by the source agent. Conversion only: vdsm-c/migration does the work. */
+/* Migration verbs (API.md §5.3): migrationCreate (destination side, called by the
+ * source agent), migrate / migrateStatus / migrateCancel (source side), and the source
+ * agent's calls to the destination agent over mTLS (rpc/client). Conversion only:
+ * vdsm-c/migration does the work. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "verbs.h"
 #include "vm_params.h"
 #include "../migration/migration.h"
 #include "../util/log.h"
+#include "../util/util.h"
+#include "../../rpc/client.h"
 
 xmlrpc_value *verb_migration_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
@@ -40,4 +49,267 @@ xmlrpc_value *verb_migration_create(struct vd_call *c, xmlrpc_env *env, struct v
 	rpc_set_int(env, payload, "migrationPort", 0);
 	rpc_set_take(env, payload, "params", stored);
 	return payload;
+}
+
+/* ---- source side: migrate, migrateStatus, migrateCancel ---- */
+
+/* A bool parameter as the engine sends it: "true"/"false" strings or booleans. */
+static int opt_bool(xmlrpc_value *p, const char *key, bool *ret, struct vd_error *err)
+{
+	xmlrpc_value *v = rpc_struct_get(p, key);
+	*ret = false;
+	if (v && rpc_to_bool(v, ret) == RPC_BADTYPE)
+		return vd_error_set(err, VD_ERR_MIGRATEERR,
+				    "Fatal error during migration: '%s' is not a boolean", key);
+	return 0;
+}
+
+static int opt_int(xmlrpc_value *p, const char *key, int lo, int hi, int *ret,
+		   struct vd_error *err)
+{
+	xmlrpc_value *v = rpc_struct_get(p, key);
+	long long ll = 0;
+	*ret = 0;
+	if (!v)
+		return 0;
+	int r = rpc_to_ll(v, &ll);
+	if (r == RPC_ABSENT)
+		return 0;
+	if (r != RPC_OK || ll < lo || ll > hi)
+		return vd_error_set(err, VD_ERR_MIGRATEERR,
+				    "Fatal error during migration: '%s' is not an integer in %d..%d", key,
+				    lo, hi);
+	*ret = (int)ll;
+	return 0;
+}
+
+/* "host:port", "[v6]:port" or a bare host (port 54321). */
+static int parse_dst(const char *s, struct migration_request *r, struct vd_error *err)
+{
+	const char *host = s, *port = NULL;
+	size_t hl;
+
+	if (*s == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || (e[1] && e[1] != ':'))
+			goto bad;
+		host = s + 1;
+		hl = (size_t)(e - host);
+		port = e[1] ? e + 2 : NULL;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && strchr(c + 1, ':')) {      /* bare IPv6 */
+			hl = strlen(s);
+		} else {
+			hl = c ? (size_t)(c - s) : strlen(s);
+			port = c ? c + 1 : NULL;
+		}
+	}
+	if (hl == 0 || hl >= sizeof(r->dst_host))
+		goto bad;
+	for (size_t i = 0; i < hl; i++)
+		if (!(isalnum((unsigned char)host[i]) || strchr(".-:_", host[i])))
+			goto bad;
+	memcpy(r->dst_host, host, hl);
+	r->dst_host[hl] = '\0';
+	r->dst_port = 54321;
+	if (port) {
+		long long p;
+		if (util_parse_ll(port, 1, 65535, &p) < 0)
+			goto bad;
+		r->dst_port = (int)p;
+	}
+	return 0;
+bad:
+	return vd_error_set(err, VD_ERR_MIGRATEERR,
+			    "Fatal error during migration: dst '%.64s' is not host:port", s);
+}
+
+xmlrpc_value *verb_migrate(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	xmlrpc_value *p = NULL;
+	struct migration_request r = { 0 };
+
+	(void)env;
+	if (!vm_is_recovered()) {
+		vd_error_set(err, VD_ERR_RECOVERY, NULL);
+		return NULL;
+	}
+	if (vd_arg_struct(c, 0, "params", &p, err) < 0)
+		return NULL;
+	_cleanup_free_ char *id = rpc_to_string(rpc_struct_get(p, "vmId"));
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%.64s", id ? id : "");
+	if (!id || util_uuid_normalize(id, r.vm_id) < 0) {
+		vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%.64s'",
+			     id ? id : "");
+		return NULL;
+	}
+	_cleanup_free_ char *dst = rpc_to_string(rpc_struct_get(p, "dst"));
+	if (!dst || !*dst) {
+		vd_error_set(err, VD_ERR_MISSPARAM, "Missing required parameter: dst");
+		return NULL;
+	}
+	if (parse_dst(dst, &r, err) < 0)
+		return NULL;
+	_cleanup_free_ char *dq = rpc_to_string(rpc_struct_get(p, "dstqemu"));
+	if (dq && *dq) {
+		struct in6_addr a;
+		if (strlen(dq) >= sizeof(r.dst_qemu) || (inet_pton(AF_INET, dq, &a) != 1 &&
+							 inet_pton(AF_INET6, dq, &a) != 1)) {
+			vd_error_set(err, VD_ERR_MIGRATEERR,
+				     "Fatal error during migration: dstqemu '%.64s' is not an IP address", dq);
+			return NULL;
+		}
+		snprintf(r.dst_qemu, sizeof(r.dst_qemu), "%s", dq);
+	}
+	bool tunneled;
+	if (opt_bool(p, "tunneled", &tunneled, err) < 0 ||
+	    opt_bool(p, "compressed", &r.compressed, err) < 0 ||
+	    opt_bool(p, "autoConverge", &r.auto_converge, err) < 0 ||
+	    opt_bool(p, "abortOnError", &r.abort_on_error, err) < 0 ||
+	    opt_int(p, "downtime", 1, 3600 * 1000, &r.downtime, err) < 0 ||
+	    opt_int(p, "maxBandwidth", 1, 1 << 20, &r.bandwidth, err) < 0)
+		return NULL;
+	if (tunneled) {
+		vd_error_set(err, VD_ERR_MIGRATEERR,
+			     "Fatal error during migration: tunneled migration is not supported");
+		return NULL;
+	}
+	_cleanup_free_ char *mode = rpc_to_string(rpc_struct_get(p, "mode"));
+	if (mode && *mode && strcmp(mode, "remote") != 0) {
+		vd_error_set(err, VD_ERR_MIGRATEERR,
+			     "Fatal error during migration: mode '%.16s' is not supported", mode);
+		return NULL;
+	}
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%s dst=%.64s:%d", r.vm_id, r.dst_host,
+		 r.dst_port);
+	if (migration_migrate(&r, err) < 0)
+		return NULL;
+	c->ok_message = "Migration in progress";
+	return NULL;
+}
+
+xmlrpc_value *verb_migrate_status(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	struct migration_status st;
+	char id[37];
+
+	if (vd_arg_uuid(c, 0, "vmId", id, VD_ERR_NOVM, err) < 0)
+		return NULL;
+	if (migration_status(id, &st, err) < 0)
+		return NULL;
+	xmlrpc_value *s = rpc_struct_new(env);
+	xmlrpc_value *status = rpc_struct_new(env);
+	rpc_set_int(env, status, "code", st.code);
+	rpc_set_str(env, status, "message", st.message);
+	rpc_set_take(env, s, "status", status);
+	rpc_set_int(env, s, "progress", st.progress);
+	rpc_set_i64(env, s, "dataRemaining", st.data_remaining);
+	rpc_set_i64(env, s, "dataTotal", st.data_total);
+	rpc_set_i64(env, s, "rate", st.rate);
+	xmlrpc_value *payload = rpc_struct_new(env);
+	rpc_set_take(env, payload, "migrationStats", s);
+	return payload;
+}
+
+xmlrpc_value *verb_migrate_cancel(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	char id[37];
+
+	(void)env;
+	if (vd_arg_uuid(c, 0, "vmId", id, VD_ERR_NOVM, err) < 0)
+		return NULL;
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%s", id);
+	if (migration_cancel(id, err) < 0)
+		return NULL;
+	c->ok_message = "Migration process cancelled";
+	return NULL;
+}
+
+/* ---- the source agent's calls to the destination agent (rpc/client, mTLS) ---- */
+
+static struct rpc_client *peer_client(const struct migration_peer *p)
+{
+	const struct rpc_client_opts o = {
+		.host = p->host, .port = p->port, .plain = !p->tls, .cert_file = p->cert_file,
+		.key_file = p->key_file, .ca_file = p->ca_file, .verify_host = false,
+		.timeout = p->timeout, .connect_timeout = 10,
+	};
+	return rpc_client_new(&o);
+}
+
+/* Calls method(params) on the peer; 0 with the reply's status code/message in err
+ * when it is not 0. */
+static int peer_call(const struct migration_peer *p, const char *method, xmlrpc_value *params,
+		     struct vd_error *err)
+{
+	struct rpc_client *cl = peer_client(p);
+	xmlrpc_value *reply = NULL;
+	char errbuf[512];
+	int fcode = 0;
+
+	if (!cl)
+		return vd_error_set(err, VD_ERR_NOCONPEER, "Could not connect to peer VDS: %s:%d",
+				    p->host, p->port);
+	int r = rpc_client_call(cl, method, params, NULL, &reply, &fcode, errbuf, sizeof(errbuf));
+	rpc_client_free(cl);
+	if (r == RPC_CALL_TRANSPORT)
+		return vd_error_set(err, VD_ERR_NOCONPEER, "Could not connect to peer VDS %s:%d: %s",
+				    p->host, p->port, errbuf);
+	if (r == RPC_CALL_FAULT)
+		return vd_error_set(err, VD_ERR_MIGRATEERR,
+				    "Fatal error during migration: %s on %s:%d: fault %d: %s", method,
+				    p->host, p->port, fcode, errbuf);
+	xmlrpc_value *st = rpc_struct_get(reply, "status");
+	long long code = -1;
+	_cleanup_free_ char *msg = rpc_to_string(rpc_struct_get(st, "message"));
+	if (!st || rpc_to_ll(rpc_struct_get(st, "code"), &code) != RPC_OK)
+		r = vd_error_set(err, VD_ERR_MIGRATEERR,
+				 "Fatal error during migration: %s on %s:%d: reply without a status",
+				 method, p->host, p->port);
+	else if (code != 0)
+		r = vd_error_set(err, (int)code, "%s (destination %s:%d)", msg ? msg : "", p->host,
+				 p->port);
+	xmlrpc_DECREF(reply);
+	return r;
+}
+
+int verbs_migration_dest_create(const struct migration_peer *p, const char *vm_id,
+				const char *conf_blob, struct vd_error *err)
+{
+	xmlrpc_env env;
+	xmlrpc_env_init(&env);
+	xmlrpc_value *conf = conf_blob ? vm_conf_from_blob(&env, conf_blob) : NULL;
+	if (!conf) {
+		xmlrpc_env_clean(&env);
+		return vd_error_set(err, VD_ERR_MIGRATEERR,
+				    "Fatal error during migration: VM '%s' has no stored conf", vm_id);
+	}
+	rpc_set_str(&env, conf, "migrationDest", "libvirt");
+	xmlrpc_value *params = rpc_array_new(&env);
+	rpc_append_take(&env, params, conf);
+	int r;
+	if (env.fault_occurred)
+		r = vd_error_set(err, VD_ERR_MIGRATEERR, "Fatal error during migration: %s",
+				 env.fault_string);
+	else
+		r = peer_call(p, "migrationCreate", params, err);
+	xmlrpc_DECREF(params);
+	xmlrpc_env_clean(&env);
+	return r;
+}
+
+void verbs_migration_dest_destroy(const struct migration_peer *p, const char *vm_id)
+{
+	xmlrpc_env env;
+	struct vd_error err = { 0 };
+
+	xmlrpc_env_init(&env);
+	xmlrpc_value *params = rpc_array_new(&env);
+	rpc_append_str(&env, params, vm_id);
+	if (!env.fault_occurred && peer_call(p, "destroy", params, &err) < 0 && err.code != 1)
+		log_warning("VM %s: destroy on the destination %s:%d failed: %s", vm_id, p->host,
+			    p->port, err.msg);
+	xmlrpc_DECREF(params);
+	xmlrpc_env_clean(&env);
 }

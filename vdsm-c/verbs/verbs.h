@@ -29,5 +29,13 @@ int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_err
 
 /* migration.c */
 xmlrpc_value *verb_migration_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_migrate(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_migrate_status(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_migrate_cancel(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+/* The migration module's calls to the destination agent (wired by modules.c). */
+struct migration_peer;
+int verbs_migration_dest_create(const struct migration_peer *p, const char *vm_id,
+				const char *conf_blob, struct vd_error *err);
+void verbs_migration_dest_destroy(const struct migration_peer *p, const char *vm_id);
 
 #endif

@@ -71,16 +71,20 @@ int vm_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, vo
 	/* An incoming VM: libvirt starts the domain paused and fills it; only its resume
 	 * at the end of the migration makes it Up; a stop before is a failed migration. */
 	bool incoming = vm->status == VM_ST_MIGRATION_DESTINATION;
+	/* An outgoing VM stays `Migration Source` through libvirt's pause of the final
+	 * phase and its resume after a failure: vm_outgoing_end() decides (as VDSM). */
+	bool outgoing = vm->status == VM_ST_MIGRATION_SOURCE;
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:
-		if (!incoming)
+		if (!incoming && !outgoing)
 			vm_set_status_locked(vm, VM_ST_UP);
 		break;
 	case VIR_DOMAIN_EVENT_RESUMED:
-		vm_set_status_locked(vm, VM_ST_UP);
+		if (!outgoing)
+			vm_set_status_locked(vm, VM_ST_UP);
 		break;
 	case VIR_DOMAIN_EVENT_SUSPENDED:
-		if (!incoming)
+		if (!incoming && !outgoing)
 			vm_set_status_locked(vm, VM_ST_PAUSED);
 		break;
 	case VIR_DOMAIN_EVENT_SHUTDOWN:

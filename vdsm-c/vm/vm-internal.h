@@ -59,6 +59,7 @@ struct vm {
 	bool starting;                   /* the starter thread runs virDomainCreateXML */
 	bool destroy_requested;          /* destroy() in progress: STOPPED = admin shutdown */
 	bool removed;                    /* out of the registry */
+	enum vm_status pre_migration;    /* status to return to when an outgoing one fails */
 	struct vm_dev_info *devs;        /* from the live XML */
 	size_t n_devs;
 	uint64_t hash;

@@ -1,0 +1,13 @@
+/* Shared by the files of vdsm-c/migration/ only. */
+#ifndef VD_MIGRATION_INTERNAL_H
+#define VD_MIGRATION_INTERNAL_H
+
+#include "migration.h"
+
+/* The module's options (set by migration_start, read-only afterwards). */
+extern struct migration_opts migration_cfg;
+
+/* Cancels and waits for the outgoing migrations (module stop). */
+void migration_src_stop(void);
+
+#endif
