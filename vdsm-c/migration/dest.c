@@ -17,7 +17,6 @@
 
 #define IFF_UP_FLAG 0x1
 
-struct migration_opts migration_cfg;
 /* Check + register of one migrationCreate at a time: two concurrent ones cannot both
  * pass the incoming limit or reserve the same memory. */
 static pthread_mutex_t incoming_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -178,19 +177,16 @@ int migration_incoming(struct vm_conf *c, bool source_passed_limit, struct vm_br
 	return 0;
 }
 
-int migration_start(const struct migration_opts *o)
+void migration_dest_start(void)
 {
-	migration_cfg = *o;
 	atomic_store(&stopping, false);
-	return 0;
 }
 
-void migration_stop(void)
+void migration_dest_stop(void)
 {
 	struct timespec ts;
 
 	atomic_store(&stopping, true);
-	migration_src_stop();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 5;
 	pthread_mutex_lock(&waiters_lock);

@@ -7,7 +7,10 @@
 /* The module's options (set by migration_start, read-only afterwards). */
 extern struct migration_opts migration_cfg;
 
-/* Cancels and waits for the outgoing migrations (module stop). */
+/* Cancels and waits for the outgoing migrations (module stop; src.c). */
 void migration_src_stop(void);
+/* Refuses new incoming migrations and waits briefly for the waiters (dest.c). */
+void migration_dest_start(void);
+void migration_dest_stop(void);
 
 #endif
