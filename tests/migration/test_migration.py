@@ -344,9 +344,23 @@ class AgentMigrationTest(unittest.TestCase):
         finally:
             seqs = hosts.stop_pinger(pinger)
         self.assertEqual(hosts.console(vid).count("MIGLAB READY"), 1)
+        # audit lines on both hosts
+        la, lb = a.agent.log(), b.agent.log()
+        self.assertIn("AUDIT event=migration-start vm=%s dst=%s:%d" % (
+            vid, b.addr, b.agent.port), la)
+        end = re.search(r"AUDIT event=migration-end vm=%s .*result=succeeded code=0 "
+                        r"duration_ms=(\d+)" % vid, la)
+        self.assertTrue(end, la[-2000:])
+        self.assertIn("AUDIT event=migration-incoming-start vm=%s" % vid, lb)
+        inc = re.search(r"AUDIT event=migration-incoming-end vm=%s result=up duration_ms=\d+ "
+                        r"downtime_ms=(\d+)" % vid, lb)
+        self.assertTrue(inc, lb[-2000:])
+        self.assertGreater(int(inc.group(1)), 0)
         lost = (max(seqs) + 1 - len(set(seqs))) if seqs else None
-        print("\n    agent migrate: %d pings answered, %s lost; statuses on A %s, on B %s" % (
-            len(seqs), lost, sorted(x for x in seen_a if x), sorted(x for x in seen_b if x)))
+        print("\n    agent migrate: %s ms, downtime %s ms, %d pings answered, %s lost; "
+              "statuses on A %s, on B %s" % (
+                  end.group(1), inc.group(1), len(seqs), lost, sorted(x for x in seen_a if x),
+                  sorted(x for x in seen_b if x)))
 
     def test_cancel_and_outgoing_limit(self):
         a, b = hosts.a, hosts.b
@@ -373,6 +387,10 @@ class AgentMigrationTest(unittest.TestCase):
         wait_for(lambda: hosts.answers_ping(hosts.guest_ip(11)), 30, "guest alive on A")
         r = a.agent.call("migrateCancel", vid)
         self.assertEqual(r["status"]["code"], 47, r["status"])
+        la = a.agent.log()
+        self.assertIn("AUDIT event=migration-cancel vm=%s" % vid, la)
+        self.assertRegex(la, r"AUDIT event=migration-end vm=%s .*result=canceled code=47 "
+                             r"duration_ms=\d+ reason=\"Migration canceled\"" % vid)
 
     def test_destination_refusal_keeps_vm_up_on_a(self):
         a, b = hosts.a, hosts.b
@@ -391,6 +409,10 @@ class AgentMigrationTest(unittest.TestCase):
             self.assertEqual(vm_status(a.agent, vid), "Up")
             self.assertIsNone(vm_status(b.agent, vid))
             self.assertNotIn(vid, b.domains())
+            self.assertRegex(a.agent.log(), r"AUDIT event=migration-end vm=%s .*result=failed "
+                                            r"code=9 .*reason=\".*no bridge" % vid)
+            self.assertRegex(b.agent.log(), r"AUDIT event=migration-incoming-refused vm=%s "
+                                            r"code=9 reason=\".*no bridge '%s'" % (vid, br))
         finally:
             for vid in self.vm_ids:
                 a.agent.call("destroy", vid)

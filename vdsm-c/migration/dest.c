@@ -80,6 +80,14 @@ int migration_check_incoming(const struct vm_conf *c, const struct migration_hos
 	return 0;
 }
 
+static void audit_refused(const char *id, const struct vd_error *err)
+{
+	char reason[VD_ERROR_MSG_MAX];
+	migration_audit_text(reason, err->msg, sizeof(reason));
+	log_notice("AUDIT event=migration-incoming-refused vm=%s code=%d reason=\"%s\"", id,
+		   err->code, reason);
+}
+
 static bool is_stopping(void)
 {
 	return atomic_load(&stopping);
@@ -97,8 +105,17 @@ static void *waiter(void *arg)
 		[VM_INCOMING_TIMEOUT] = "timed out",
 		[VM_INCOMING_CANCELLED] = "left to recovery (agent stopping)",
 	};
+	struct vm_job_info j = { 0 };
+	if (r == VM_INCOMING_UP && vm_outgoing_job(id, true, &j) < 0)
+		j.downtime_ms = 0;
+	static const char *const result[] = {
+		[VM_INCOMING_UP] = "up", [VM_INCOMING_FAILED] = "failed",
+		[VM_INCOMING_TIMEOUT] = "timeout", [VM_INCOMING_CANCELLED] = "agent-stopping",
+	};
 	log_notice("VM %s: incoming migration %s after %.1f s", id, what[r],
 		   util_now_monotonic() - t0);
+	log_notice("AUDIT event=migration-incoming-end vm=%s result=%s duration_ms=%.0f downtime_ms=%llu",
+		   id, result[r], (util_now_monotonic() - t0) * 1000, j.downtime_ms);
 	free(id);
 	pthread_mutex_lock(&waiters_lock);
 	waiters--;
@@ -144,15 +161,16 @@ int migration_incoming(struct vm_conf *c, bool source_passed_limit, struct vm_br
 	}
 	if (migration_check_incoming(conf, &f, source_passed_limit, err) < 0) {
 		pthread_mutex_unlock(&incoming_lock);
-		log_notice("VM %s: incoming migration refused: %s", id, err->msg);
+		audit_refused(id, err);
 		return -1;
 	}
 	r = vm_incoming_create(TAKE_PTR(conf), ret, err);
 	pthread_mutex_unlock(&incoming_lock);
 	if (r < 0) {
-		log_notice("VM %s: incoming migration refused: %s", id, err->msg);
+		audit_refused(id, err);
 		return -1;
 	}
+	log_notice("AUDIT event=migration-incoming-start vm=%s", id);
 
 	char *arg = strdup(id);
 	pthread_t tid;

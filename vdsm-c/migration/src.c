@@ -193,9 +193,17 @@ done:
 	threads--;
 	pthread_cond_broadcast(&out_cond);
 	pthread_mutex_unlock(&out_lock);
-	log_notice("VM %s: migration to %s:%d %s after %.1f s%s%s", id, o->req.dst_host,
-		   o->req.dst_port, migrated ? "succeeded" : "failed", util_now_monotonic() - t0,
-		   migrated ? "" : ": ", migrated ? "" : o->st.message);
+	/* Audit (issue: start, end with duration, cancel, failure reason); downtime is
+	 * measured by the destination (libvirt's completed job there). */
+	char reason[VD_ERROR_MSG_MAX];
+	pthread_mutex_lock(&out_lock);
+	int code = o->st.code;
+	migration_audit_text(reason, o->st.message, sizeof(reason));
+	pthread_mutex_unlock(&out_lock);
+	log_notice("AUDIT event=migration-end vm=%s dst=%s:%d result=%s code=%d duration_ms=%.0f reason=\"%s\"",
+		   id, o->req.dst_host, o->req.dst_port,
+		   migrated ? "succeeded" : code == VD_ERR_MIGCANCELERR ? "canceled" : "failed", code,
+		   (util_now_monotonic() - t0) * 1000, migrated ? "" : reason);
 }
 
 static void *run_thread(void *arg)
@@ -271,7 +279,7 @@ int migration_migrate(const struct migration_request *r, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_MIGRATEERR,
 				    "Fatal error during migration: cannot start a thread: %s", strerror(e));
 	}
-	log_notice("VM %s: migration to %s:%d started (qemu %s, downtime %d ms, bandwidth %d MiB/s)",
+	log_notice("AUDIT event=migration-start vm=%s dst=%s:%d qemu=%s downtime_ms=%d bandwidth_mibs=%d",
 		   r->vm_id, r->dst_host, r->dst_port, *r->dst_qemu ? r->dst_qemu : r->dst_host,
 		   r->downtime > 0 ? r->downtime : migration_cfg.downtime,
 		   r->bandwidth > 0 ? r->bandwidth : migration_cfg.max_bandwidth);
@@ -308,7 +316,7 @@ int migration_cancel(const char *id, struct vd_error *err)
 	struct vd_error e = { 0 };
 	if (vm_outgoing_abort(id, &e) < 0)
 		log_info("VM %s: cancel: %s (the flag stops it)", id, e.msg);
-	log_notice("VM %s: migration cancel requested", id);
+	log_notice("AUDIT event=migration-cancel vm=%s", id);
 	return 0;
 }
 
