@@ -435,3 +435,110 @@ class AgentMigrationTest(unittest.TestCase):
         self.assertEqual(r["status"]["code"], 1, r["status"])
         r = hosts.a.agent.call("migrateCancel", p["vmId"])
         self.assertEqual(r["status"]["code"], 47, r["status"])
+
+
+class KillTest(unittest.TestCase):
+    """Processes killed mid-migration (1 MiB/s, so the job is surely running): the
+    outcome is truthful on both agents and nothing runs twice."""
+
+    def setUp(self):
+        self.vm_ids = []
+
+    def tearDown(self):
+        for h in hosts.hosts:   # whatever was killed runs again for the next test
+            if h.lv.proc is None or h.lv.proc.poll() is not None:
+                h.lv.start()
+            if h.agent.proc is None or h.agent.proc.poll() is not None:
+                h.agent.start()
+                h.agent.wait_ready(timeout=60)
+        for vid in self.vm_ids:
+            try:
+                hosts.a.agent.call("migrateCancel", vid)
+            except Exception:
+                pass
+            for h in hosts.hosts:
+                try:
+                    h.agent.call("destroy", vid)
+                except Exception:
+                    pass
+                h.lv.virsh("destroy", vid, check=False)
+
+    def start_slow_migration(self, n):
+        a, b = hosts.a, hosts.b
+        p = hosts.vm_params(n=n)
+        r = a.agent.call("create", p)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        vid = p["vmId"]
+        self.vm_ids.append(vid)
+        wait_for(lambda: vm_status(a.agent, vid) == "Up", 90, "VM Up on A")
+        r = a.agent.call("migrate", {"vmId": vid, "dst": "%s:%d" % (b.addr, b.agent.port),
+                                     "maxBandwidth": "1"})
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        wait_for(lambda: a.agent.call("migrateStatus", vid)["migrationStats"]["dataTotal"] > 0,
+                 60, "libvirt job running")
+        self.assertEqual(vm_status(b.agent, vid), "Migration Destination")
+        return vid
+
+    def where(self, vid):
+        """(status on A, status on B, running on A, running on B)"""
+        a, b = hosts.a, hosts.b
+        return (vm_status(a.agent, vid), vm_status(b.agent, vid), vid in a.domains(),
+                vid in b.domains())
+
+    def test_destination_libvirtd_killed(self):
+        a, b = hosts.a, hosts.b
+        vid = self.start_slow_migration(20)
+        b.lv.proc.kill()   # by PID: `ip netns exec` exec'd sh, which exec'd libvirtd
+        b.lv.proc.wait()
+        b.lv.stop()
+        s = wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
+                              else None)(a.agent.call("migrateStatus", vid)["migrationStats"]),
+                     60, "migration end")
+        self.assertEqual(s["status"]["code"], 12, s)
+        wait_for(lambda: vm_status(a.agent, vid) == "Up", 30, "VM Up on A")
+        self.assertIn(vid, a.domains())
+        b.lv.start()
+        wait_for(lambda: vm_status(b.agent, vid) is None, 60, "no VM record on B")
+        wait_for(lambda: vid not in b.domains(), 30, "no domain on B")
+        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(20)), 60, "guest alive on A")
+        self.assertEqual(self.where(vid), ("Up", None, True, False))
+
+    def test_destination_agent_killed(self):
+        a, b = hosts.a, hosts.b
+        vid = self.start_slow_migration(21)
+        b.agent.kill()
+        # libvirt's p2p migration does not need the destination agent: let it finish
+        # faster, then the restarted agent must report what libvirt runs.
+        a.lv.virsh("migrate-setspeed", vid, "1000")
+        b.agent.start()
+        b.agent.wait_ready(timeout=60)
+        s = wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
+                              else None)(a.agent.call("migrateStatus", vid)["migrationStats"]),
+                     120, "migration end")
+        if s["status"]["code"] == 0:
+            want = ("Down", "Up", False, True)
+        else:
+            want = ("Up", None, True, False)
+        wait_for(lambda: self.where(vid) == want, 60, "consistent outcome %s" % (want,))
+        print("\n    destination agent killed: migration %s, %s" % (s["status"], want))
+
+    def test_source_agent_killed_and_restarted(self):
+        a, b = hosts.a, hosts.b
+        vid = self.start_slow_migration(22)
+        a.agent.kill()
+        a.agent.start()
+        a.agent.wait_ready(timeout=60)
+        # libvirt's job went on without the agent; whatever happens, the restarted agent
+        # reports it truthfully and nothing runs twice
+        st = wait_for(lambda: vm_status(a.agent, vid), 30, "VM known on A after restart")
+        self.assertIn(st, ("Up", "Migration Source", "Down"))
+        a.lv.virsh("domjobabort", vid, check=False)
+        # stayed: Up on A; B has no domain and at most a Down record (exitReason 8 "VM
+        # failed to migrate", as VDSM: the manager clears it). moved: Down 4 on A, Up on B.
+        ok = {("Up", None, True, False), ("Up", "Down", True, False), ("Down", "Up", False, True)}
+        got = wait_for(lambda: (lambda w: w if w in ok else None)(self.where(vid)), 120,
+                       "a consistent outcome (now %s)" % (self.where(vid),))
+        if got[1] == "Down":
+            st_b = b.agent.call("getVmStats", vid)["statsList"][0]
+            self.assertEqual(st_b["exitReason"], 8, st_b)
+        print("\n    source agent killed: status after restart %s, outcome %s" % (st, got))

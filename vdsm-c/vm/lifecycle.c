@@ -400,6 +400,7 @@ int vm_destroy(const char *id, struct vd_error *err)
 			break;
 	bool starting = vm->starting;
 	bool down = vm->status == VM_ST_DOWN;
+	bool incoming = vm->status == VM_ST_MIGRATION_DESTINATION;
 	pthread_mutex_unlock(&vm->lock);
 	if (starting) {
 		pthread_mutex_lock(&vm->lock);
@@ -415,6 +416,16 @@ int vm_destroy(const char *id, struct vd_error *err)
 	}
 
 	virConnectPtr c = vm_conn_get();
+	if (!c && incoming) {
+		/* An incoming domain cannot outlive its libvirtd (the incoming QEMU exits, a
+		 * restarted libvirtd drops it): the source gave up, nothing is left to stop. */
+		log_info("VM %s: incoming VM forgotten without libvirt (nothing can run)", id);
+		pthread_mutex_lock(&vm->lock);
+		vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_MIGRATION_FAILED, NULL);
+		pthread_mutex_unlock(&vm->lock);
+		vm_forget(vm);
+		return 0;
+	}
 	if (!c) {
 		pthread_mutex_lock(&vm->lock);
 		vm->destroy_requested = false;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <libvirt/virterror.h>
 
 #include "../util/log.h"
@@ -16,7 +17,15 @@ int vm_outgoing_begin(const char *id, char **ret_conf_blob, struct vd_error *err
 
 	if (!vm)
 		return vd_error_set(err, VD_ERR_NOVM, "Virtual machine does not exist: '%s'", id);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
 	pthread_mutex_lock(&vm->lock);
+	/* libvirt's started event can make a VM Up before its starter thread is done
+	 * reading the domain back: let it finish first. */
+	while (vm->starting)
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == ETIMEDOUT)
+			break;
 	enum vm_status st = vm->status;
 	bool ok = !vm->removed && !vm->starting && !vm->destroy_requested &&
 		  (st == VM_ST_UP || st == VM_ST_POWERING_UP || st == VM_ST_PAUSED);
