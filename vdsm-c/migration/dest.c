@@ -105,9 +105,16 @@ static void *waiter(void *arg)
 		[VM_INCOMING_TIMEOUT] = "timed out",
 		[VM_INCOMING_CANCELLED] = "left to recovery (agent stopping)",
 	};
+	/* libvirt resumes the domain before it records the completed job: ask for its
+	 * downtime a few times (3 s at most; 0 in the audit line when still absent). */
 	struct vm_job_info j = { 0 };
-	if (r == VM_INCOMING_UP && vm_outgoing_job(id, true, &j) < 0)
+	const struct timespec step = { 0, 100 * 1000 * 1000 };
+	for (int i = 0; r == VM_INCOMING_UP && i < 30 && !is_stopping(); i++) {
+		if (vm_outgoing_job(id, true, &j) == 0 && j.downtime_ms > 0)
+			break;
 		j.downtime_ms = 0;
+		nanosleep(&step, NULL);
+	}
 	static const char *const result[] = {
 		[VM_INCOMING_UP] = "up", [VM_INCOMING_FAILED] = "failed",
 		[VM_INCOMING_TIMEOUT] = "timeout", [VM_INCOMING_CANCELLED] = "agent-stopping",
