@@ -37,11 +37,11 @@ static struct vd_verb verbs[] = {
 	  .args = "vmId",
 	  .help = "Stops a VM (SIGTERM, then kill) and forgets it, or acknowledges a Down VM." },
 	{ .name = "migrationCreate", .fn = verb_migration_create, .min_args = 1, .max_args = 2,
-	  .flags = READY | AUDIT, .args = "params, [incomingLimit]",
+	  .flags = READY | AUDIT, .args = "params{}, [incomingLimit]",
 	  .help = "Destination side of a live migration (called by the source agent): readiness "
 		  "checks, then the VM waits in Migration Destination for libvirt's incoming domain." },
 	{ .name = "migrate", .fn = verb_migrate, .min_args = 1, .max_args = 1,
-	  .flags = READY | AUDIT, .args = "params",
+	  .flags = READY | AUDIT, .args = "params{}",
 	  .help = "Live-migrates a VM to the host in params.dst (asynchronous; see migrateStatus)." },
 	{ .name = "migrateStatus", .fn = verb_migrate_status, .min_args = 1, .max_args = 1,
 	  .flags = READY, .args = "vmId",

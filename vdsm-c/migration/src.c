@@ -185,6 +185,7 @@ done:
 		o->st.code = 0;
 		snprintf(o->st.message, sizeof(o->st.message), "Migration done");
 		o->st.progress = 100;
+		o->st.data_remaining = 0;
 	} else {
 		o->st.code = err.code ? err.code : VD_ERR_MIGRATEERR;
 		snprintf(o->st.message, sizeof(o->st.message), "%s",
