@@ -32,9 +32,17 @@ def status(agent, vid):
 
 
 def completed_downtime(host, vid):
-    out = host.lv.virsh("domjobinfo", vid, "--completed").stdout
-    m = re.search(r"Total downtime:\s+(\d+) ms", out)
-    return int(m.group(1)) if m else None
+    """libvirt records the completed job just after the resume: ask for up to 5 s."""
+    deadline = time.monotonic() + 5
+    out = ""
+    while time.monotonic() < deadline:
+        out = host.lv.virsh("domjobinfo", vid, "--completed", check=False).stdout
+        m = re.search(r"Total downtime:\s+(\d+)\s*ms", out)
+        if m:
+            return int(m.group(1))
+        time.sleep(0.1)
+    print("mig_bench: no downtime in domjobinfo --completed:\n%s" % out, flush=True)
+    return None
 
 
 def boot(hosts, n, mem):
