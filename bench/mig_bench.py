@@ -36,7 +36,7 @@ def completed_downtime(host, vid):
     deadline = time.monotonic() + 5
     out = ""
     while time.monotonic() < deadline:
-        out = host.lv.virsh("domjobinfo", vid, "--completed", check=False).stdout
+        out = host.lv.virsh("domjobinfo", vid, "--completed", "--keep-completed", check=False).stdout
         m = re.search(r"Total downtime:\s+(\d+)\s*ms", out)
         if m:
             return int(m.group(1))
@@ -110,7 +110,8 @@ def main():
     finally:
         hosts.close()
     med = {k: statistics.median(d for d, _ in v) for k, v in res.items()}
-    down = {k: statistics.median(x for _, x in v if x is not None) for k, v in res.items()}
+    down = {k: statistics.median([x for _, x in v if x is not None] or [-1])
+            for k, v in res.items()}
     print("\nmigration of a %d MiB TCG guest, %d rounds, bandwidth %d MiB/s (medians)" % (
         a.mem, a.rounds, a.bandwidth))
     print("  %-26s %8s %12s" % ("", "duration", "downtime"))

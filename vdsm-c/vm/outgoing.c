@@ -149,7 +149,7 @@ int vm_outgoing_job(const char *id, bool completed, struct vm_job_info *ret)
 	if (!dom)
 		return -ENOENT;
 	int r = virDomainGetJobStats(dom, &type, &p, &n,
-				     completed ? VIR_DOMAIN_JOB_STATS_COMPLETED : 0);
+				     completed ? VIR_DOMAIN_JOB_STATS_COMPLETED | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED : 0);
 	if (r == 0) {
 		ret->active = type == VIR_DOMAIN_JOB_UNBOUNDED || type == VIR_DOMAIN_JOB_BOUNDED;
 		ret->elapsed_ms = ull_param(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
