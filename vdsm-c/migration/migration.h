@@ -87,6 +87,11 @@ struct migration_request {
 	bool compressed, auto_converge, abort_on_error;
 };
 
+/* migrate's dst: "host:port", "[v6]:port", a bare host or IPv6 address (port 54321).
+ * The host (letters, digits, . - : _) into host_out. Error 12 on anything else. */
+int migration_parse_dst(const char *s, char *host_out, size_t size, int *port_out,
+			struct vd_error *err) _wur_;
+
 /* Starts the outgoing migration in a thread and returns at once. Errors: 1 (unknown
  * VM or not running), 4 (already migrating), 82 (max_outgoing_migrations reached; the
  * manager retries). The outcome is in migration_status(). */

@@ -83,46 +83,9 @@ static int opt_int(xmlrpc_value *p, const char *key, int lo, int hi, int *ret,
 	return 0;
 }
 
-/* "host:port", "[v6]:port" or a bare host (port 54321). */
 static int parse_dst(const char *s, struct migration_request *r, struct vd_error *err)
 {
-	const char *host = s, *port = NULL;
-	size_t hl;
-
-	if (*s == '[') {
-		const char *e = strchr(s, ']');
-		if (!e || (e[1] && e[1] != ':'))
-			goto bad;
-		host = s + 1;
-		hl = (size_t)(e - host);
-		port = e[1] ? e + 2 : NULL;
-	} else {
-		const char *c = strchr(s, ':');
-		if (c && strchr(c + 1, ':')) {      /* bare IPv6 */
-			hl = strlen(s);
-		} else {
-			hl = c ? (size_t)(c - s) : strlen(s);
-			port = c ? c + 1 : NULL;
-		}
-	}
-	if (hl == 0 || hl >= sizeof(r->dst_host))
-		goto bad;
-	for (size_t i = 0; i < hl; i++)
-		if (!(isalnum((unsigned char)host[i]) || strchr(".-:_", host[i])))
-			goto bad;
-	memcpy(r->dst_host, host, hl);
-	r->dst_host[hl] = '\0';
-	r->dst_port = 54321;
-	if (port) {
-		long long p;
-		if (util_parse_ll(port, 1, 65535, &p) < 0)
-			goto bad;
-		r->dst_port = (int)p;
-	}
-	return 0;
-bad:
-	return vd_error_set(err, VD_ERR_MIGRATEERR,
-			    "Fatal error during migration: dst '%.64s' is not host:port", s);
+	return migration_parse_dst(s, r->dst_host, sizeof(r->dst_host), &r->dst_port, err);
 }
 
 xmlrpc_value *verb_migrate(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
