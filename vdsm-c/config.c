@@ -14,10 +14,11 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* T_LEVEL, T_IP and T_PRIO are strings whose syntax is checked while the file is read,
- * so a bad value is reported with its file:line: a log level, a numeric IPv4/IPv6
- * address (what the listener can bind), a GnuTLS priority string ("" = built-in). */
-enum conf_type { T_BOOL, T_INT, T_STR, T_LEVEL, T_IP, T_PRIO };
+/* T_LEVEL, T_IP, T_PRIO and T_UUID are strings whose syntax is checked while the file is
+ * read, so a bad value is reported with its file:line: a log level, a numeric IPv4/IPv6
+ * address (what the listener can bind), a GnuTLS priority string ("" = built-in), a UUID
+ * (stored normalised to lower case; "" = unset). */
+enum conf_type { T_BOOL, T_INT, T_STR, T_LEVEL, T_IP, T_PRIO, T_UUID };
 
 struct conf_key {
 	const char *section;  /* primary section; "*" = any of addresses/vars */
@@ -67,6 +68,9 @@ static const struct conf_key keys[] = {
 	STR("vars", hidden_vlans, ""),
 	BOOL("vars", report_host_threads_as_cores, "false"),
 	STR("vars", dpkg_query, "/usr/bin/dpkg-query"),
+	/* Host identity for getVdsCapabilities' uuid; "" = DMI, else generated and persisted.
+	 * Set per host where several agents share one machine's DMI (test labs). */
+	TYPED("vars", host_uuid, T_UUID, ""),
 	/* Domain type: VDSM always asks for kvm; "qemu" (TCG) for hosts and tests without
 	 * /dev/kvm, "auto" picks by opening /dev/kvm, "test" is libvirt's test driver
 	 * (benchmarks; host checks are skipped). kvmEnable=false in a VM forces qemu. */
@@ -82,6 +86,17 @@ static const struct conf_key keys[] = {
 	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
 	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
 	INT("irs", iscsi_timeout, 1, 3600, "30"),
+	/* Live migration (API.md §6) */
+	INT("vars", max_incoming_migrations, 1, 64, "2"),
+	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),
+	INT("vars", max_outgoing_migrations, 1, 64, "2"),
+	/* tls: qemu+tls:// with the host certificates (as VDSM); tcp: qemu+tcp:// (labs) */
+	STR("vars", migration_transport, "tls"),
+	INT("vars", migration_max_bandwidth, 1, 1 << 20, "52"),
+	INT("vars", migration_downtime, 1, 3600 * 1000, "500"),
+	INT("vars", migration_progress_timeout, 1, 86400, "240"),
+	INT("vars", migration_monitor_interval, 0, 3600, "10"),
+	INT("vars", migration_create_timeout, 1, 86400, "600"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 
@@ -156,6 +171,7 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 	case T_LEVEL:
 	case T_IP:
 	case T_PRIO:
+	case T_UUID:
 		break;
 	}
 	if (strlen(val) >= k->size) {
@@ -171,6 +187,11 @@ static int parse_value(struct vd_config *c, const struct conf_key *k, const char
 	}
 	if (k->type == T_PRIO && check_priority(val, where, err) < 0)
 		return -1;
+	if (k->type == T_UUID && *val) {
+		if (!util_uuid_valid(val) || util_uuid_normalize(val, field) < 0)
+			return value_error(err, where, "'%s' is not a UUID", val);
+		return 0;
+	}
 	strcpy(field, val);
 	return 0;
 }
@@ -383,6 +404,9 @@ int vd_config_validate(const struct vd_config *c, struct vd_error *err)
 	    strcmp(c->vm_domain_type, "auto") && strcmp(c->vm_domain_type, "test"))
 		return key_error(err, c, c->vm_domain_type,
 				 "'%s' is not one of kvm, qemu, auto, test", c->vm_domain_type);
+	if (strcmp(c->migration_transport, "tls") && strcmp(c->migration_transport, "tcp"))
+		return key_error(err, c, c->migration_transport,
+				 "'%s' is not one of tls, tcp", c->migration_transport);
 	const char *const abs_paths[] = { c->vm_console_log_dir, c->host_root, c->root };
 	for (size_t i = 0; i < ELEMENTSOF(abs_paths); i++)
 		if (abs_paths[i][0] && abs_paths[i][0] != '/')

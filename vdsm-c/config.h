@@ -53,6 +53,7 @@ struct vd_config {
 	char hidden_vlans[256];
 	bool report_host_threads_as_cores;
 	char dpkg_query[VD_CONF_STR_MAX]; /* package versions for packages2 ("" = skip) */
+	char host_uuid[37];             /* "" = from DMI or persisted (host/hostid.c) */
 	/* VMs (vdsm-c/vm*.c) */
 	char vm_domain_type[16];         /* kvm | qemu | auto (kvm when /dev/kvm opens) | test */
 	int vm_sample_interval;          /* seconds between bulk stats samples */
@@ -64,6 +65,16 @@ struct vd_config {
 	char umount_cmd[VD_CONF_STR_MAX];
 	char iscsiadm_cmd[VD_CONF_STR_MAX];
 	int iscsi_timeout;               /* seconds one iscsiadm run may take */
+	/* Live migration (vdsm-c/migration) */
+	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */
+	int migration_destination_timeout; /* s an incoming VM waits to be resumed here */
+	int max_outgoing_migrations;     /* concurrent outgoing (migrate → 82 beyond) */
+	char migration_transport[8];     /* tls | tcp: destination libvirt URI scheme */
+	int migration_max_bandwidth;     /* MiB/s when migrate gives no maxBandwidth */
+	int migration_downtime;          /* ms when migrate gives no downtime */
+	int migration_progress_timeout;  /* s without a new low of remaining data → abort */
+	int migration_monitor_interval;  /* s between job samples (0 = no monitor) */
+	int migration_create_timeout;    /* s for the destination's migrationCreate */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

@@ -10,6 +10,9 @@
 #include "daemon.h"
 #include "util/macros.h"
 #include "vm/vm.h"
+#include "migration/migration.h"
+#include "verbs/verbs.h"
+#include "config.h"
 #include "host/hostcaps.h"
 #include "host/hoststats.h"
 #include "../network/net.h"
@@ -25,7 +28,7 @@ static int hostcaps_module_start(void)
 {
 	const struct vd_config *c = vd_rt.conf;
 	const struct hostcaps_src src = { vd_rt.host_root, vd_rt.root, c->libvirt_uri,
-					  c->dpkg_query };
+					  c->dpkg_query, c->host_uuid };
 	return hostcaps_start(&src);
 }
 
@@ -71,6 +74,48 @@ static int vm_module_start(void)
 		return -1;
 	hoststats_set_vm_counter(vm_counter);
 	return 0;
+}
+
+/* The host certificate the source agent presents to the destination agent. */
+static char *mig_cert, *mig_key, *mig_ca;
+
+static int migration_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	_cleanup_free_ char *ts = vd_config_state_path(c, c->trust_store_path);
+
+	if (!ts || asprintf(&mig_cert, "%s/certs/vdsmcert.pem", ts) < 0 ||
+	    asprintf(&mig_key, "%s/keys/vdsmkey.pem", ts) < 0 ||
+	    asprintf(&mig_ca, "%s/certs/cacert.pem", ts) < 0)
+		return -1;
+	const struct migration_opts o = {
+		.host_root = vd_rt.host_root,
+		.max_incoming = c->max_incoming_migrations,
+		.destination_timeout = c->migration_destination_timeout,
+		.host_mem_reserve = c->host_mem_reserve,
+		.guest_ram_overhead = c->guest_ram_overhead,
+		.max_outgoing = c->max_outgoing_migrations,
+		.tcp_transport = strcmp(c->migration_transport, "tcp") == 0,
+		.max_bandwidth = c->migration_max_bandwidth,
+		.downtime = c->migration_downtime,
+		.progress_timeout = c->migration_progress_timeout,
+		.monitor_interval = c->migration_monitor_interval,
+		.create_timeout = c->migration_create_timeout,
+		.tls = c->ssl,
+		.cert_file = mig_cert, .key_file = mig_key, .ca_file = mig_ca,
+		.dest_create = verbs_migration_dest_create,
+		.dest_destroy = verbs_migration_dest_destroy,
+	};
+	return migration_start(&o);
+}
+
+static void migration_module_stop(void)
+{
+	migration_stop();
+	free(mig_cert);
+	free(mig_key);
+	free(mig_ca);
+	mig_cert = mig_key = mig_ca = NULL;
 }
 
 static void vm_module_stop(void)
@@ -132,6 +177,8 @@ static const struct vd_module modules[] = {
 	{ "vm", vm_module_start, vm_module_stop, 1 },
 	/* storage server connections (mount root under the state root) */
 	{ "storage", storage_module_start, stg_stop, 0 },
+	/* live migration (destination side: migrationCreate) */
+	{ "migration", migration_module_start, migration_module_stop, 1 },
 	{ NULL, NULL, NULL, 0 },
 };
 

@@ -413,3 +413,19 @@ class NetworkReportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConfiguredHostUuidTest(unittest.TestCase):
+    """vars.host_uuid overrides DMI and the persisted UUID (two agents on one machine,
+    e.g. the migration tier's emulated hosts, must tell themselves apart)."""
+
+    def test_host_uuid_from_config(self):
+        u = str(uuid.uuid4())
+        with Agent(conf={"vars": {"host_uuid": u.upper()}}) as agent:
+            agent.wait_ready(timeout=60)
+            r = agent.call("getVdsCapabilities")
+            self.assertEqual(r["status"]["code"], 0)
+            self.assertEqual(r["info"]["uuid"], u)
+            self.assertFalse(os.path.exists(os.path.join(agent.root,
+                                                         "var/lib/vdsm-c/host-uuid")))
+            self.assertIn("uuid from config", agent.log())

@@ -357,7 +357,7 @@ stdio_handler = "file"
 """
 
 LIBVIRTD_CONF = """listen_tls = 0
-listen_tcp = 0
+listen_tcp = %s
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 unix_sock_group = "root"
@@ -372,8 +372,14 @@ class PrivateLibvirtd:
     bind-mounted in a private mount namespace (`ip netns exec NS` when netns is given,
     else `unshare -m`). Clients outside use uri (the socket through the bind source)."""
 
-    def __init__(self, netns=None, extra_qemu_conf="", extra_libvirtd_conf=""):
+    def __init__(self, netns=None, extra_qemu_conf="", extra_libvirtd_conf="", listen_addr=None,
+                 host_uuid=None):
+        """listen_addr: also listen on TCP there, without authentication (peer-to-peer
+        migration between two test-private daemons; test namespaces only). host_uuid:
+        libvirtd's host_uuid (default: random; two daemons must differ to migrate)."""
         self.netns = netns
+        self.listen_addr = listen_addr
+        self.host_uuid = host_uuid or str(uuid.uuid4())
         self.dir = _mkdtemp("libvirtd-")
         self.extra_qemu_conf = extra_qemu_conf
         self.extra_libvirtd_conf = extra_libvirtd_conf
@@ -390,13 +396,17 @@ class PrivateLibvirtd:
         with open(os.path.join(d, "etc", "qemu.conf"), "w") as f:
             f.write(QEMU_CONF + self.extra_qemu_conf)
         with open(os.path.join(d, "etc", "libvirtd.conf"), "w") as f:
-            f.write(LIBVIRTD_CONF % uuid.uuid4() + self.extra_libvirtd_conf)
+            conf = LIBVIRTD_CONF % ("1" if self.listen_addr else "0", self.host_uuid)
+            if self.listen_addr:
+                conf += 'listen_addr = "%s"\nauth_tcp = "none"\n' % self.listen_addr
+            f.write(conf + self.extra_libvirtd_conf)
         shutil.copy("/etc/libvirt/libvirt.conf", os.path.join(d, "etc", "libvirt.conf"))
         script = (
             "set -e; for x in etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt "
             "log:/var/log/libvirt cache:/var/cache/libvirt; do "
             "src=%s/${x%%%%:*}; dst=${x#*:}; mkdir -p $dst; mount --bind $src $dst; done; "
-            "exec libvirtd --pid-file /run/libvirt/libvirtd.pid" % d)
+            "exec libvirtd %s--pid-file /run/libvirt/libvirtd.pid" % (
+                d, "--listen " if self.listen_addr else ""))
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns, "sh", "-c", script]
         else:

@@ -132,6 +132,25 @@ static void test_tls_values_checked_at_load(void **state)
 	assert_non_null(strstr(err.msg, "vars.ssl_ciphers"));
 }
 
+/* vars.host_uuid: "" by default, a UUID stored lower case, anything else refused. */
+static void test_host_uuid(void **state)
+{
+	struct vd_config c;
+	struct vd_error err = { 0 };
+
+	(void)state;
+	vd_config_defaults(&c);
+	assert_string_equal(c.host_uuid, "");
+	assert_int_equal(vd_config_set(&c, "vars.host_uuid=0000000A-0000-4000-8000-00000000000A",
+				       vd_error_fresh(&err)), 0);
+	assert_string_equal(c.host_uuid, "0000000a-0000-4000-8000-00000000000a");
+	assert_int_equal(vd_config_set(&c, "vars.host_uuid=not-a-uuid", vd_error_fresh(&err)), -1);
+	assert_non_null(strstr(err.msg, "'not-a-uuid' is not a UUID"));
+	assert_string_equal(c.host_uuid, "0000000a-0000-4000-8000-00000000000a");
+	assert_int_equal(vd_config_set(&c, "vars.host_uuid=", vd_error_fresh(&err)), 0);
+	assert_string_equal(c.host_uuid, "");
+}
+
 static int tls_load(struct vd_config *c, struct vd_error *err)
 {
 	struct vd_config_tls t;
@@ -236,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_vars_alias), cmocka_unit_test(test_unknown_keys_are_warnings),
 		cmocka_unit_test(test_bad_files),  cmocka_unit_test(test_set_override),
 		cmocka_unit_test(test_tls_values_checked_at_load),
+		cmocka_unit_test(test_host_uuid),
 		cmocka_unit_test(test_trust_store_checked_at_start),
 		cmocka_unit_test(test_root_flag_origin),
 	};

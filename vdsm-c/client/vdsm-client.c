@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../rpc/client.h"
@@ -22,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vdsm-client [--host H] [--port P] [--pki DIR | --plain] [--flow ID]\n"
-		"                   [--timeout S] VERB [ARG...]\n"
+		"                   [--timeout S] [--wait] VERB [ARG...]\n"
 		"  ARG is a positional value or NAME=VALUE for a named parameter of VERB; a VALUE\n"
 		"  that parses as JSON ({...}, [...], \"...\", numbers, true/false) is sent as\n"
 		"  that type, anything else as a string. NAME=VALUE pairs that name no parameter\n"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
 		"             (else DIR/certs/vdsmcert.pem + DIR/keys/vdsmkey.pem). Default:\n"
 		"             $VDSM_C_PKI, else the dev-pki directory next to this program, else\n"
 		"             /etc/pki/vdsm.\n"
+		"  --wait     (migrate) follow migrateStatus with a progress bar (percent, data\n"
+		"             remaining, rate) and exit with the outcome\n"
 		"  exit: 0 status code 0; 1 other code or fault; 2 usage or connection error\n");
 }
 
@@ -140,6 +143,75 @@ static int print_reply(xmlrpc_value *v)
 	return 0;
 }
 
+/* An integer member of a reply, or def when it is absent or not a number. */
+static long long member_ll(xmlrpc_value *st, const char *name, long long def)
+{
+	long long v;
+
+	return rpc_to_ll(rpc_struct_get(st, name), &v) == RPC_OK ? v : def;
+}
+
+/* migrate --wait: polls migrateStatus, draws a progress bar on stderr (a terminal:
+ * redrawn in place; otherwise one line per change), returns the exit status of the
+ * outcome (0 done, 1 failed/canceled, 2 agent unreachable). */
+static int wait_migration(struct rpc_client *cl, const char *vm, const char *flow)
+{
+	const struct timespec tick = { 0, 250 * 1000 * 1000 };
+	bool tty = isatty(STDERR_FILENO);
+	char last[160] = "";
+	struct vd_error err = { 0 };
+	int fcode;
+
+	for (;;) {
+		xmlrpc_env env;
+		xmlrpc_env_init(&env);
+		xmlrpc_value *params = rpc_array_new(&env), *reply = NULL;
+		rpc_append_str(&env, params, vm);
+		int r = rpc_client_call(cl, "migrateStatus", params, flow, &reply, &fcode,
+					vd_error_fresh(&err));
+		xmlrpc_DECREF(params);
+		xmlrpc_env_clean(&env);
+		if (r != RPC_CALL_OK) {
+			fprintf(stderr, "%svdsm-client: migrateStatus: %s\n", tty ? "\n" : "", err.msg);
+			return r == RPC_CALL_FAULT ? 1 : 2;
+		}
+		xmlrpc_value *st = rpc_struct_get(reply, "status");
+		xmlrpc_value *ms = rpc_struct_get(reply, "migrationStats");
+		xmlrpc_value *mst = rpc_struct_get(ms, "status");
+		long long code = member_ll(st, "code", -1), mcode = member_ll(mst, "code", -1);
+		long long progress = member_ll(ms, "progress", 0), rem = member_ll(ms, "dataRemaining", 0);
+		long long rate = member_ll(ms, "rate", 0);
+		_cleanup_free_ char *msg = rpc_to_string(rpc_struct_get(code ? st : mst, "message"));
+		xmlrpc_DECREF(reply);
+		if (code != 0) {
+			fprintf(stderr, "%svdsm-client: migrateStatus: code %lld: %s\n", tty ? "\n" : "",
+				code, msg ? msg : "");
+			return 1;
+		}
+		if (progress < 0)
+			progress = 0;
+		if (progress > 100)
+			progress = 100;
+		char bar[41], line[160];
+		int fill = (int)(progress * 40 / 100);
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, '-', (size_t)(40 - fill));
+		bar[40] = '\0';
+		snprintf(line, sizeof(line), "[%s] %3lld%%  remaining %.1f MiB  rate %.1f MiB/s", bar,
+			 progress, rem / 1048576.0, rate / 1048576.0);
+		if (strcmp(line, last) != 0) {
+			fprintf(stderr, tty ? "\r%s" : "%s\n", line);
+			snprintf(last, sizeof(last), "%s", line);
+		}
+		if (!msg || strcmp(msg, "Migration in progress") != 0) {
+			fprintf(stderr, "%smigration: %s (code %lld)\n", tty ? "\n" : "",
+				msg ? msg : "", mcode);
+			return mcode == 0 ? 0 : 1;
+		}
+		nanosleep(&tick, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -147,15 +219,16 @@ int main(int argc, char **argv)
 		{ "pki", required_argument, NULL, 'k' },  { "plain", no_argument, NULL, 'P' },
 		{ "flow", required_argument, NULL, 'F' }, { "timeout", required_argument, NULL, 't' },
 		{ "verify-host", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "wait", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "localhost", *pki = NULL, *flow = NULL;
 	int port = 54321, opt;
-	bool plain = false, verify_host = false;
+	bool plain = false, verify_host = false, wait = false;
 	double timeout = 0;
 	struct vd_error err = { 0 };
 
-	while ((opt = getopt_long(argc, argv, "+H:p:k:PF:t:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+H:p:k:PF:t:vhw", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': host = optarg; break;
 		case 'p': {
@@ -173,6 +246,7 @@ int main(int argc, char **argv)
 		case 'F': flow = optarg; break;
 		case 't': timeout = atof(optarg); break;
 		case 'v': verify_host = true; break;
+		case 'w': wait = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -183,13 +257,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *verb = argv[optind++];
+	if (wait && strcmp(verb, "migrate") != 0) {
+		fprintf(stderr, "vdsm-client: --wait is for migrate only\n");
+		return 2;
+	}
 	int nargs = argc - optind;
 	if (nargs > MAX_ARGS) {
 		fprintf(stderr, "vdsm-client: too many arguments\n");
 		return 2;
 	}
 
-	_cleanup_free_ char *devpki = NULL, *cert = NULL, *key = NULL, *ca = NULL;
+	_cleanup_free_ char *devpki = NULL, *cert = NULL, *key = NULL, *ca = NULL, *wait_vm = NULL;
 	if (!plain) {
 		if (!pki)
 			pki = getenv("VDSM_C_PKI");
@@ -327,6 +405,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 
+	wait_vm = wait && nslots > 0 ? rpc_to_string(rpc_struct_get(slots[0], "vmId")) : NULL;
+	if (wait && !wait_vm) {
+		fprintf(stderr, "vdsm-client: --wait needs the migrate params' vmId\n");
+		goto out;
+	}
 	xmlrpc_value *params = rpc_array_new(&env);
 	for (int i = 0; i < nslots; i++) {
 		rpc_append_take(&env, params, slots[i]);
@@ -348,6 +431,8 @@ int main(int argc, char **argv)
 	} else {
 		rc = print_reply(reply);
 		xmlrpc_DECREF(reply);
+		if (rc == 0 && wait_vm)
+			rc = wait_migration(cl, wait_vm, flow);
 	}
 out:
 	for (int i = 0; i < MAX_ARGS; i++)

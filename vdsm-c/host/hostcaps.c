@@ -113,7 +113,11 @@ int hostcaps_collect(const struct hostcaps_src *src, struct hostcaps **ret)
 	} else {
 		vd_error_set(&c->virt_error, VD_ERR_GENERAL, "libvirt not asked");
 	}
-	if ((r = vd_host_uuid(src->host_root, src->state_root, c->uuid, &c->uuid_source)) < 0) {
+	if (src->host_uuid && *src->host_uuid) {
+		snprintf(c->uuid, sizeof(c->uuid), "%s", src->host_uuid); /* normalised by config */
+		c->uuid_source = "config";
+	} else if ((r = vd_host_uuid(src->host_root, src->state_root, c->uuid,
+				     &c->uuid_source)) < 0) {
 		log_err("cannot determine or persist the host UUID: %s", strerror(-r));
 		return r;
 	}

@@ -48,6 +48,7 @@ struct hostcaps_src {
 	const char *state_root;
 	const char *libvirt_uri;        /* NULL: do not ask libvirt */
 	const char *dpkg_query;
+	const char *host_uuid;          /* NULL or "": DMI / persisted (vd_host_uuid) */
 };
 
 /* Collects everything once (blocks on libvirt and dpkg-query; not for RPC threads). */

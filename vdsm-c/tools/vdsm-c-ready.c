@@ -169,7 +169,13 @@ int main(int argc, char **argv)
 	}
 	pthread_detach(wd);
 	/* Package versions are not part of the report: skip dpkg-query. */
-	const struct hostcaps_src src = { conf.host_root, conf.root, conf.libvirt_uri, "" };
+	const struct hostcaps_src src = {
+		.host_root = conf.host_root,
+		.state_root = conf.root,
+		.libvirt_uri = conf.libvirt_uri,
+		.dpkg_query = "",
+		.host_uuid = conf.host_uuid,
+	};
 	int r = hostcaps_start(&src);
 	if (r < 0 && verbose)
 		fprintf(stderr, "vdsm-c-ready: host facts: %s\n", strerror(-r));

@@ -44,4 +44,15 @@ xmlrpc_value *verb_discover_send_targets(struct vd_call *c, xmlrpc_env *env, str
 xmlrpc_value *verb_validate_storage_server_connection(struct vd_call *c, xmlrpc_env *env,
 						      struct vd_error *err);
 
+/* migration.c */
+xmlrpc_value *verb_migration_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_migrate(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_migrate_status(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_migrate_cancel(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+/* The migration module's calls to the destination agent (wired by modules.c). */
+struct migration_peer;
+int verbs_migration_dest_create(const struct migration_peer *p, const char *vm_id,
+				const char *conf_blob, struct vd_error *err);
+void verbs_migration_dest_destroy(const struct migration_peer *p, const char *vm_id);
+
 #endif

@@ -579,6 +579,18 @@ static xmlrpc_value *wire_safe(xmlrpc_env *env, xmlrpc_value *v)
 	return out;
 }
 
+/* Keys of a request that are not the VM's conf: the status comes from us; the others
+ * are what a source agent adds for migrationCreate (API.md §5.3). */
+static bool not_stored(const char *key)
+{
+	static const char *const keys[] = { "status", "statusTime", "_srcDomXML", "migrationDest",
+					    "_migrationParams", "pid" };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The conf create echoes and list(full) returns: the request plus VDSM's defaults. */
 static xmlrpc_value *stored_conf(xmlrpc_value *p, const struct vm_conf *c)
 {
@@ -594,7 +606,7 @@ static xmlrpc_value *stored_conf(xmlrpc_value *p, const struct vm_conf *c)
 		xmlrpc_struct_read_member(&env, p, (unsigned)i, &k, &v);
 		if (!env.fault_occurred)
 			xmlrpc_read_string(&env, k, &key);
-		if (!env.fault_occurred && strcmp(key, "status") != 0 && strcmp(key, "statusTime") != 0)
+		if (!env.fault_occurred && !not_stored(key))
 			safe = wire_safe(&env, v);
 		if (safe)
 			xmlrpc_struct_set_value_v(&env, s, k, safe);

@@ -68,13 +68,24 @@ int vm_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, vo
 		return 0; /* not ours, or already destroyed */
 	log_debug("VM %s: libvirt event %d detail %d", uuid, event, detail);
 	pthread_mutex_lock(&vm->lock);
+	/* An incoming VM: libvirt starts the domain paused and fills it; only its resume
+	 * at the end of the migration makes it Up; a stop before is a failed migration. */
+	bool incoming = vm->status == VM_ST_MIGRATION_DESTINATION;
+	/* An outgoing VM stays `Migration Source` through libvirt's pause of the final
+	 * phase and its resume after a failure: vm_outgoing_end() decides (as VDSM). */
+	bool outgoing = vm->status == VM_ST_MIGRATION_SOURCE;
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:
+		if (!incoming && !outgoing)
+			vm_set_status_locked(vm, VM_ST_UP);
+		break;
 	case VIR_DOMAIN_EVENT_RESUMED:
-		vm_set_status_locked(vm, VM_ST_UP);
+		if (!outgoing)
+			vm_set_status_locked(vm, VM_ST_UP);
 		break;
 	case VIR_DOMAIN_EVENT_SUSPENDED:
-		vm_set_status_locked(vm, VM_ST_PAUSED);
+		if (!incoming && !outgoing)
+			vm_set_status_locked(vm, VM_ST_PAUSED);
 		break;
 	case VIR_DOMAIN_EVENT_SHUTDOWN:
 		if (!vm->destroy_requested)
@@ -83,12 +94,17 @@ int vm_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, vo
 	case VIR_DOMAIN_EVENT_STOPPED: {
 		int code, reason;
 		stopped_exit(vm, detail, &code, &reason);
+		if (incoming && !vm->destroy_requested) {
+			code = VM_EXIT_CODE_ERROR;
+			reason = VM_EXIT_MIGRATION_FAILED;
+		}
 		save = vm_set_down_locked(vm, code, reason, NULL);
 		break;
 	}
 	default:
 		break;
 	}
+	pthread_cond_broadcast(&vm->cond); /* vm_incoming_wait() */
 	pthread_mutex_unlock(&vm->lock);
 	if (save)
 		vm_state_save(vm);

@@ -33,7 +33,7 @@ void vm_starters_wait(int timeout)
 	pthread_mutex_unlock(&starters_lock);
 }
 
-static const char *domain_type_for(const struct vm_conf *c)
+const char *vm_domain_type_for(const struct vm_conf *c)
 {
 	const char *t = vm_opts.domain_type;
 
@@ -132,7 +132,7 @@ static int stat_timeout(const char *path, bool readable, struct stat *ret)
 }
 
 /* Host-side checks of a request: bridges and disk paths exist (API.md §5.2 create). */
-static int check_host(struct vm_conf *c, struct vd_error *err)
+int vm_check_host(struct vm_conf *c, struct vd_error *err)
 {
 	for (size_t i = 0; i < c->n_nics; i++) {
 		const char *br = c->nics[i].network;
@@ -265,9 +265,9 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
 				    conf->id);
 	free(conf->domain_type);
-	conf->domain_type = strdup(domain_type_for(conf));
+	conf->domain_type = strdup(vm_domain_type_for(conf));
 	bool test_driver = strcmp(conf->domain_type, "test") == 0;
-	if (!test_driver && check_host(conf, err) < 0)
+	if (!test_driver && vm_check_host(conf, err) < 0)
 		return -1;
 	const char *logdir = vm_opts.console_log_dir;
 	if (*logdir && !test_driver) {
@@ -403,6 +403,7 @@ int vm_destroy(const char *id, struct vd_error *err)
 			break;
 	bool starting = vm->starting;
 	bool down = vm->status == VM_ST_DOWN;
+	bool incoming = vm->status == VM_ST_MIGRATION_DESTINATION;
 	pthread_mutex_unlock(&vm->lock);
 	if (starting) {
 		pthread_mutex_lock(&vm->lock);
@@ -418,6 +419,16 @@ int vm_destroy(const char *id, struct vd_error *err)
 	}
 
 	virConnectPtr c = vm_conn_get();
+	if (!c && incoming) {
+		/* An incoming domain cannot outlive its libvirtd (the incoming QEMU exits, a
+		 * restarted libvirtd drops it): the source gave up, nothing is left to stop. */
+		log_info("VM %s: incoming VM forgotten without libvirt (nothing can run)", id);
+		pthread_mutex_lock(&vm->lock);
+		vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_MIGRATION_FAILED, NULL);
+		pthread_mutex_unlock(&vm->lock);
+		vm_forget(vm);
+		return 0;
+	}
 	if (!c) {
 		pthread_mutex_lock(&vm->lock);
 		vm->destroy_requested = false;

@@ -25,6 +25,7 @@ void vm_counts_get(struct vm_counts *out)
 		} else if (st == VM_ST_MIGRATION_DESTINATION) {
 			out->migrating++;
 			out->incoming++;
+			out->incoming_mem_mib += mem + vm_opts.guest_ram_overhead;
 		}
 		if (st != VM_ST_DOWN)
 			out->mem_committed_mib += mem + vm_opts.guest_ram_overhead;

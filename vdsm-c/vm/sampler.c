@@ -311,7 +311,8 @@ static void reconcile(virConnectPtr c, char (*present)[VIR_UUID_STRING_BUFLEN], 
 		struct vm *vm = vms[i];
 		pthread_mutex_lock(&vm->lock);
 		bool check = !vm->starting && !vm->destroy_requested && !vm->removed &&
-			     vm->status != VM_ST_DOWN && vm->status != VM_ST_WAIT_FOR_LAUNCH;
+			     vm->status != VM_ST_DOWN && vm->status != VM_ST_WAIT_FOR_LAUNCH &&
+			     vm->status != VM_ST_MIGRATION_DESTINATION; /* no domain yet */
 		pthread_mutex_unlock(&vm->lock);
 		if (!check || bsearch(vm->id, present, n, sizeof(*present), uuid_cmp))
 			continue;

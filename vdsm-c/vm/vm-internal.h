@@ -60,6 +60,7 @@ struct vm {
 	bool starting;                   /* the starter thread runs virDomainCreateXML */
 	bool destroy_requested;          /* destroy() in progress: STOPPED = admin shutdown */
 	bool removed;                    /* out of the registry */
+	enum vm_status pre_migration;    /* status to return to when an outgoing one fails */
 	struct vm_dev_info *devs;        /* from the live XML */
 	size_t n_devs;
 	uint64_t hash;
@@ -179,6 +180,10 @@ const char *vm_virt_error(void);
 int vm_virt_error_code(void);
 
 /* ---- lifecycle.c ---- */
+/* Host-side checks of a request (bridges, disk paths, kernel/initrd; API.md §5.2). */
+int vm_check_host(struct vm_conf *c, struct vd_error *err) _wur_;
+/* kvm | qemu | test for c (vars.vm_domain_type, kvmEnable). */
+const char *vm_domain_type_for(const struct vm_conf *c);
 /* Waits up to timeout seconds for running starter threads (module stop). */
 void vm_starters_wait(int timeout);
 

@@ -176,6 +176,7 @@ struct vm_counts {
 	int migrating;               /* incoming + outgoing */
 	int incoming, outgoing;
 	long long mem_committed_mib; /* sum of (memSize + guest_ram_overhead), not Down */
+	long long incoming_mem_mib;  /* the same, of the incoming VMs only */
 };
 void vm_counts_get(struct vm_counts *out);
 /* False until running VMs were found again after start (no libvirt yet, or still
@@ -199,6 +200,65 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err) _wu
 /* Stops the domain (graceful SIGTERM, then force) and forgets the VM; a Down VM is
  * only forgotten. Errors: 1 noVM, 42 destroyErr. Blocks up to libvirt's kill wait. */
 int vm_destroy(const char *id, struct vd_error *err) _wur_;
+
+/* ---- incoming migration (destination side; incoming.c) ---- */
+
+/* Registers c as an incoming VM in `Migration Destination` after the same host checks
+ * as vm_create() (bridges, disk paths, kernel/initrd, duplicate id in the registry and
+ * in libvirt); starts nothing: libvirt's peer-to-peer migration brings the domain
+ * (with the source's XML: same UUID, MACs, devices). Takes c in every case. Errors
+ * as vm_create(). */
+int vm_incoming_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err);
+
+enum vm_incoming_result {
+	VM_INCOMING_UP, VM_INCOMING_FAILED, VM_INCOMING_TIMEOUT, VM_INCOMING_CANCELLED,
+};
+
+/* Blocks until the incoming VM id runs here (libvirt resumed it: `Up`, its devices
+ * read from the live XML), failed (its domain stopped, or the VM was destroyed), or
+ * timeout seconds passed. On timeout the domain, if libvirt has one, is destroyed and
+ * the VM goes Down with exitReason 8 "VM failed to migrate", so no half VM is left.
+ * cancelled (may be NULL) is asked about once a second: true (agent stopping) returns
+ * VM_INCOMING_CANCELLED with nothing changed (recovery finds the VM after a restart).
+ * For a thread of the migration module, never an RPC thread. */
+enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*cancelled)(void));
+
+/* ---- outgoing migration (source side; outgoing.c) ---- */
+
+/* Marks a running VM (Up, Powering up, Paused) `Migration Source` and copies its conf
+ * blob into *ret_conf_blob (caller frees; NULL when the VM has none). Errors: 1 when
+ * unknown or not running (WaitForLaunch, Down, ...), 4 when already migrating. The
+ * status stays `Migration Source` through libvirt's pause and resume until
+ * vm_outgoing_end(). */
+int vm_outgoing_begin(const char *id, char **ret_conf_blob, struct vd_error *err) _wur_;
+/* migrated: Down with exitReason 4 (if libvirt's stop event did not already do it);
+ * else back to the status before vm_outgoing_begin(). */
+void vm_outgoing_end(const char *id, bool migrated);
+
+struct vm_migrate_args {
+	const char *dconnuri;         /* destination libvirt, opened by the source libvirtd */
+	const char *migrate_uri;      /* tcp://host where the destination QEMU listens, or NULL */
+	int bandwidth_mib;            /* MiB/s, 0 = libvirt's default */
+	bool compressed, auto_converge, abort_on_error;
+};
+
+/* Peer-to-peer live migration (virDomainMigrateToURI3, LIVE|PEER2PEER); blocks until
+ * libvirt finished or failed. Errors: 47 "Migration canceled" after an abort, 12
+ * with libvirt's message otherwise. For migration threads, never an RPC thread. */
+int vm_outgoing_migrate(const char *id, const struct vm_migrate_args *a, struct vd_error *err) _wur_;
+
+struct vm_job_info {
+	bool active;
+	unsigned long long elapsed_ms, data_total, data_processed, data_remaining, mem_bps,
+		iteration, downtime_ms;
+};
+/* libvirt's job stats of the VM's domain (completed: the last finished job's).
+ * 0, -ENOENT no domain/connection, -ESRCH domain not running, -EIO other. */
+int vm_outgoing_job(const char *id, bool completed, struct vm_job_info *ret);
+/* Aborts the domain's job. Error 47 when libvirt has none (or no domain). */
+int vm_outgoing_abort(const char *id, struct vd_error *err) _wur_;
+/* virDomainMigrateSetMaxDowntime; 0 or -errno (logged). */
+int vm_outgoing_set_downtime(const char *id, int ms);
 
 /* ---- read side (no I/O; data borrowed while the VM lock is held) ---- */
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Migration bench: a TCG guest live-migrated A → B through the agent (migrate on A's
+vdsmd: migrationCreate on B over mTLS, then libvirt p2p) vs `virsh migrate --live --p2p`
+directly against A's libvirtd, in the same run on the same two emulated hosts
+(tests/migration/migtest.py), alternating the order between rounds.
+
+  bench/mig_bench.py [--rounds N] [--mem MiB] [--bandwidth MiB/s]
+
+duration: wall time from the request to the end (agent: migrate call until migrateStatus
+says done, polled every 20 ms; virsh: the virsh process). downtime: libvirt's completed
+job on the destination (`virsh domjobinfo --completed`). Both paths get the same
+bandwidth; the agent's max downtime is vars.migration_downtime (printed). No assertion:
+figures only (tests never time anything).
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "migration"))
+
+from migtest import TwoHosts, missing_requirements, wait_for  # noqa: E402
+
+
+def status(agent, vid):
+    r = agent.call("getVmStats", vid)
+    return r["statsList"][0]["status"] if r["status"]["code"] == 0 else None
+
+
+def completed_downtime(host, vid):
+    """libvirt records the completed job just after the resume: ask for up to 5 s."""
+    deadline = time.monotonic() + 5
+    out = ""
+    while time.monotonic() < deadline:
+        out = host.lv.virsh("domjobinfo", vid, "--completed", "--keep-completed", check=False).stdout
+        m = re.search(r"Total downtime:\s+(\d+)\s*ms", out)
+        if m:
+            return int(m.group(1))
+        time.sleep(0.1)
+    print("mig_bench: no downtime in domjobinfo --completed:\n%s" % out, flush=True)
+    return None
+
+
+def boot(hosts, n, mem):
+    p = hosts.vm_params(n=n, mem=mem)
+    r = hosts.a.agent.call("create", p)
+    assert r["status"]["code"] == 0, r["status"]
+    wait_for(lambda: status(hosts.a.agent, p["vmId"]) == "Up", 120, "VM Up on A")
+    wait_for(lambda: hosts.answers_ping(hosts.guest_ip(n)), 120, "guest ping", step=0.5)
+    return p["vmId"]
+
+
+def via_agent(hosts, vid, bw):
+    a, b = hosts.a, hosts.b
+    t0 = time.monotonic()
+    r = a.agent.call("migrate", {"vmId": vid, "dst": "%s:%d" % (b.addr, b.agent.port),
+                                 "maxBandwidth": str(bw)})
+    assert r["status"]["code"] == 0, r["status"]
+    s = wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
+                          else None)(a.agent.call("migrateStatus", vid)["migrationStats"]),
+                 300, "migration end", step=0.02)
+    dt = time.monotonic() - t0
+    assert s["status"]["code"] == 0, s
+    wait_for(lambda: status(b.agent, vid) == "Up", 30, "Up on B")
+    return dt, completed_downtime(b, vid)
+
+
+def via_virsh(hosts, vid, bw):
+    a, b = hosts.a, hosts.b
+    t0 = time.monotonic()
+    a.lv.virsh("migrate", "--live", "--p2p", "--bandwidth", str(bw), vid, b.tcp_uri,
+               "tcp://%s" % b.addr)
+    dt = time.monotonic() - t0
+    return dt, completed_downtime(b, vid)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--mem", type=int, default=256)
+    ap.add_argument("--bandwidth", type=int, default=1024)
+    a = ap.parse_args()
+    why = missing_requirements()
+    if why:
+        print("mig_bench: skipped: %s" % why)
+        return 0
+    hosts = TwoHosts(agent_conf={"vars": {"migration_transport": "tcp",
+                                          "migration_monitor_interval": "1"}}).start()
+    res = {"agent": [], "virsh": []}
+    n = 40
+    try:
+        for rnd in range(a.rounds):
+            order = ("agent", "virsh") if rnd % 2 == 0 else ("virsh", "agent")
+            for how in order:
+                n += 1
+                vid = boot(hosts, n, a.mem)
+                fn = via_agent if how == "agent" else via_virsh
+                dt, down = fn(hosts, vid, a.bandwidth)
+                wait_for(lambda: hosts.answers_ping(hosts.guest_ip(n)), 30, "ping after")
+                res[how].append((dt, down))
+                print("round %d %-5s duration %.2f s downtime %s ms" % (rnd + 1, how, dt, down),
+                      flush=True)
+                for h in hosts.hosts:
+                    h.agent.call("destroy", vid)
+                    h.lv.virsh("destroy", vid, check=False)
+    finally:
+        hosts.close()
+    med = {k: statistics.median(d for d, _ in v) for k, v in res.items()}
+    down = {k: statistics.median([x for _, x in v if x is not None] or [-1])
+            for k, v in res.items()}
+    print("\nmigration of a %d MiB TCG guest, %d rounds, bandwidth %d MiB/s (medians)" % (
+        a.mem, a.rounds, a.bandwidth))
+    print("  %-26s %8s %12s" % ("", "duration", "downtime"))
+    print("  %-26s %7.2fs %10d ms" % ("agent (migrate)", med["agent"], down["agent"]))
+    print("  %-26s %7.2fs %10d ms" % ("virsh migrate --live --p2p", med["virsh"], down["virsh"]))
+    print("  duration ratio agent/virsh: %.3f (target <= 1.05); agent downtime %d ms vs "
+          "migration_downtime 500 ms" % (med["agent"] / med["virsh"], down["agent"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

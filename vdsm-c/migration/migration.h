@@ -1,0 +1,115 @@
+/* Live migration (API.md §5.3, §7). This slice: the destination side of
+ * migrationCreate — readiness checks that refuse with a specific code and message,
+ * then the VM registered in `Migration Destination` and a waiter thread that sees it
+ * Up when libvirt resumes it, or cleans up on timeout/failure.
+ *
+ * Gets the VM module only through vm.h; never sees XML-RPC (verbs/migration.c
+ * converts). */
+#ifndef VD_MIGRATION_H
+#define VD_MIGRATION_H
+
+#include "../util/error.h"
+#include "../util/macros.h"
+#include "../vm/vm.h"
+
+/* The destination agent, as the source sees it (verbs/migration.c calls it over mTLS
+ * with the host certificate: that file knows XML-RPC, this module does not). */
+struct migration_peer {
+	const char *host;             /* from migrate's dst (host:port) */
+	int port;
+	int timeout;                  /* seconds for the call (vars.migration_create_timeout) */
+	bool tls;                     /* vars.ssl */
+	const char *cert_file, *key_file, *ca_file;   /* the host's own certificate */
+};
+/* migrationCreate on the destination with the VM's stored conf (conf_blob, opaque
+ * here). Returns 0, or -1 with err = the destination's code and message, or 10 when it
+ * cannot be reached. */
+typedef int (*migration_dest_create_fn)(const struct migration_peer *p, const char *vm_id,
+					const char *conf_blob, struct vd_error *err);
+/* destroy(vmId) on the destination after a failed migration; best effort, logged. */
+typedef void (*migration_dest_destroy_fn)(const struct migration_peer *p, const char *vm_id);
+
+/* From the configuration (copied by migration_start; strings must outlive the module). */
+struct migration_opts {
+	const char *host_root;        /* prefix of /proc, /sys reads ("" = /) */
+	int max_incoming;             /* vars.max_incoming_migrations */
+	int destination_timeout;      /* vars.migration_destination_timeout, seconds */
+	int host_mem_reserve;         /* vars.host_mem_reserve, MiB */
+	int guest_ram_overhead;       /* vars.guest_ram_overhead, MiB */
+	/* source side */
+	int max_outgoing;             /* vars.max_outgoing_migrations */
+	bool tcp_transport;           /* vars.migration_transport = tcp (labs); else qemu+tls */
+	int max_bandwidth;            /* vars.migration_max_bandwidth, MiB/s */
+	int downtime;                 /* vars.migration_downtime, ms */
+	int progress_timeout;         /* vars.migration_progress_timeout, s */
+	int monitor_interval;         /* vars.migration_monitor_interval, s */
+	int create_timeout;           /* vars.migration_create_timeout, s */
+	bool tls;                     /* vars.ssl */
+	const char *cert_file, *key_file, *ca_file;
+	migration_dest_create_fn dest_create;
+	migration_dest_destroy_fn dest_destroy;
+};
+
+int migration_start(const struct migration_opts *o);
+void migration_stop(void);
+
+/* What the host offers an incoming VM, read by migration_incoming() (a seam for the
+ * unit tests of the checks). */
+struct migration_host_facts {
+	long long mem_available_mib;  /* MemAvailable */
+	int incoming;                 /* incoming migrations in progress */
+	long long incoming_mem_mib;   /* memory they reserved (memSize + overhead each) */
+};
+
+/* The readiness checks of an incoming VM c against facts, first failure wins (API.md
+ * §4.4, §7.1 step 6): incoming limit (82 when the source passed incomingLimit, 12 for
+ * an older source that cannot retry), free memory for memSize + overhead after the
+ * host reserve and the incoming reservations (14), every NIC's bridge present (9) and
+ * up (9). Pure except for reading <host_root>/sys/class/net/<bridge>/flags. */
+int migration_check_incoming(const struct vm_conf *c, const struct migration_host_facts *f,
+			     bool source_passed_limit, struct vd_error *err) _wur_;
+
+/* migrationCreate: checks, then vm_incoming_create() (bridges, disks, duplicates),
+ * then a waiter thread (vm_incoming_wait, migration_destination_timeout). Takes c. */
+int migration_incoming(struct vm_conf *c, bool source_passed_limit, struct vm_brief *ret,
+		       struct vd_error *err) _wur_;
+
+/* ---- source side (src.c) ---- */
+
+/* migrate's parameters, validated by the verb layer. */
+struct migration_request {
+	char vm_id[37];
+	char dst_host[256];           /* destination agent address (name, IPv4 or IPv6) */
+	int dst_port;
+	char dst_qemu[64];            /* migration network address, "" = dst_host */
+	int downtime;                 /* ms, 0 = vars.migration_downtime */
+	int bandwidth;                /* MiB/s, 0 = vars.migration_max_bandwidth */
+	bool compressed, auto_converge, abort_on_error;
+};
+
+/* migrate's dst: "host:port", "[v6]:port", a bare host or IPv6 address (port 54321).
+ * The host (letters, digits, . - : _) into host_out. Error 12 on anything else. */
+int migration_parse_dst(const char *s, char *host_out, size_t size, int *port_out,
+			struct vd_error *err) _wur_;
+
+/* Starts the outgoing migration in a thread and returns at once. Errors: 1 (unknown
+ * VM or not running), 4 (already migrating), 82 (max_outgoing_migrations reached; the
+ * manager retries). The outcome is in migration_status(). */
+int migration_migrate(const struct migration_request *r, struct vd_error *err) _wur_;
+
+struct migration_status {
+	int code;                     /* 0 in progress / done; 12, 47 or the destination's */
+	char message[VD_ERROR_MSG_MAX];
+	int progress;                 /* percent, monotonic */
+	bool running;
+	long long data_remaining, data_total;  /* bytes, from the last job sample */
+	long long rate;               /* bytes/s */
+};
+/* The last migration of VM id (running or finished). Error 1 when it never migrated
+ * since the agent started. */
+int migration_status(const char *id, struct migration_status *ret, struct vd_error *err) _wur_;
+/* Cancels the running migration of id (flag + libvirt abortJob); the VM stays on this
+ * host, Up. Error 47 when none is running. */
+int migration_cancel(const char *id, struct vd_error *err) _wur_;
+
+#endif

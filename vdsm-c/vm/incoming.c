@@ -1,0 +1,171 @@
+/* Incoming migration, destination side (API.md §7.1 steps 5–10): the VM is registered
+ * in `Migration Destination` without starting anything; libvirt's peer-to-peer
+ * migration defines and starts the domain from the source's XML, and its resume event
+ * (events.c) makes the VM Up. vm_incoming_wait() is the migration module's waiter. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libvirt/virterror.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "vm-internal.h"
+
+int vm_incoming_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
+{
+	_cleanup_(vm_conf_freep) struct vm_conf *conf = c;
+	_cleanup_(vm_unrefp) struct vm *vm = NULL;
+
+	if (vm_conf_assign_targets(conf, err) < 0)
+		return -1;
+	_cleanup_(vm_unrefp) struct vm *known = vm_registry_find(conf->id);
+	if (known)
+		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
+				    conf->id);
+	bool test_driver = strcmp(vm_domain_type_for(conf), "test") == 0;
+	if (!test_driver && vm_check_host(conf, err) < 0)
+		return -1;
+	virConnectPtr lc = vm_conn_get();
+	if (!lc)
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: no connection to libvirt");
+	virDomainPtr other = virDomainLookupByUUIDString(lc, conf->id);
+	virConnectClose(lc);
+	if (other) {
+		virDomainFree(other);
+		return vd_error_set(err, VD_ERR_EXIST,
+				    "Virtual machine already exists: libvirt runs a domain with UUID '%s'",
+				    conf->id);
+	}
+
+	vm = vm_obj_new(conf->id);
+	if (!vm)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	vm->name = strdup(conf->name ? conf->name : conf->id);
+	vm->mem_mib = conf->mem_mib;
+	vm->vcpus = conf->vcpus;
+	vm->kvm_enable = conf->kvm_enable;
+	vm->acpi = conf->acpi;
+	vm->time_offset = conf->time_offset;
+	vm->conf_blob = TAKE_PTR(conf->conf_blob);
+	vm->start_time = util_now_real();
+	vm_set_devs_locked(vm, NULL, 0);
+	pthread_mutex_lock(&vm->lock);
+	vm_set_status_locked(vm, VM_ST_MIGRATION_DESTINATION);
+	pthread_mutex_unlock(&vm->lock);
+	if (vm_registry_add(vm) < 0)
+		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
+				    conf->id);
+	_cleanup_free_ char *state_path = NULL;
+	int r = vm_state_write(vm, &state_path);
+	if (r < 0) {
+		vm_forget(vm);
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: cannot write its record %s: %s",
+				    state_path ? state_path : "", strerror(-r));
+	}
+	log_notice("VM %s ('%s'): incoming migration prepared, %lld MiB, %d vCPU, %zu NIC(s), "
+		   "%zu disk(s)", vm->id, vm->name, conf->mem_mib, conf->vcpus, conf->n_nics,
+		   conf->n_disks);
+	pthread_mutex_lock(&vm->lock);
+	snprintf(ret->id, sizeof(ret->id), "%s", vm->id);
+	ret->status = vm->status;
+	ret->status_time_ms = vm->status_time_ms;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+/* The devices as libvirt runs them here (MACs, aliases, addresses from the source). */
+static void read_devices(struct vm *vm)
+{
+	virConnectPtr c = vm_conn_get();
+	virDomainPtr dom = c ? virDomainLookupByUUIDString(c, vm->id) : NULL;
+	_cleanup_free_ char *xml = dom ? virDomainGetXMLDesc(dom, 0) : NULL;
+	struct vm_meta m = { 0 };
+
+	if (!xml || vm_meta_parse(xml, &m) < 0) {
+		log_warning("VM %s: cannot read the migrated domain's XML: %s", vm->id,
+			    vm_virt_error());
+	} else {
+		pthread_mutex_lock(&vm->lock);
+		vm_set_devs_locked(vm, TAKE_PTR(m.devs), m.n_devs);
+		m.n_devs = 0;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	vm_meta_clear(&m);
+	if (dom)
+		virDomainFree(dom);
+	if (c)
+		virConnectClose(c);
+}
+
+/* Timeout: nothing half-migrated stays in libvirt; the VM is Down, reason 8. */
+static void give_up(struct vm *vm, int timeout)
+{
+	virConnectPtr c = vm_conn_get();
+	virDomainPtr dom = c ? virDomainLookupByUUIDString(c, vm->id) : NULL;
+	char msg[128];
+
+	if (dom) {
+		if (virDomainDestroy(dom) < 0)
+			log_warning("VM %s: cannot destroy the incoming domain: %s", vm->id,
+				    vm_virt_error());
+		virDomainFree(dom);
+	}
+	if (c)
+		virConnectClose(c);
+	snprintf(msg, sizeof(msg), "VM failed to migrate: not resumed here within %d s", timeout);
+	pthread_mutex_lock(&vm->lock);
+	bool save = vm->status == VM_ST_MIGRATION_DESTINATION &&
+		    vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_MIGRATION_FAILED, msg);
+	pthread_mutex_unlock(&vm->lock);
+	if (save)
+		vm_state_save(vm);
+}
+
+enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*cancelled)(void))
+{
+	_cleanup_(vm_unrefp) struct vm *vm = vm_registry_find(id);
+	struct timespec deadline, slice;
+
+	if (!vm)
+		return VM_INCOMING_FAILED;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout;
+	pthread_mutex_lock(&vm->lock);
+	for (;;) {
+		if (vm->status != VM_ST_MIGRATION_DESTINATION || vm->removed)
+			break;
+		if (cancelled && cancelled()) {
+			pthread_mutex_unlock(&vm->lock);
+			return VM_INCOMING_CANCELLED;
+		}
+		/* Wake up every second anyway: vm_destroy() forgets the VM without a signal. */
+		clock_gettime(CLOCK_REALTIME, &slice);
+		if (slice.tv_sec > deadline.tv_sec ||
+		    (slice.tv_sec == deadline.tv_sec && slice.tv_nsec >= deadline.tv_nsec))
+			break;
+		slice.tv_sec++;
+		if (slice.tv_sec > deadline.tv_sec ||
+		    (slice.tv_sec == deadline.tv_sec && slice.tv_nsec > deadline.tv_nsec))
+			slice = deadline;
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &slice);
+	}
+	enum vm_status st = vm->status;
+	bool removed = vm->removed;
+	pthread_mutex_unlock(&vm->lock);
+	if (removed || st == VM_ST_DOWN) {
+		log_notice("VM %s: incoming migration failed", id);
+		return VM_INCOMING_FAILED;
+	}
+	if (st == VM_ST_MIGRATION_DESTINATION) {
+		log_err("VM %s: incoming migration did not finish within %d s; cleaning up", id,
+			timeout);
+		give_up(vm, timeout);
+		return VM_INCOMING_TIMEOUT;
+	}
+	read_devices(vm);
+	log_notice("VM %s: incoming migration finished, %s", id, vm_status_to_string(st));
+	return VM_INCOMING_UP;
+}
