@@ -35,7 +35,7 @@ static struct vd_verb verbs[] = {
 	{ .name = "getVdsHardwareInfo", .fn = verb_get_vds_hardware_info, .flags = READY, .args = "",
 	  .help = "DMI system information (manufacturer, product, version, serial, UUID, family)." },
 	{ .name = "create", .fn = verb_create, .min_args = 1, .max_args = 1, .flags = READY | AUDIT,
-	  .args = "vmParams",
+	  .args = "vmParams{}",
 	  .help = "Starts a VM from vmParams; replies with its conf in WaitForLaunch." },
 	{ .name = "destroy", .fn = verb_destroy, .min_args = 1, .max_args = 1, .flags = READY | AUDIT,
 	  .args = "vmId",

@@ -56,6 +56,15 @@ class CliTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("not valid JSON", p.stderr)
 
+    def test_struct_param_from_pairs(self):
+        # create's vmParams{} collects NAME=VALUE pairs, as the usage text promises (its
+        # signature lacked the {} and the client refused "no parameter 'vmId'", exit 2).
+        p = client(self.agent, "create", "vmId=3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d99",
+                   "memSize=-5", "vmName=cli-test")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertNotIn("no parameter", p.stderr)
+        self.assertIn(json.loads(p.stdout)["status"]["code"], (11, 99))
+
     def test_connection_error_exit_2(self):
         p = subprocess.run([vdsmtest.CLIENT, "--host", "127.0.0.1", "--port", "1", "--pki",
                             self.agent.pkidir, "ping"], stdout=subprocess.PIPE,
