@@ -155,6 +155,16 @@ static bool dev_name_ok(const char *s)
 	return true;
 }
 
+/* src into dst when it fits (callers checked the length), else "". */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= size)
+		n = 0;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int cmp_path(const void *a, const void *b)
 {
 	return strcmp(((const struct stg_path *)a)->dev, ((const struct stg_path *)b)->dev);
@@ -192,7 +202,7 @@ static int read_paths(const char *block, struct stg_dev *d)
 		}
 		struct stg_path *p = &d->paths[d->npaths++];
 		*p = (struct stg_path){ 0 };
-		snprintf(p->dev, sizeof(p->dev), "%s", e->d_name);
+		copy_str(p->dev, sizeof(p->dev), e->d_name);
 	}
 	closedir(dp);
 	if (r < 0)
@@ -276,8 +286,8 @@ int stg_dev_scan(const char *root, struct stg_dev **ret)
 		}
 		struct stg_dev *d = &devs[n++];
 		*d = (struct stg_dev){ .logical_bs = 512, .physical_bs = 512 };
-		snprintf(d->guid, sizeof(d->guid), "%s", uuid + 6);
-		snprintf(d->dm, sizeof(d->dm), "%s", e->d_name);
+		copy_str(d->guid, sizeof(d->guid), uuid + 6);
+		copy_str(d->dm, sizeof(d->dm), e->d_name);
 		int64_t v;
 		if (read_int(base, "size", &v) == 0 && v <= INT64_MAX / 512)
 			d->size = v * 512;

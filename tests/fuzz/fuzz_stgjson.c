@@ -1,4 +1,5 @@
-/* libFuzzer target: storage/json.c, the reader of multipathd's and lvm's JSON replies,
+/* libFuzzer target: storage/json.c, the reader of multipathd's and lvm's JSON replies
+ * (and storage/mpath.c's readers of `show maps json` and of the pvs report),
  * and the VPD page 0x80 decoder of storage/dev.c. Whatever parses must form a
  * consistent tree (every index in range, children counted right, strings inside the
  * input), and every string must decode without overrunning the buffer. */
@@ -8,6 +9,7 @@
 
 #include "../../storage/dev.h"
 #include "../../storage/json.h"
+#include "../../storage/mpath.h"
 
 static void walk(const struct stg_json *doc, size_t size)
 {
@@ -53,6 +55,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		walk(&doc, size);
 		stg_json_free(&doc);
+	}
+	struct stg_mpath_map *maps;
+	size_t n;
+	if (stg_mpath_parse_maps((const char *)data, size, &maps, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (!maps[i].wwid[0] || strlen(maps[i].wwid) >= sizeof(maps[i].wwid))
+				abort();
+			for (size_t k = 0; k < maps[i].npaths; k++)
+				for (const char *c = maps[i].paths[k].dev; *c; c++)
+					if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+						abort();
+		}
+		stg_mpath_maps_free(maps, n);
+	}
+	struct stg_pv *pv;
+	if (stg_pvs_parse((const char *)data, size, &pv, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (!pv[i].name[0])
+				abort();
+		free(pv);
 	}
 	int r = stg_vpd80_serial(data, size, serial, sizeof(serial));
 	if (r >= 0 && (size_t)r != strlen(serial))

@@ -2,6 +2,7 @@
  * multipath maps (dev.c) on the fixture tree tests/data/storage/sys. */
 #include "../../storage/dev.h"
 #include "../../storage/json.h"
+#include "../../storage/mpath.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -11,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "testutil.h"
@@ -172,6 +177,134 @@ static void test_scan_fixture(void **state)
 	free(root);
 }
 
+static char *slurp(const char *rel, size_t *len)
+{
+	char *path = test_data("%s", rel), *buf = NULL;
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	buf = calloc(1, 65536);
+	*len = fread(buf, 1, 65535, f);
+	fclose(f);
+	free(path);
+	return buf;
+}
+
+static void test_mpath_maps(void **state)
+{
+	struct stg_mpath_map *m;
+	size_t n, len;
+	char *text = slurp("storage/mpathd/maps.json", &len);
+
+	(void)state;
+	assert_int_equal(stg_mpath_parse_maps(text, len, &m, &n), 0);
+	assert_int_equal(n, 2);                   /* the map without uuid is skipped */
+	assert_string_equal(m[0].wwid, "36001405abc000001");
+	assert_int_equal(m[0].npaths, 2);
+	assert_string_equal(m[0].paths[0].dev, "sdb");
+	assert_string_equal(m[0].paths[0].state, "active");
+	assert_string_equal(m[0].paths[1].dev, "sdc");
+	assert_string_equal(m[0].paths[1].state, "failed");
+	assert_string_equal(m[1].wwid, "36001405abc000002");
+	assert_int_equal(m[1].npaths, 0);         /* control byte in dev, dev missing */
+	stg_mpath_maps_free(m, n);
+	assert_int_equal(stg_mpath_parse_maps("{\"maps\":{}}", 11, &m, &n), -EINVAL);
+	assert_int_equal(stg_mpath_parse_maps("multipathd> fail", 16, &m, &n), -EINVAL);
+	assert_null(m);
+	free(text);
+}
+
+static void test_pvs(void **state)
+{
+	struct stg_pv *pv;
+	size_t n, len;
+	char *text = slurp("storage/mpathd/pvs.json", &len);
+
+	(void)state;
+	assert_int_equal(stg_pvs_parse(text, len, &pv, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(pv[0].name, "/dev/mapper/36001405abc000001");
+	assert_string_equal(pv[0].pv_uuid, "x7Zs1c-0Kpl-Lb2n-uQ7B-eJ1M-7Ytv-Ab3kFd");
+	assert_string_equal(pv[0].vg_uuid, "Qe3ux1-QmDq-bnVx-mQ1Z-7dWw-E9oR-bu4cD2");
+	assert_string_equal(pv[0].pv_size, "1069547520");
+	assert_string_equal(pv[1].vg_uuid, "");
+	free(pv);
+	assert_int_equal(stg_pvs_parse("[]", 2, &pv, &n), -EINVAL);
+	free(text);
+}
+
+/* A multipathd stand-in on an abstract socket unique to this process: reads one
+ * command framed as libmpathcmd frames it and answers (or, in `mute` mode, holds
+ * the connection without answering). */
+struct fake_mpathd {
+	int lfd;
+	bool mute;
+	char cmd[64];
+};
+
+static void *fake_mpathd_run(void *arg)
+{
+	struct fake_mpathd *f = arg;
+	int c = accept(f->lfd, NULL, NULL);
+	size_t len;
+	if (c < 0)
+		return NULL;
+	if (read(c, &len, sizeof(len)) == sizeof(len) && len < sizeof(f->cmd) &&
+	    read(c, f->cmd, len) == (ssize_t)len && !f->mute) {
+		static const char reply[] = "{\"maps\":[]}";
+		size_t rl = sizeof(reply);
+		if (write(c, &rl, sizeof(rl)) != sizeof(rl) || write(c, reply, rl) != (ssize_t)rl)
+			f->cmd[0] = '\0';        /* the caller's command check then fails */
+	}
+	if (f->mute) {
+		char b;
+		if (read(c, &b, 1) < 0)       /* until the client gives up and closes */
+			b = 0;
+	}
+	close(c);
+	return NULL;
+}
+
+static void run_fake(bool mute)
+{
+	char name[64];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct fake_mpathd f = { .mute = mute };
+	pthread_t t;
+	char *reply;
+	size_t len;
+
+	snprintf(name, sizeof(name), "/vdsm-c/test-mpathd-%d", (int)getpid());
+	memcpy(a.sun_path + 1, name, strlen(name));
+	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f.lfd >= 0);
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&a,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))), 0);
+	assert_int_equal(listen(f.lfd, 1), 0);
+	assert_int_equal(pthread_create(&t, NULL, fake_mpathd_run, &f), 0);
+	int r = stg_mpathd_query(name, "show maps json", 300, &reply, &len);
+	if (mute) {
+		assert_int_equal(r, -ETIMEDOUT);
+		assert_null(reply);
+	} else {
+		assert_int_equal(r, 0);
+		assert_string_equal(reply, "{\"maps\":[]}");
+		assert_int_equal(len, 11);
+		free(reply);
+	}
+	pthread_join(t, NULL);
+	assert_string_equal(f.cmd, "show maps json");
+	close(f.lfd);
+	/* nobody listening any more */
+	assert_int_equal(stg_mpathd_query(name, "show maps json", 300, &reply, &len), -ECONNREFUSED);
+}
+
+static void test_mpathd_socket(void **state)
+{
+	(void)state;
+	run_fake(false);
+	run_fake(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +312,9 @@ int main(void)
 		cmocka_unit_test(test_json_invalid),
 		cmocka_unit_test(test_vpd80),
 		cmocka_unit_test(test_scan_fixture),
+		cmocka_unit_test(test_mpath_maps),
+		cmocka_unit_test(test_pvs),
+		cmocka_unit_test(test_mpathd_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
