@@ -1,5 +1,6 @@
 /* storage/dev: see dev.h. */
 #include "dev.h"
+#include "mpath.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -307,4 +308,51 @@ int stg_dev_scan(const char *root, struct stg_dev **ret)
 		qsort(devs, n, sizeof(*devs), cmp_dev);
 	*ret = devs;
 	return (int)n;
+}
+
+void stg_dev_merge(struct stg_dev *devs, size_t n, const struct stg_mpath_map *maps,
+		   size_t nmaps, const struct stg_pv *pvs, size_t npvs)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stg_dev *d = &devs[i];
+		for (size_t m = 0; m < nmaps; m++) {
+			if (strcmp(maps[m].wwid, d->guid) != 0)
+				continue;
+			for (size_t p = 0; p < d->npaths; p++)
+				for (size_t k = 0; k < maps[m].npaths; k++)
+					if (strcmp(maps[m].paths[k].dev, d->paths[p].dev) == 0)
+						copy_str(d->paths[p].state, sizeof(d->paths[p].state),
+							 maps[m].paths[k].state);
+			break;
+		}
+		char name[sizeof(d->guid) + 16];
+		snprintf(name, sizeof(name), "/dev/mapper/%s", d->guid);
+		for (size_t k = 0; k < npvs; k++) {
+			if (strcmp(pvs[k].name, name) != 0)
+				continue;
+			copy_str(d->pv_uuid, sizeof(d->pv_uuid), pvs[k].pv_uuid);
+			copy_str(d->vg_uuid, sizeof(d->vg_uuid), pvs[k].vg_uuid);
+			copy_str(d->pv_size, sizeof(d->pv_size), pvs[k].pv_size);
+			break;
+		}
+	}
+}
+
+size_t stg_dev_filter(struct stg_dev *devs, size_t n, unsigned transport,
+		      const char *const *guids, size_t nguids)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool keep = !transport || (devs[i].transports & transport);
+		if (keep && nguids) {
+			keep = false;
+			for (size_t g = 0; g < nguids && !keep; g++)
+				keep = strcmp(guids[g], devs[i].guid) == 0;
+		}
+		if (keep)
+			devs[o++] = devs[i];
+		else
+			free(devs[i].paths);
+	}
+	return o;
 }

@@ -24,6 +24,7 @@ struct stg_path {
 	int64_t lun;                  /* L of H:C:T:L, -1 unknown */
 	int64_t size;                 /* bytes */
 	enum stg_transport transport;
+	char state[16];               /* multipathd's dm state ("active", "failed"), "" unknown */
 };
 
 struct stg_dev {
@@ -35,7 +36,23 @@ struct stg_dev {
 	unsigned transports;          /* bitwise OR of the paths' stg_transport */
 	struct stg_path *paths;
 	size_t npaths;
+	char pv_uuid[64], vg_uuid[64], pv_size[24];   /* "" when not an LVM PV / not in a VG */
 };
+
+struct stg_mpath_map;
+struct stg_pv;
+
+/* Joins multipathd's view and lvm's report into the scanned maps: each path's state
+ * from the map of the same WWID (paths multipathd does not list keep ""), PV facts
+ * from the pvs entry named /dev/mapper/<GUID>. */
+void stg_dev_merge(struct stg_dev *devs, size_t n, const struct stg_mpath_map *maps,
+		   size_t nmaps, const struct stg_pv *pvs, size_t npvs);
+
+/* Keeps, in order, the maps of the given storage type (STG_TR_ISCSI or STG_TR_FCP
+ * keeps maps with any path of that transport, as VDSM does; 0 = any) whose GUID is
+ * in guids[0..nguids) (nguids 0 = any). Returns the new count; dropped maps freed. */
+size_t stg_dev_filter(struct stg_dev *devs, size_t n, unsigned transport,
+		      const char *const *guids, size_t nguids);
 
 /* "iSCSI", "FCP" or "MIXED" (API.md: devtype); "" when no path has a known transport. */
 const char *stg_dev_type(const struct stg_dev *d);

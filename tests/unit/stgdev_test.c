@@ -298,6 +298,50 @@ static void run_fake(bool mute)
 	assert_int_equal(stg_mpathd_query(name, "show maps json", 300, &reply, &len), -ECONNREFUSED);
 }
 
+/* The three sources joined, then the type and GUID filters. */
+static void test_merge_filter(void **state)
+{
+	struct stg_dev *d;
+	struct stg_mpath_map *m;
+	struct stg_pv *pv;
+	size_t nm, np, len1, len2;
+	char *root = test_data("storage");
+	char *maps = slurp("storage/mpathd/maps.json", &len1);
+	char *pvs = slurp("storage/mpathd/pvs.json", &len2);
+
+	(void)state;
+	int n = stg_dev_scan(root, &d);
+	assert_int_equal(n, 3);
+	assert_int_equal(stg_mpath_parse_maps(maps, len1, &m, &nm), 0);
+	assert_int_equal(stg_pvs_parse(pvs, len2, &pv, &np), 0);
+	stg_dev_merge(d, (size_t)n, m, nm, pv, np);
+	assert_string_equal(d[0].paths[0].state, "active");   /* sdb */
+	assert_string_equal(d[0].paths[1].state, "failed");   /* sdc */
+	assert_string_equal(d[0].pv_uuid, "x7Zs1c-0Kpl-Lb2n-uQ7B-eJ1M-7Ytv-Ab3kFd");
+	assert_string_equal(d[0].vg_uuid, "Qe3ux1-QmDq-bnVx-mQ1Z-7dWw-E9oR-bu4cD2");
+	assert_string_equal(d[0].pv_size, "1069547520");
+	assert_string_equal(d[1].paths[0].state, "");         /* multipathd lists no such path */
+	assert_string_equal(d[2].pv_uuid, "");
+
+	/* FCP keeps the FC map and the mixed one; then only the GUIDs asked for */
+	size_t k = stg_dev_filter(d, (size_t)n, STG_TR_FCP, NULL, 0);
+	assert_int_equal(k, 2);
+	assert_string_equal(d[0].guid, "36001405abc000002");
+	assert_string_equal(d[1].guid, "3600a098038303053");
+	const char *want[] = { "3600a098038303053", "nope" };
+	k = stg_dev_filter(d, k, 0, want, 2);
+	assert_int_equal(k, 1);
+	assert_string_equal(d[0].guid, "3600a098038303053");
+	k = stg_dev_filter(d, k, STG_TR_ISCSI, NULL, 0);
+	assert_int_equal(k, 0);
+	stg_devs_free(d, k);
+	stg_mpath_maps_free(m, nm);
+	free(pv);
+	free(maps);
+	free(pvs);
+	free(root);
+}
+
 static void test_mpathd_socket(void **state)
 {
 	(void)state;
@@ -314,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_scan_fixture),
 		cmocka_unit_test(test_mpath_maps),
 		cmocka_unit_test(test_pvs),
+		cmocka_unit_test(test_merge_filter),
 		cmocka_unit_test(test_mpathd_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
