@@ -174,6 +174,8 @@ class NetTest(unittest.TestCase):
         d = self.bridge_info("keep")
         self.assertEqual((d["mcast_snooping"], d["priority"], d["ageing_time"]),
                          (0, 4096, 30000))
+        opts = self.caps()["bridges"]["keep"]["opts"]
+        self.assertEqual((opts["multicast_snooping"], opts["priority"]), ("0", "4096"))
         before = self.state()
         cases = [
             ({"n1": {"nic": "veth_a1", "custom": {"bridge_opts": "frob=1"}}},
