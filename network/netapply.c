@@ -55,8 +55,10 @@ static int sysfs_write(const char *sysroot, const char *dev, const char *sub, co
 	return e ? SYS_ERR(e) : 0;
 }
 
-/* "mode=4 miimon=100": mode first (only settable while down without slaves). */
-static int bond_options(const char *sysroot, const char *bond, const char *options)
+/* "mode=4 miimon=100" into bonding/ (mode first: only settable while down without
+ * slaves), or bridge_opts "k=v ..." into bridge/; validated by netconf. */
+static int dev_options(const char *sysroot, const char *dev, const char *sub,
+		       const char *options)
 {
 	char copy[NETCONF_BOND_OPTS_MAX], *save = NULL;
 
@@ -67,9 +69,9 @@ static int bond_options(const char *sysroot, const char *bond, const char *optio
 			continue;
 		*eq = '\0';
 		/* active_slave needs slaves: applied by the kernel's primary instead */
-		if (!strcmp(t, "active_slave"))
+		if (!strcmp(sub, "bonding") && !strcmp(t, "active_slave"))
 			t = (char *)"primary";
-		int r = sysfs_write(sysroot, bond, "bonding", t, eq + 1);
+		int r = sysfs_write(sysroot, dev, sub, t, eq + 1);
 		if (r < 0)
 			return r;
 	}
@@ -81,6 +83,8 @@ static int ifindex(const char *name)
 	unsigned i = if_nametoindex(name);
 	return i ? (int)i : SYS_ERR(ENODEV);
 }
+
+static int link_del(struct nl_sock *sk, const char *dev);
 
 static int link_add(struct nl_sock *sk, const struct netstep *st, const char *sysroot)
 {
@@ -109,8 +113,12 @@ static int link_add(struct nl_sock *sk, const struct netstep *st, const char *sy
 		rtnl_link_set_flags(l, IFF_UP);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(l);
-	if (r == 0 && !strcmp(st->kind, "bond") && st->options[0])
-		r = bond_options(sysroot, st->dev, st->options);
+	if (r == 0 && st->options[0]) {
+		r = dev_options(sysroot, st->dev, !strcmp(st->kind, "bond") ? "bonding" : "bridge",
+				st->options);
+		if (r < 0)   /* the step is all or nothing: its undo is not run when it fails */
+			(void)link_del(sk, st->dev);
+	}
 	return r;
 }
 

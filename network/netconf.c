@@ -141,6 +141,78 @@ static int mask_to_prefix(const char *v)
 	return (p < 32 && (m << p)) ? -1 : p;
 }
 
+/* The bridge options the kernel exposes as writable files under
+ * /sys/class/net/BRIDGE/bridge/ (stp_state excluded: it is the `stp` attribute). */
+static const char *const bridge_opt_names[] = {
+	"ageing_time", "default_pvid", "forward_delay", "group_addr", "group_fwd_mask",
+	"hash_elasticity", "hash_max", "hello_time", "max_age", "multicast_igmp_version",
+	"multicast_last_member_count", "multicast_last_member_interval",
+	"multicast_membership_interval", "multicast_mld_version", "multicast_querier",
+	"multicast_querier_interval", "multicast_query_interval",
+	"multicast_query_response_interval", "multicast_query_use_ifaddr",
+	"multicast_router", "multicast_snooping", "multicast_startup_query_count",
+	"multicast_startup_query_interval", "multicast_stats_enabled", "nf_call_arptables",
+	"nf_call_ip6tables", "nf_call_iptables", "no_linklocal_learn", "priority",
+	"vlan_filtering", "vlan_protocol", "vlan_stats_enabled", "vlan_stats_per_port",
+};
+
+/* A value the sysfs file parses: decimal, 0x-hex, or a MAC (group_addr). */
+static bool bridge_opt_value_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 17) {   /* xx:xx:xx:xx:xx:xx */
+		for (size_t i = 0; i < n; i++)
+			if (i % 3 == 2 ? v[i] != ':' : !isxdigit((unsigned char)v[i]))
+				return false;
+		return true;
+	}
+	bool hex = n > 2 && v[0] == '0' && v[1] == 'x';
+	if (n == 0 || n > 20)
+		return false;
+	for (const char *p = v + (hex ? 2 : 0); *p; p++)
+		if (hex ? !isxdigit((unsigned char)*p) : !isdigit((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* "k=v k=v" (whitespace separated) → checked, normalised into n->bridge_opts. */
+static int bridge_opts_set(struct netconf_net *n, const char *v, struct vd_error *err)
+{
+	char copy[NETCONF_BOND_OPTS_MAX], out[NETCONF_BOND_OPTS_MAX] = "", *save = NULL;
+	const size_t nnames = sizeof(bridge_opt_names) / sizeof(*bridge_opt_names);
+	size_t len = 0;
+
+	if (strlen(v) >= sizeof(copy))
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bridge_opts: "
+				    "longer than %zu bytes", n->name, sizeof(copy) - 1);
+	snprintf(copy, sizeof(copy), "%s", v);
+	for (char *t = strtok_r(copy, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+		char *eq = strchr(t, '=');
+		size_t i = 0;
+		if (eq)
+			*eq = '\0';
+		while (i < nnames && strcmp(t, bridge_opt_names[i]))
+			i++;
+		if (i == nnames)
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bridge_opts: "
+					    "unknown bridge option '%.32s'", n->name, t);
+		if (!eq || !bridge_opt_value_ok(eq + 1))
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bridge_opts: "
+					    "%s: bad value '%.32s'", n->name, t, eq ? eq + 1 : "");
+		/* a name given twice is refused: the result would depend on write order */
+		for (const char *p = out; (p = strstr(p, t)); p++)
+			if ((p == out || p[-1] == ' ') && p[strlen(t)] == '=')
+				return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': "
+						    "bridge_opts: %s given twice", n->name, t);
+		/* normalising only drops whitespace: it fits */
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s=%s", len ? " " : "",
+					t, eq + 1);
+	}
+	memcpy(n->bridge_opts, out, sizeof(out));
+	return 0;
+}
+
 int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 		    struct vd_error *err)
 {
@@ -154,9 +226,9 @@ int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 		n->seen |= NETCONF_A_REMOVE;
 		return 0;
 	}
-	if (!strcmp(key, "custom"))
-		return 0;   /* custom properties: none is acted on (bridge_opts: later) */
 	n->seen |= NETCONF_A_OTHER;
+	if (!strcmp(key, "bridge_opts"))   /* from custom {bridge_opts} or the persisted text */
+		return bridge_opts_set(n, v, err);
 	if (!strcmp(key, "nic") || !strcmp(key, "bonding")) {
 		if (!dev_name_ok(v))
 			return vd_error_set(err, !strcmp(key, "nic") ? VD_ERR_NET_BAD_NIC :

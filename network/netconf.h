@@ -40,6 +40,7 @@ struct netconf_net {
 	int ipv6prefix;                 /* -1 unset (64 when an address is given) */
 	char ipv6gateway[INET6_ADDRSTRLEN];
 	bool default_route;
+	char bridge_opts[NETCONF_BOND_OPTS_MAX];   /* custom bridge_opts, normalised "k=v k=v" */
 	unsigned seen;                  /* NETCONF_A_* bits: attributes given */
 };
 
@@ -132,7 +133,9 @@ struct netstep {
 	char kind[8];
 	char base[IFNAMSIZ];           /* vlan base; SET_MASTER: the new master */
 	int vlan;
-	char options[NETCONF_BOND_OPTS_MAX];   /* bond options (LINK_ADD of a bond) */
+	/* LINK_ADD/LINK_DEL of a bond: its options; of a bridge: its bridge_opts (written to
+	 * sysfs after creation, so a LINK_DEL's undo recreates the bridge as it was) */
+	char options[NETCONF_BOND_OPTS_MAX];
 	int value;                     /* mtu, up, stp, prefix */
 	int family;
 	char addr[INET6_ADDRSTRLEN];

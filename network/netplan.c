@@ -160,7 +160,7 @@ static bool net_same(const struct netconf_net *a, const struct netconf_net *b)
 	       !strcmp(a->ipaddr, b->ipaddr) && a->prefix == b->prefix &&
 	       !strcmp(a->gateway, b->gateway) && !strcmp(a->ipv6addr, b->ipv6addr) &&
 	       a->ipv6prefix == b->ipv6prefix && !strcmp(a->ipv6gateway, b->ipv6gateway) &&
-	       a->default_route == b->default_route;
+	       a->default_route == b->default_route && !strcmp(a->bridge_opts, b->bridge_opts);
 }
 
 static bool bond_same(const struct netconf_bond *a, const struct netconf_bond *b)
@@ -266,8 +266,8 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 		snprintf(st->base, sizeof(st->base), "%s", base_of(n));
 		st->vlan = n->vlan;
 	}
-	if (pass == 3 && n->bridged)
-		link_del(pl, n->name, "bridge");
+	if (pass == 3 && n->bridged && (st = link_del(pl, n->name, "bridge")))
+		snprintf(st->options, sizeof(st->options), "%s", n->bridge_opts);
 }
 
 static void add_net(struct planner *pl, const struct netconf_net *n)
@@ -293,7 +293,9 @@ static void add_net(struct planner *pl, const struct netconf_net *n)
 		snprintf(port, sizeof(port), "%s", vdev);
 	}
 	if (n->bridged) {
-		link_add(pl, n->name, "bridge", NETCONF_MTU_DEFAULT);
+		struct netstep *bst = link_add(pl, n->name, "bridge", NETCONF_MTU_DEFAULT);
+		if (bst)
+			snprintf(bst->options, sizeof(bst->options), "%s", n->bridge_opts);
 		if (n->stp) {
 			struct netstep *st = emit(pl, NETSTEP_SET_STP, n->name);
 			if (st)

@@ -77,6 +77,8 @@ int netconf_format(const struct netconf *c, char **ret)
 			add_value(&b, "ipv6gateway", n->ipv6gateway);
 		if (n->default_route)
 			add_value(&b, "defaultRoute", "true");
+		if (n->bridge_opts[0])
+			add_value(&b, "bridge_opts", n->bridge_opts);
 		util_buf_addc(&b, '\n');
 	}
 	*ret = util_buf_steal(&b, NULL);

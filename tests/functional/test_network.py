@@ -164,6 +164,44 @@ class NetTest(unittest.TestCase):
                 self.assertCode(self.setup(nets, bonds), code, needle)
                 self.assertEqual(self.state(), before)
 
+    def bridge_info(self, name):
+        return self.links()[name]["linkinfo"]["info_data"]
+
+    def test_bridge_opts_applied_validated_and_rolled_back(self):
+        r = self.setup({"keep": {"nic": "veth_a0", "custom": {
+            "bridge_opts": " multicast_snooping=0  priority=4096 ageing_time=30000 "}}})
+        self.assertCode(r, 0)
+        d = self.bridge_info("keep")
+        self.assertEqual((d["mcast_snooping"], d["priority"], d["ageing_time"]),
+                         (0, 4096, 30000))
+        opts = self.caps()["bridges"]["keep"]["opts"]
+        self.assertEqual((opts["multicast_snooping"], opts["priority"]), ("0", "4096"))
+        before = self.state()
+        cases = [
+            ({"n1": {"nic": "veth_a1", "custom": {"bridge_opts": "frob=1"}}},
+             "network 'n1': bridge_opts: unknown bridge option 'frob'"),
+            ({"n1": {"nic": "veth_a1", "custom": {"bridge_opts": "priority=x"}}},
+             "priority: bad value 'x'"),
+            ({"n1": {"nic": "veth_a1", "custom": {"ethtool_opts": "-K veth_a1 tso off"}}},
+             "custom property 'ethtool_opts'"),
+        ]
+        for nets, needle in cases:
+            with self.subTest(nets=nets):
+                self.assertCode(self.setup(nets), 21, needle)
+                self.assertEqual(self.state(), before)
+        # a value the kernel refuses (only 802.1Q and 802.1ad are VLAN protocols) fails in the middle: the edited
+        # bridge is recreated by the rollback with its former options
+        r = self.setup({"keep": {"nic": "veth_a0", "custom": {"bridge_opts": "vlan_protocol=0x1234"}}})
+        self.assertEqual(r["status"]["code"], 29, r)
+        self.assertIn("rolled back", r["status"]["message"])
+        self.assertEqual(self.state(), before)
+        d = self.bridge_info("keep")
+        self.assertEqual((d["mcast_snooping"], d["priority"], d["ageing_time"]),
+                         (0, 4096, 30000))
+        # persisted: a restarted agent sees no difference to restore
+        self.assertCode(self.agent.call("setSafeNetworkConfig"), 0)
+        self.assertEqual(self.caps()["netConfigDirty"], "False")
+
     def test_failure_in_the_middle_rolls_everything_back(self):
         # an existing default route makes the last step (route add) fail
         self.ns.run("ip", "route", "add", "default", "via", "10.231.0.1")

@@ -184,6 +184,29 @@ static void test_validation_codes(void **state)
 	expect_err(NULL, "net n1 bonding=bond7", 21, "unknown bond 'bond7'");
 	expect_err(NULL, "bond bond0 nics=eth0,eth1 options=mode=1+primary=eth2", 25, "primary");
 	expect_err(NULL, "net n1 nic=eth0 vlan=4000 bonding=", 25, "bad device name");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=frob=1", 21,
+		   "network 'n1': bridge_opts: unknown bridge option 'frob'");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=stp_state=1", 21, "'stp_state'");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=ageing_time", 21, "ageing_time: bad value");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=ageing_time=1;reboot", 21,
+		   "ageing_time: bad value '1;reboot'");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=priority=0xzz", 21, "bad value");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=group_addr=01:80:c2:00:00:z1", 21, "group_addr");
+	expect_err(NULL, "net n1 nic=eth0 bridge_opts=priority=1+priority=2", 21,
+		   "priority given twice");
+}
+
+static void test_bridge_opts(void **state)
+{
+	(void)state;
+	/* normalised (whitespace collapsed), written right after the bridge is created */
+	expect_plan(NULL, "net b nic=eth1 bridge_opts=++forward_delay=1500+++multicast_snooping=0+",
+		    "link-add bridge b forward_delay=1500 multicast_snooping=0; master eth1 b; "
+		    "mtu b 1500");
+	/* a change of options alone is an edit: the bridge is recreated with the new ones */
+	char *out = PLAN("net b nic=eth1 bridge_opts=priority=7", "net b nic=eth1 bridge_opts=priority=9");
+	assert_non_null(strstr(out, "link-add bridge b priority=9"));
+	free(out);
 }
 
 /* ---- planner ---- */
@@ -286,7 +309,8 @@ static void test_format_parse_roundtrip(void **state)
 
 	assert_int_equal(req(&c, "bond bond0 nics=eth0,eth1 options=mode=1+miimon=100+primary=eth1\n"
 			     "net a bonding=bond0 vlan=3 mtu=9000 ipaddr=10.1.1.1 prefix=8 "
-			     "gateway=10.0.0.1 defaultRoute=true ipv6addr=fd00::1/48 stp=on\n"
+			     "gateway=10.0.0.1 defaultRoute=true ipv6addr=fd00::1/48 stp=on "
+			     "bridge_opts=priority=7+group_addr=01:80:c2:00:00:0e\n"
 			     "net b nic=eth2 bridged=false", &err), 0);
 	assert_int_equal(netconf_merge(&empty, &c, &merged, &err), 0);
 	assert_int_equal(netconf_format(&merged, &text), 0);
@@ -305,7 +329,8 @@ static void test_parse_rejects(void **state)
 	static const char *const bad[] = {
 		"net", "net a vlan=99999", "net a nic=eth0 ipaddr=1.2.3.4", "bond bond0",
 		"net a nic=%zz", "net a nic=a%00b", "frob a", "net a remove=true",
-		"net a nic=eth0\nnet a nic=eth1", "net a nic=eth0 mtu", "bond bond1 nics=x options=mode%3D9",
+		"net a nic=eth0\nnet a nic=eth1", "net a nic=eth0 mtu",
+		"net a nic=eth0 bridge_opts=hash_max%3D1%2Fx", "bond bond1 nics=x options=mode%3D9",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		struct netconf c = { 0 };
@@ -325,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_plan_bond),
 		cmocka_unit_test(test_plan_mtu_down_and_remove),
 		cmocka_unit_test(test_plan_deletions_are_consecutive),
+		cmocka_unit_test(test_bridge_opts),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};

@@ -22,6 +22,43 @@ static char *attr_string(xmlrpc_value *v)
 	return rpc_to_string(v);
 }
 
+/* custom: {bridge_opts: "k=v ..."}; any other custom property is refused by name. */
+static int custom_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
+			struct vd_error *err)
+{
+	if (xmlrpc_value_type(st) != XMLRPC_TYPE_STRUCT)
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom: not a "
+				    "struct", n->name);
+	int size = xmlrpc_struct_size(env, st), r = 0;
+	for (int i = 0; i < size && !env->fault_occurred && r == 0; i++) {
+		xmlrpc_value *k = NULL, *v = NULL;
+		const char *key = NULL;
+		xmlrpc_struct_read_member(env, st, (unsigned)i, &k, &v);
+		if (env->fault_occurred)
+			break;
+		xmlrpc_read_string(env, k, &key);
+		if (env->fault_occurred) {
+			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom: bad "
+					 "property name", n->name);
+		} else if (strcmp(key, "bridge_opts")) {
+			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom property "
+					 "'%.32s' is not supported by this agent", n->name, key);
+		} else {
+			_cleanup_free_ char *s = attr_string(v);
+			r = s ? netconf_net_set(n, "bridge_opts", s, err) :
+				vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom: "
+					     "bridge_opts: not a string", n->name);
+		}
+		free((char *)key);
+		xmlrpc_DECREF(k);
+		xmlrpc_DECREF(v);
+	}
+	if (r == 0 && env->fault_occurred)
+		r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom: bad struct",
+				 n->name);
+	return r;
+}
+
 static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 		     struct vd_error *err)
 {
@@ -39,13 +76,7 @@ static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bad attribute name",
 					 n->name);
 		} else if (!strcmp(key, "custom")) {
-			if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT)
-				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom: "
-						 "not a struct", n->name);
-			else if (xmlrpc_struct_size(env, v) > 0)
-				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': custom "
-						 "properties (bridge_opts, ethtool_opts) are not "
-						 "supported by this agent", n->name);
+			r = custom_attrs(n, v, env, err);
 		} else {
 			_cleanup_free_ char *s = attr_string(v);
 			r = s ? netconf_net_set(n, key, s, err) :
