@@ -29,6 +29,16 @@ typedef int (*migration_dest_create_fn)(const struct migration_peer *p, const ch
 /* destroy(vmId) on the destination after a failed migration; best effort, logged. */
 typedef void (*migration_dest_destroy_fn)(const struct migration_peer *p, const char *vm_id);
 
+/* This host against a libvirt CPU model name (the host module's hostcaps_cpu_compare,
+ * handed over by modules.c): 1 runnable, 0 not (ret_missing = the model's features
+ * the host lacks; caller frees with cpu_strv_free), -ENOENT unknown model, other
+ * -errno (e.g. -ENOTCONN: libvirt has not answered yet). */
+typedef int (*migration_cpu_compare_fn)(const char *model, char ***ret_missing, size_t *ret_n);
+/* The host's CPU use from the host stats module's latest sample: *used_pct = percent
+ * of all CPUs busy (100 - idle), *n_cpus online CPUs. -ENODATA before the first
+ * sample. */
+typedef int (*migration_cpu_load_fn)(double *used_pct, int *n_cpus);
+
 /* From the configuration (copied by migration_start; strings must outlive the module). */
 struct migration_opts {
 	const char *host_root;        /* prefix of /proc, /sys reads ("" = /) */
@@ -36,6 +46,9 @@ struct migration_opts {
 	int destination_timeout;      /* vars.migration_destination_timeout, seconds */
 	int host_mem_reserve;         /* vars.host_mem_reserve, MiB */
 	int guest_ram_overhead;       /* vars.guest_ram_overhead, MiB */
+	int max_cpu_load;             /* vars.migration_max_cpu_load, percent; 0 = no check */
+	migration_cpu_compare_fn cpu_compare;   /* NULL = no CPU-model check */
+	migration_cpu_load_fn cpu_load;         /* NULL = no CPU-load check */
 	/* source side */
 	int max_outgoing;             /* vars.max_outgoing_migrations */
 	bool tcp_transport;           /* vars.migration_transport = tcp (labs); else qemu+tls */
@@ -59,13 +72,18 @@ struct migration_host_facts {
 	long long mem_available_mib;  /* MemAvailable */
 	int incoming;                 /* incoming migrations in progress */
 	long long incoming_mem_mib;   /* memory they reserved (memSize + overhead each) */
+	double cpu_used_pct;          /* percent of all CPUs busy; < 0 = unknown (no check) */
+	int n_cpus;                   /* online CPUs (0 = unknown) */
 };
 
 /* The readiness checks of an incoming VM c against facts, first failure wins (API.md
  * §4.4, §7.1 step 6): incoming limit (82 when the source passed incomingLimit, 12 for
  * an older source that cannot retry), free memory for memSize + overhead after the
  * host reserve and the incoming reservations (14), every NIC's bridge present (9) and
- * up (9). Pure except for reading <host_root>/sys/class/net/<bridge>/flags. */
+ * up (9), the VM's custom CPU model runnable on this host (9, through opts.cpu_compare),
+ * the host CPU use with the VM added — counted as its vCPUs all busy, 100·vcpus/n_cpus
+ * percent — at most opts.max_cpu_load (40). Pure except for reading
+ * <host_root>/sys/class/net/<bridge>/flags and calling opts.cpu_compare. */
 int migration_check_incoming(const struct vm_conf *c, const struct migration_host_facts *f,
 			     bool source_passed_limit, struct vd_error *err) _wur_;
 
