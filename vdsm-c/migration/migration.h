@@ -54,6 +54,9 @@ struct migration_opts {
 	bool tcp_transport;           /* vars.migration_transport = tcp (labs); else qemu+tls */
 	int max_bandwidth;            /* vars.migration_max_bandwidth, MiB/s */
 	int downtime;                 /* vars.migration_downtime, ms */
+	int downtime_steps;           /* vars.migration_downtime_steps */
+	int downtime_delay;           /* vars.migration_downtime_delay, s per GiB */
+	int max_time_per_gib;         /* vars.migration_max_time_per_gib_mem, s; 0 = none */
 	int progress_timeout;         /* vars.migration_progress_timeout, s */
 	int monitor_interval;         /* vars.migration_monitor_interval, s */
 	int create_timeout;           /* vars.migration_create_timeout, s */
@@ -129,5 +132,18 @@ int migration_status(const char *id, struct migration_status *ret, struct vd_err
 /* Cancels the running migration of id (flag + libvirt abortJob); the VM stays on this
  * host, Up. Error 47 when none is running. */
 int migration_cancel(const char *id, struct vd_error *err) _wur_;
+
+/* ---- downtime schedule and time limit (schedule.c, pure) ---- */
+
+/* Step i (0-based) of the stepped max-downtime ramp to target_ms in `steps` steps
+ * (vars.migration_downtime_steps): exponential from about target/steps up to exactly
+ * target at the last step (and beyond); never decreasing in i. */
+int migration_downtime_step(int target_ms, int steps, int i);
+/* Seconds between two steps: delay_per_gib (vars.migration_downtime_delay) × the
+ * guest's memory in GiB (at least 1) / steps; 0 = all steps at once. */
+double migration_downtime_interval(int delay_per_gib, unsigned long long mem_bytes, int steps);
+/* True when a migration running for elapsed seconds has exceeded max_per_gib
+ * (vars.migration_max_time_per_gib_mem) × memory in GiB (at least 1); 0 = no limit. */
+bool migration_over_time(int max_per_gib, unsigned long long mem_bytes, double elapsed);
 
 #endif
