@@ -100,6 +100,7 @@ static const struct conf_key keys[] = {
 	INT("vars", migration_progress_timeout, 1, 86400, "240"),
 	INT("vars", migration_monitor_interval, 0, 3600, "10"),
 	INT("vars", migration_create_timeout, 1, 86400, "600"),
+	INT("vars", migration_retry_timeout, 1, 3600, "10"),
 	INT("vars", migration_max_cpu_load, 0, 100, "80"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };

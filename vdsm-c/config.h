@@ -78,6 +78,7 @@ struct vd_config {
 	int migration_progress_timeout;  /* s without a new low of remaining data → abort */
 	int migration_monitor_interval;  /* s between job samples (0 = no monitor) */
 	int migration_create_timeout;    /* s for the destination's migrationCreate */
+	int migration_retry_timeout;     /* s before migrationCreate again after 82 */
 	int migration_max_cpu_load;      /* % host CPU with an incoming VM added (0 = no check) */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */

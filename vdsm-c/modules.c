@@ -121,6 +121,7 @@ static int migration_module_start(void)
 		.progress_timeout = c->migration_progress_timeout,
 		.monitor_interval = c->migration_monitor_interval,
 		.create_timeout = c->migration_create_timeout,
+		.retry_timeout = c->migration_retry_timeout,
 		.tls = c->ssl,
 		.cert_file = mig_cert, .key_file = mig_key, .ca_file = mig_ca,
 		.dest_create = verbs_migration_dest_create,

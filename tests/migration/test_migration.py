@@ -35,6 +35,7 @@ def setUpModule():
         # running TCG guests it would refuse most migrations; its own test below runs an
         # agent with a low maximum
         "migration_max_cpu_load": "0",
+        "migration_retry_timeout": "1",
     }}).start()
 
 
@@ -362,6 +363,35 @@ class AgentMigrationTest(unittest.TestCase):
     def finished(self, vid, timeout=120):
         return wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
                                  else None)(self.mig_status(vid)), timeout, "migration end")
+
+    def test_retry_after_incoming_limit(self):
+        # B at its incoming limit (1 in this tier) answers 82 because A passes
+        # incomingLimit; A keeps retrying (migration_retry_timeout 1 s here) and the
+        # migration goes through once B has room again
+        a, b = hosts.a, hosts.b
+        p = self.create_on_a(18)
+        vid, guest = p["vmId"], hosts.guest_ip(18)
+        wait_for(lambda: hosts.heartbeat(vid) > 0, 90, "console heartbeat")
+        blocker = hosts.vm_params(n=19)
+        r = b.agent.call("migrationCreate", blocker, 1)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        try:
+            r = self.migrate(vid)
+            self.assertEqual(r["status"]["code"], 0, r["status"])
+            refusals = r"AUDIT event=migration-incoming-refused vm=%s code=82 " % vid
+            wait_for(lambda: len(re.findall(refusals, b.agent.log())) >= 2, 30,
+                     "two 82 refusals on B")
+            self.assertEqual(vm_status(a.agent, vid), "Migration Source")
+            self.assertEqual(self.mig_status(vid)["status"]["message"], "Migration in progress")
+        finally:
+            self.assertEqual(b.agent.call("destroy", blocker["vmId"])["status"]["code"], 0)
+        s = self.finished(vid)
+        self.assertEqual(s["status"]["code"], 0, s)
+        wait_for(lambda: vm_status(b.agent, vid) == "Up", 30, "VM Up on B")
+        self.assertEqual(vm_status(a.agent, vid), "Down")
+        hb = hosts.heartbeat(vid)
+        wait_for(lambda: hosts.heartbeat(vid) > hb + 1, 30, "heartbeat on B")
+        wait_for(lambda: hosts.answers_ping(guest), 30, "guest answers ping on B", step=0.2)
 
     def test_migrate_up_on_b_down_on_a(self):
         a, b = hosts.a, hosts.b

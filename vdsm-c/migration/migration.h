@@ -18,12 +18,14 @@ struct migration_peer {
 	const char *host;             /* from migrate's dst (host:port) */
 	int port;
 	int timeout;                  /* seconds for the call (vars.migration_create_timeout) */
+	int incoming_limit;           /* passed to migrationCreate: this source retries on 82 */
 	bool tls;                     /* vars.ssl */
 	const char *cert_file, *key_file, *ca_file;   /* the host's own certificate */
 };
 /* migrationCreate on the destination with the VM's stored conf (conf_blob, opaque
- * here). Returns 0, or -1 with err = the destination's code and message, or 10 when it
- * cannot be reached. */
+ * here) and p->incoming_limit (so a full destination answers 82, which the source
+ * retries, not 12). Returns 0, or -1 with err = the destination's code and message, or
+ * 10 when it cannot be reached. */
 typedef int (*migration_dest_create_fn)(const struct migration_peer *p, const char *vm_id,
 					const char *conf_blob, struct vd_error *err);
 /* destroy(vmId) on the destination after a failed migration; best effort, logged. */
@@ -60,6 +62,7 @@ struct migration_opts {
 	int progress_timeout;         /* vars.migration_progress_timeout, s */
 	int monitor_interval;         /* vars.migration_monitor_interval, s */
 	int create_timeout;           /* vars.migration_create_timeout, s */
+	int retry_timeout;            /* vars.migration_retry_timeout, s between tries after 82 */
 	bool tls;                     /* vars.ssl */
 	const char *cert_file, *key_file, *ca_file;
 	migration_dest_create_fn dest_create;

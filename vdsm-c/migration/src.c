@@ -48,6 +48,7 @@ static struct migration_peer peer_of(const struct outgoing *o)
 	const struct migration_opts *op = &migration_cfg;
 	return (struct migration_peer){ .host = o->req.dst_host, .port = o->req.dst_port,
 					.timeout = op->create_timeout, .tls = op->tls,
+					.incoming_limit = op->max_incoming,
 					.cert_file = op->cert_file, .key_file = op->key_file,
 					.ca_file = op->ca_file };
 }
@@ -149,7 +150,28 @@ static void run(struct outgoing *o)
 	pthread_t mon;
 	bool mon_started = false;
 
-	int cr = migration_cfg.dest_create(&peer, id, o->blob, &err);
+	/* A full destination answers 82 (we pass incomingLimit): try again every
+	 * migration_retry_timeout s, for migration_create_timeout s at most, until
+	 * cancelled (API.md §7.1 step 6). */
+	int cr;
+	for (;;) {
+		cr = migration_cfg.dest_create(&peer, id, o->blob, &err);
+		if (cr == 0 || err.code != VD_ERR_MIGRATELIMIT ||
+		    util_now_monotonic() - t0 + migration_cfg.retry_timeout > migration_cfg.create_timeout)
+			break;
+		log_info("VM %s: destination %s:%d is at its incoming limit; retrying in %d s", id,
+			 peer.host, peer.port, migration_cfg.retry_timeout);
+		double until = util_now_monotonic() + migration_cfg.retry_timeout;
+		const struct timespec slice = { 0, 200 * 1000 * 1000 };
+		while (!atomic_load(&o->cancel) && util_now_monotonic() < until)
+			nanosleep(&slice, NULL);
+		if (atomic_load(&o->cancel)) {
+			err = (struct vd_error){ 0 };   /* the 82 is no longer the outcome */
+			vd_error_set(&err, VD_ERR_MIGCANCELERR, "Migration canceled");
+			break;
+		}
+		err = (struct vd_error){ 0 };
+	}
 	free(o->blob);
 	o->blob = NULL;
 	if (cr < 0) {
