@@ -94,9 +94,14 @@ static const struct conf_key keys[] = {
 	STR("vars", migration_transport, "tls"),
 	INT("vars", migration_max_bandwidth, 1, 1 << 20, "52"),
 	INT("vars", migration_downtime, 1, 3600 * 1000, "500"),
+	INT("vars", migration_downtime_steps, 1, 100, "5"),
+	INT("vars", migration_downtime_delay, 0, 86400, "100"),
+	INT("vars", migration_max_time_per_gib_mem, 0, 86400, "64"),
 	INT("vars", migration_progress_timeout, 1, 86400, "240"),
 	INT("vars", migration_monitor_interval, 0, 3600, "10"),
 	INT("vars", migration_create_timeout, 1, 86400, "600"),
+	INT("vars", migration_retry_timeout, 1, 3600, "10"),
+	INT("vars", migration_max_cpu_load, 0, 100, "80"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 

@@ -72,9 +72,14 @@ struct vd_config {
 	char migration_transport[8];     /* tls | tcp: destination libvirt URI scheme */
 	int migration_max_bandwidth;     /* MiB/s when migrate gives no maxBandwidth */
 	int migration_downtime;          /* ms when migrate gives no downtime */
+	int migration_downtime_steps;    /* steps of the ramp to the downtime */
+	int migration_downtime_delay;    /* s per GiB of RAM over which the ramp runs */
+	int migration_max_time_per_gib_mem; /* s per GiB before abort (0 = no limit) */
 	int migration_progress_timeout;  /* s without a new low of remaining data → abort */
 	int migration_monitor_interval;  /* s between job samples (0 = no monitor) */
 	int migration_create_timeout;    /* s for the destination's migrationCreate */
+	int migration_retry_timeout;     /* s before migrationCreate again after 82 */
+	int migration_max_cpu_load;      /* % host CPU with an incoming VM added (0 = no check) */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

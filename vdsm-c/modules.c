@@ -1,4 +1,5 @@
 /* The module table: add a subsystem here (one row) to have it started and stopped. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -79,6 +80,19 @@ static int vm_module_start(void)
 /* The host certificate the source agent presents to the destination agent. */
 static char *mig_cert, *mig_key, *mig_ca;
 
+/* The host module's facts for the migration destination checks (no sibling calls). */
+static int mig_cpu_load(double *used_pct, int *n_cpus)
+{
+	struct hoststats_sample *s = hoststats_sample_get();
+
+	if (!s)
+		return -ENODATA;
+	*used_pct = 100.0 - s->cpu_idle;
+	*n_cpus = (int)s->n_cpus;
+	hoststats_sample_unref(s);
+	return *n_cpus > 0 ? 0 : -ENODATA;
+}
+
 static int migration_module_start(void)
 {
 	const struct vd_config *c = vd_rt.conf;
@@ -94,13 +108,20 @@ static int migration_module_start(void)
 		.destination_timeout = c->migration_destination_timeout,
 		.host_mem_reserve = c->host_mem_reserve,
 		.guest_ram_overhead = c->guest_ram_overhead,
+		.max_cpu_load = c->migration_max_cpu_load,
+		.cpu_compare = hostcaps_cpu_compare,
+		.cpu_load = mig_cpu_load,
 		.max_outgoing = c->max_outgoing_migrations,
 		.tcp_transport = strcmp(c->migration_transport, "tcp") == 0,
 		.max_bandwidth = c->migration_max_bandwidth,
 		.downtime = c->migration_downtime,
+		.downtime_steps = c->migration_downtime_steps,
+		.downtime_delay = c->migration_downtime_delay,
+		.max_time_per_gib = c->migration_max_time_per_gib_mem,
 		.progress_timeout = c->migration_progress_timeout,
 		.monitor_interval = c->migration_monitor_interval,
 		.create_timeout = c->migration_create_timeout,
+		.retry_timeout = c->migration_retry_timeout,
 		.tls = c->ssl,
 		.cert_file = mig_cert, .key_file = mig_key, .ca_file = mig_ca,
 		.dest_create = verbs_migration_dest_create,

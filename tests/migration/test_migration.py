@@ -31,6 +31,11 @@ def setUpModule():
         "max_outgoing_migrations": "1",
         "migration_transport": "tcp",
         "migration_monitor_interval": "1",
+        # the CPU-load check counts an incoming VM's vCPUs busy: on a 2-CPU lab machine
+        # running TCG guests it would refuse most migrations; its own test below runs an
+        # agent with a low maximum
+        "migration_max_cpu_load": "0",
+        "migration_retry_timeout": "1",
     }}).start()
 
 
@@ -236,6 +241,31 @@ class MigrationCreateTest(unittest.TestCase):
         self.assertEqual(r["status"]["code"], 0, r["status"])
         self.vm_ids.append(second["vmId"])
 
+    def test_refused_cpu_model(self):
+        # a model of libvirt's CPU map that B's host CPU cannot give a guest (caps'
+        # cpuFlags list model_X for each it can), and one the map does not know
+        caps = hosts.b.agent.call("getVdsCapabilities")["info"]
+        runnable = {f[6:] for f in caps["cpuFlags"].split(",") if f.startswith("model_")}
+        mapdir = "/usr/share/libvirt/cpu_map"
+        models = sorted(n[4:-4] for n in os.listdir(mapdir)
+                        if n.startswith("x86_") and n.endswith(".xml")
+                        and n not in ("x86_features.xml", "x86_vendors.xml"))
+        lacking = [m for m in models if m not in runnable and re.match(r"^[A-Za-z0-9_-]+$", m)]
+        if lacking:
+            m = lacking[-1]
+            msg = self.refused(hosts.vm_params(n=14, cpuType=m), 9,
+                               "CPU model '%s' is not runnable on this host" % m)
+            self.assertRegex(msg, r"\(missing: .+\)")
+        self.refused(hosts.vm_params(n=15, cpuType="NoSuch_Model%x" % os.getpid()), 9,
+                     "is unknown to this host's libvirt CPU map")
+        self.assertRegex(hosts.b.agent.log(), r"AUDIT event=migration-incoming-refused vm=\S+ "
+                                              r"code=9 reason=\".*CPU model")
+        if runnable:  # a model B runs passes the check (then the VM is registered)
+            p = hosts.vm_params(n=16, cpuType=sorted(runnable)[0])
+            r = hosts.b.agent.call("migrationCreate", p, 1)
+            self.assertEqual(r["status"]["code"], 0, r["status"])
+            self.assertEqual(hosts.b.agent.call("destroy", p["vmId"])["status"]["code"], 0)
+
     def test_refused_duplicate(self):
         p = self.create_on_a(8)
         r = hosts.a.agent.call("migrationCreate", full_conf(hosts.a.agent, p["vmId"]), 1)
@@ -260,6 +290,36 @@ class DestinationTimeoutTest(unittest.TestCase):
             self.assertNotIn(p["vmId"], hosts.b.domains())
             self.assertEqual(agent.call("destroy", p["vmId"])["status"]["code"], 0)
             self.assertEqual(agent.call("getVmStats", p["vmId"])["status"]["code"], 1)
+
+
+class CpuLoadTest(unittest.TestCase):
+    """migration_max_cpu_load: an incoming VM's vCPUs counted busy on top of the host's
+    CPU use; beyond the maximum migrationCreate refuses with 40, nothing registered."""
+
+    def test_refused_cpu_load(self):
+        agent = hosts.make_agent(hosts.b, {"vars": {"migration_max_cpu_load": "1",
+                                                    "host_sample_stats_interval": "1"}})
+        with agent:
+            agent.wait_ready(timeout=60)
+            p = hosts.vm_params(n=17)
+            # the check needs a host CPU sample (skipped with a warning before the first)
+            wait_for(lambda: agent.call("getVdsStats")["info"].get("cpuIdle") is not None,
+                     30, "a host CPU sample")
+            def refused():
+                r = agent.call("migrationCreate", p, 1)
+                if r["status"]["code"] == 0:  # raced the first sample: undo, try again
+                    agent.call("destroy", p["vmId"])
+                    return None
+                return r
+            r = wait_for(refused, 30, "refused for CPU load")
+            self.assertEqual(r["status"]["code"], 40, r["status"])
+            self.assertRegex(r["status"]["message"],
+                             r"host CPU load would reach \d+% with the VM \(\d+% busy now \+ "
+                             r"1 vCPU\(s\) of \d+ CPUs\), over the maximum of 1%")
+            self.assertEqual(agent.call("getVmStats", p["vmId"])["status"]["code"], 1)
+            self.assertNotIn(p["vmId"], hosts.b.domains())
+            self.assertRegex(agent.log(), r"AUDIT event=migration-incoming-refused vm=%s "
+                                          r"code=40 " % p["vmId"])
 
 
 class AgentMigrationTest(unittest.TestCase):
@@ -303,6 +363,35 @@ class AgentMigrationTest(unittest.TestCase):
     def finished(self, vid, timeout=120):
         return wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
                                  else None)(self.mig_status(vid)), timeout, "migration end")
+
+    def test_retry_after_incoming_limit(self):
+        # B at its incoming limit (1 in this tier) answers 82 because A passes
+        # incomingLimit; A keeps retrying (migration_retry_timeout 1 s here) and the
+        # migration goes through once B has room again
+        a, b = hosts.a, hosts.b
+        p = self.create_on_a(18)
+        vid, guest = p["vmId"], hosts.guest_ip(18)
+        wait_for(lambda: hosts.heartbeat(vid) > 0, 90, "console heartbeat")
+        blocker = hosts.vm_params(n=19)
+        r = b.agent.call("migrationCreate", blocker, 1)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        try:
+            r = self.migrate(vid)
+            self.assertEqual(r["status"]["code"], 0, r["status"])
+            refusals = r"AUDIT event=migration-incoming-refused vm=%s code=82 " % vid
+            wait_for(lambda: len(re.findall(refusals, b.agent.log())) >= 2, 30,
+                     "two 82 refusals on B")
+            self.assertEqual(vm_status(a.agent, vid), "Migration Source")
+            self.assertEqual(self.mig_status(vid)["status"]["message"], "Migration in progress")
+        finally:
+            self.assertEqual(b.agent.call("destroy", blocker["vmId"])["status"]["code"], 0)
+        s = self.finished(vid)
+        self.assertEqual(s["status"]["code"], 0, s)
+        wait_for(lambda: vm_status(b.agent, vid) == "Up", 30, "VM Up on B")
+        self.assertEqual(vm_status(a.agent, vid), "Down")
+        hb = hosts.heartbeat(vid)
+        wait_for(lambda: hosts.heartbeat(vid) > hb + 1, 30, "heartbeat on B")
+        wait_for(lambda: hosts.answers_ping(guest), 30, "guest answers ping on B", step=0.2)
 
     def test_migrate_up_on_b_down_on_a(self):
         a, b = hosts.a, hosts.b

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -31,6 +32,28 @@ static void mk(const char *rel)
 	assert_int_equal(mkdir(p, 0755), 0);
 }
 
+/* Fake libvirt CPU map: Nehalem runnable, Skylake-Server lacks two features, POWER8
+ * unknown, Opteron_G5 while libvirt has not answered. */
+static int fake_compare(const char *model, char ***ret_missing, size_t *ret_n)
+{
+	*ret_missing = NULL;
+	*ret_n = 0;
+	if (!strcmp(model, "Nehalem"))
+		return 1;
+	if (!strcmp(model, "Skylake-Server")) {
+		char **v = calloc(3, sizeof(*v));
+		assert_non_null(v);
+		v[0] = strdup("avx512f");
+		v[1] = strdup("pku");
+		*ret_missing = v;
+		*ret_n = 2;
+		return 0;
+	}
+	if (!strcmp(model, "Opteron_G5"))
+		return -ENOTCONN;
+	return -ENOENT;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -48,7 +71,8 @@ static int setup(void **state)
 	put("/sys/class/net/eth0/flags", "0x1003\n");
 	const struct migration_opts o = { .host_root = root, .max_incoming = 2,
 					  .destination_timeout = 10, .host_mem_reserve = 256,
-					  .guest_ram_overhead = 65 };
+					  .guest_ram_overhead = 65, .max_cpu_load = 80,
+					  .cpu_compare = fake_compare };
 	return migration_start(&o);
 }
 
@@ -88,6 +112,24 @@ static void test_passes(void **state)
 	f.incoming_mem_mib = 1089;
 	c->mem_mib = 2686;
 	assert_int_equal(migration_check_incoming(c, &f, true, &err), 0);
+	/* a runnable custom model; host-model CPUs are not compared */
+	c->cpu_mode = VM_CPU_CUSTOM;
+	c->cpu_model = strdup("Nehalem");
+	assert_int_equal(migration_check_incoming(c, &f, true, &err), 0);
+	c->cpu_mode = VM_CPU_HOST_MODEL;
+	free(c->cpu_model);
+	c->cpu_model = strdup("POWER8");
+	assert_int_equal(migration_check_incoming(c, &f, true, &err), 0);
+	/* CPU load: 30 % busy + 2 vCPUs of 4 CPUs = 80 %, exactly the maximum */
+	c->vcpus = 2;
+	f.cpu_used_pct = 30;
+	f.n_cpus = 4;
+	assert_int_equal(migration_check_incoming(c, &f, true, &err), 0);
+	/* unknown load (no sample yet): not checked */
+	f.cpu_used_pct = -1;
+	f.n_cpus = 0;
+	assert_int_equal(migration_check_incoming(c, &f, true, &err), 0);
+	assert_int_equal(err.code, 0);
 	vm_conf_free(c);
 }
 
@@ -124,11 +166,42 @@ static void test_refusals(void **state)
 	expect(conf(128, "../../etc"), &f, true, 9, "no bridge");
 }
 
+static struct vm_conf *cpu_conf(const char *model, int vcpus)
+{
+	struct vm_conf *c = conf(128, "ovirtmgmt");
+	c->vcpus = vcpus;
+	if (model) {
+		c->cpu_mode = VM_CPU_CUSTOM;
+		c->cpu_model = strdup(model);
+	}
+	return c;
+}
+
+static void test_cpu_refusals(void **state)
+{
+	struct migration_host_facts f = { .mem_available_mib = 4096, .cpu_used_pct = 30.5,
+					  .n_cpus = 4 };
+
+	(void)state;
+	expect(cpu_conf("Skylake-Server", 1), &f, true, 9,
+	       "CPU model 'Skylake-Server' is not runnable on this host (missing: avx512f pku)");
+	expect(cpu_conf("POWER8", 1), &f, true, 9, "CPU model 'POWER8' is unknown");
+	expect(cpu_conf("Opteron_G5", 1), &f, true, 9, "cannot compare CPU model 'Opteron_G5'");
+	/* 30.5 % + 2 of 4 CPUs = 80.5 % > 80 % */
+	expect(cpu_conf(NULL, 2), &f, true, 40,
+	       "host CPU load would reach 80% with the VM (30% busy now + 2 vCPU(s) of 4 CPUs), over the maximum of 80%");
+	/* memory is checked before CPU */
+	struct vm_conf *c = cpu_conf("Skylake-Server", 1);
+	c->mem_mib = 8192;
+	expect(c, &f, true, 14, "Not enough free memory");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_passes),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_cpu_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -50,6 +50,44 @@ static int is_bridge(const char *name)
 	return p && access(p, F_OK) == 0;
 }
 
+/* The VM's custom CPU model (the source's definition: cluster baseline, exact match)
+ * must be runnable here; default, host-model and passthrough CPUs follow the host. */
+static int check_cpu_model(const struct vm_conf *c, struct vd_error *err)
+{
+	char **missing = NULL;
+	size_t n = 0;
+
+	if (c->cpu_mode != VM_CPU_CUSTOM || !c->cpu_model || !migration_cfg.cpu_compare)
+		return 0;
+	int r = migration_cfg.cpu_compare(c->cpu_model, &missing, &n);
+	if (r == 1) {
+		cpu_strv_free(missing);
+		return 0;
+	}
+	if (r == 0) {
+		char list[256] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < n && len + 1 < sizeof(list); i++) {
+			int w = snprintf(list + len, sizeof(list) - len, "%s%s", i ? " " : "", missing[i]);
+			if (w < 0)
+				break;
+			len += (size_t)w;
+		}
+		cpu_strv_free(missing);
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: incoming migration: CPU model '%.64s' is not runnable on this host (missing: %s)",
+				    c->cpu_model, n ? list : "libvirt reports it unusable");
+	}
+	cpu_strv_free(missing);
+	if (r == -ENOENT)
+		return vd_error_set(err, VD_ERR_CREATEERR,
+				    "Error creating the requested VM: incoming migration: CPU model '%.64s' is unknown to this host's libvirt CPU map",
+				    c->cpu_model);
+	return vd_error_set(err, VD_ERR_CREATEERR,
+			    "Error creating the requested VM: incoming migration: cannot compare CPU model '%.64s' with this host: %s",
+			    c->cpu_model, strerror(-r));
+}
+
 int migration_check_incoming(const struct vm_conf *c, const struct migration_host_facts *f,
 			     bool source_passed_limit, struct vd_error *err)
 {
@@ -76,6 +114,17 @@ int migration_check_incoming(const struct vm_conf *c, const struct migration_hos
 			return vd_error_set(err, VD_ERR_CREATEERR,
 					    "Error creating the requested VM: incoming migration: network '%s' of NIC %s: bridge '%s' is down on this host",
 					    br, c->nics[i].mac, br);
+	}
+	if (check_cpu_model(c, err) < 0)
+		return -1;
+	if (migration_cfg.max_cpu_load > 0 && f->cpu_used_pct >= 0 && f->n_cpus > 0) {
+		int vcpus = c->vcpus > 0 ? c->vcpus : 1;
+		double with_vm = f->cpu_used_pct + 100.0 * vcpus / f->n_cpus;
+		if (with_vm > migration_cfg.max_cpu_load)
+			return vd_error_set(err, VD_ERR_UNAVAIL,
+					    "Resource unavailable: incoming migration: host CPU load would reach %.0f%% with the VM (%.0f%% busy now + %d vCPU(s) of %d CPUs), over the maximum of %d%% (migration_max_cpu_load)",
+					    with_vm, f->cpu_used_pct, vcpus, f->n_cpus,
+					    migration_cfg.max_cpu_load);
 	}
 	return 0;
 }
@@ -145,6 +194,12 @@ static int host_facts(struct migration_host_facts *f)
 	f->mem_available_mib = mi.available / 1024;
 	f->incoming = v.incoming;
 	f->incoming_mem_mib = v.incoming_mem_mib;
+	f->cpu_used_pct = -1;
+	f->n_cpus = 0;
+	if (migration_cfg.cpu_load && migration_cfg.cpu_load(&f->cpu_used_pct, &f->n_cpus) < 0) {
+		log_warning("incoming migration: no host CPU sample yet, CPU load not checked");
+		f->cpu_used_pct = -1;
+	}
 	return 0;
 }
 

@@ -18,16 +18,28 @@ struct migration_peer {
 	const char *host;             /* from migrate's dst (host:port) */
 	int port;
 	int timeout;                  /* seconds for the call (vars.migration_create_timeout) */
+	int incoming_limit;           /* passed to migrationCreate: this source retries on 82 */
 	bool tls;                     /* vars.ssl */
 	const char *cert_file, *key_file, *ca_file;   /* the host's own certificate */
 };
 /* migrationCreate on the destination with the VM's stored conf (conf_blob, opaque
- * here). Returns 0, or -1 with err = the destination's code and message, or 10 when it
- * cannot be reached. */
+ * here) and p->incoming_limit (so a full destination answers 82, which the source
+ * retries, not 12). Returns 0, or -1 with err = the destination's code and message, or
+ * 10 when it cannot be reached. */
 typedef int (*migration_dest_create_fn)(const struct migration_peer *p, const char *vm_id,
 					const char *conf_blob, struct vd_error *err);
 /* destroy(vmId) on the destination after a failed migration; best effort, logged. */
 typedef void (*migration_dest_destroy_fn)(const struct migration_peer *p, const char *vm_id);
+
+/* This host against a libvirt CPU model name (the host module's hostcaps_cpu_compare,
+ * handed over by modules.c): 1 runnable, 0 not (ret_missing = the model's features
+ * the host lacks; caller frees with cpu_strv_free), -ENOENT unknown model, other
+ * -errno (e.g. -ENOTCONN: libvirt has not answered yet). */
+typedef int (*migration_cpu_compare_fn)(const char *model, char ***ret_missing, size_t *ret_n);
+/* The host's CPU use from the host stats module's latest sample: *used_pct = percent
+ * of all CPUs busy (100 - idle), *n_cpus online CPUs. -ENODATA before the first
+ * sample. */
+typedef int (*migration_cpu_load_fn)(double *used_pct, int *n_cpus);
 
 /* From the configuration (copied by migration_start; strings must outlive the module). */
 struct migration_opts {
@@ -36,14 +48,21 @@ struct migration_opts {
 	int destination_timeout;      /* vars.migration_destination_timeout, seconds */
 	int host_mem_reserve;         /* vars.host_mem_reserve, MiB */
 	int guest_ram_overhead;       /* vars.guest_ram_overhead, MiB */
+	int max_cpu_load;             /* vars.migration_max_cpu_load, percent; 0 = no check */
+	migration_cpu_compare_fn cpu_compare;   /* NULL = no CPU-model check */
+	migration_cpu_load_fn cpu_load;         /* NULL = no CPU-load check */
 	/* source side */
 	int max_outgoing;             /* vars.max_outgoing_migrations */
 	bool tcp_transport;           /* vars.migration_transport = tcp (labs); else qemu+tls */
 	int max_bandwidth;            /* vars.migration_max_bandwidth, MiB/s */
 	int downtime;                 /* vars.migration_downtime, ms */
+	int downtime_steps;           /* vars.migration_downtime_steps */
+	int downtime_delay;           /* vars.migration_downtime_delay, s per GiB */
+	int max_time_per_gib;         /* vars.migration_max_time_per_gib_mem, s; 0 = none */
 	int progress_timeout;         /* vars.migration_progress_timeout, s */
 	int monitor_interval;         /* vars.migration_monitor_interval, s */
 	int create_timeout;           /* vars.migration_create_timeout, s */
+	int retry_timeout;            /* vars.migration_retry_timeout, s between tries after 82 */
 	bool tls;                     /* vars.ssl */
 	const char *cert_file, *key_file, *ca_file;
 	migration_dest_create_fn dest_create;
@@ -59,13 +78,18 @@ struct migration_host_facts {
 	long long mem_available_mib;  /* MemAvailable */
 	int incoming;                 /* incoming migrations in progress */
 	long long incoming_mem_mib;   /* memory they reserved (memSize + overhead each) */
+	double cpu_used_pct;          /* percent of all CPUs busy; < 0 = unknown (no check) */
+	int n_cpus;                   /* online CPUs (0 = unknown) */
 };
 
 /* The readiness checks of an incoming VM c against facts, first failure wins (API.md
  * §4.4, §7.1 step 6): incoming limit (82 when the source passed incomingLimit, 12 for
  * an older source that cannot retry), free memory for memSize + overhead after the
  * host reserve and the incoming reservations (14), every NIC's bridge present (9) and
- * up (9). Pure except for reading <host_root>/sys/class/net/<bridge>/flags. */
+ * up (9), the VM's custom CPU model runnable on this host (9, through opts.cpu_compare),
+ * the host CPU use with the VM added — counted as its vCPUs all busy, 100·vcpus/n_cpus
+ * percent — at most opts.max_cpu_load (40). Pure except for reading
+ * <host_root>/sys/class/net/<bridge>/flags and calling opts.cpu_compare. */
 int migration_check_incoming(const struct vm_conf *c, const struct migration_host_facts *f,
 			     bool source_passed_limit, struct vd_error *err) _wur_;
 
@@ -111,5 +135,18 @@ int migration_status(const char *id, struct migration_status *ret, struct vd_err
 /* Cancels the running migration of id (flag + libvirt abortJob); the VM stays on this
  * host, Up. Error 47 when none is running. */
 int migration_cancel(const char *id, struct vd_error *err) _wur_;
+
+/* ---- downtime schedule and time limit (schedule.c, pure) ---- */
+
+/* Step i (0-based) of the stepped max-downtime ramp to target_ms in `steps` steps
+ * (vars.migration_downtime_steps): exponential from about target/steps up to exactly
+ * target at the last step (and beyond); never decreasing in i. */
+int migration_downtime_step(int target_ms, int steps, int i);
+/* Seconds between two steps: delay_per_gib (vars.migration_downtime_delay) × the
+ * guest's memory in GiB (at least 1) / steps; 0 = all steps at once. */
+double migration_downtime_interval(int delay_per_gib, unsigned long long mem_bytes, int steps);
+/* True when a migration running for elapsed seconds has exceeded max_per_gib
+ * (vars.migration_max_time_per_gib_mem) × memory in GiB (at least 1); 0 = no limit. */
+bool migration_over_time(int max_per_gib, unsigned long long mem_bytes, double elapsed);
 
 #endif

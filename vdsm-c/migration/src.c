@@ -22,6 +22,7 @@ struct outgoing {
 	/* under out_lock */
 	struct migration_status st;
 	bool stuck;
+	bool too_long;                /* over migration_max_time_per_gib_mem */
 	/* monitor thread stop */
 	pthread_mutex_t mon_lock;
 	pthread_cond_t mon_cond;
@@ -47,6 +48,7 @@ static struct migration_peer peer_of(const struct outgoing *o)
 	const struct migration_opts *op = &migration_cfg;
 	return (struct migration_peer){ .host = o->req.dst_host, .port = o->req.dst_port,
 					.timeout = op->create_timeout, .tls = op->tls,
+					.incoming_limit = op->max_incoming,
 					.cert_file = op->cert_file, .key_file = op->key_file,
 					.ca_file = op->ca_file };
 }
@@ -73,16 +75,31 @@ static void *monitor(void *arg)
 	struct outgoing *o = arg;
 	const char *id = o->req.vm_id;
 	int downtime = o->req.downtime > 0 ? o->req.downtime : migration_cfg.downtime;
-	bool downtime_set = false;
+	int steps = migration_cfg.downtime_steps > 0 ? migration_cfg.downtime_steps : 1;
+	int step = 0;                 /* next step of the downtime ramp */
+	double job_at = 0;            /* first sample of the running job */
 	unsigned long long low = 0;
 	double low_at = util_now_monotonic();
+	double t0 = low_at;
 
 	while (!mon_sleep(o, migration_cfg.monitor_interval)) {
 		struct vm_job_info j;
 		if (vm_outgoing_job(id, false, &j) < 0 || !j.active || j.data_total == 0)
 			continue;
-		if (!downtime_set)
-			downtime_set = vm_outgoing_set_downtime(id, downtime) == 0;
+		double now = util_now_monotonic();
+		if (job_at == 0)
+			job_at = now;
+		/* the stepped ramp: step k once k intervals of the job have passed */
+		double every = migration_downtime_interval(migration_cfg.downtime_delay,
+							   j.data_total, steps);
+		while (step < steps && now - job_at >= step * every) {
+			int d = migration_downtime_step(downtime, steps, step);
+			if (vm_outgoing_set_downtime(id, d) < 0)
+				break;   /* retried at the next sample */
+			log_info("VM %s: migration max downtime %d ms (step %d of %d)", id, d,
+				 step + 1, steps);
+			step++;
+		}
 		int p = (int)(100 - 100 * j.data_remaining / j.data_total);
 		if (p > 99)
 			p = 99;
@@ -93,7 +110,17 @@ static void *monitor(void *arg)
 		o->st.data_total = (long long)j.data_total;
 		o->st.rate = (long long)j.mem_bps;
 		pthread_mutex_unlock(&out_lock);
-		double now = util_now_monotonic();
+		if (migration_over_time(migration_cfg.max_time_per_gib, j.data_total, now - t0)) {
+			log_warning("VM %s: migration running for %.0f s, over %d s per GiB of memory (migration_max_time_per_gib_mem); aborting",
+				    id, now - t0, migration_cfg.max_time_per_gib);
+			pthread_mutex_lock(&out_lock);
+			o->too_long = true;
+			pthread_mutex_unlock(&out_lock);
+			struct vd_error e = { 0 };
+			if (vm_outgoing_abort(id, &e) < 0)
+				log_warning("VM %s: %s", id, e.msg);
+			break;
+		}
 		if (low == 0 || j.data_remaining < low) {
 			low = j.data_remaining;
 			low_at = now;
@@ -123,7 +150,28 @@ static void run(struct outgoing *o)
 	pthread_t mon;
 	bool mon_started = false;
 
-	int cr = migration_cfg.dest_create(&peer, id, o->blob, &err);
+	/* A full destination answers 82 (we pass incomingLimit): try again every
+	 * migration_retry_timeout s, for migration_create_timeout s at most, until
+	 * cancelled (API.md §7.1 step 6). */
+	int cr;
+	for (;;) {
+		cr = migration_cfg.dest_create(&peer, id, o->blob, &err);
+		if (cr == 0 || err.code != VD_ERR_MIGRATELIMIT ||
+		    util_now_monotonic() - t0 + migration_cfg.retry_timeout > migration_cfg.create_timeout)
+			break;
+		log_info("VM %s: destination %s:%d is at its incoming limit; retrying in %d s", id,
+			 peer.host, peer.port, migration_cfg.retry_timeout);
+		double until = util_now_monotonic() + migration_cfg.retry_timeout;
+		const struct timespec slice = { 0, 200 * 1000 * 1000 };
+		while (!atomic_load(&o->cancel) && util_now_monotonic() < until)
+			nanosleep(&slice, NULL);
+		if (atomic_load(&o->cancel)) {
+			err = (struct vd_error){ 0 };   /* the 82 is no longer the outcome */
+			vd_error_set(&err, VD_ERR_MIGCANCELERR, "Migration canceled");
+			break;
+		}
+		err = (struct vd_error){ 0 };
+	}
 	free(o->blob);
 	o->blob = NULL;
 	if (cr < 0) {
@@ -163,7 +211,7 @@ static void run(struct outgoing *o)
 		migrated = true;
 	} else {
 		pthread_mutex_lock(&out_lock);
-		bool stuck = o->stuck;
+		bool stuck = o->stuck, too_long = o->too_long;
 		pthread_mutex_unlock(&out_lock);
 		/* libvirt's "operation aborted" is the effect; the cause is ours */
 		if (atomic_load(&o->cancel))
@@ -172,6 +220,10 @@ static void run(struct outgoing *o)
 			vd_error_set(&err, VD_ERR_MIGRATEERR,
 				     "Fatal error during migration: no progress for %d s (migration_progress_timeout); aborted",
 				     migration_cfg.progress_timeout);
+		else if (too_long)
+			vd_error_set(&err, VD_ERR_MIGRATEERR,
+				     "Fatal error during migration: took longer than %d s per GiB of memory (migration_max_time_per_gib_mem); aborted",
+				     migration_cfg.max_time_per_gib);
 		else
 			err = lverr;
 	}

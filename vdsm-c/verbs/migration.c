@@ -251,6 +251,8 @@ int verbs_migration_dest_create(const struct migration_peer *p, const char *vm_i
 	rpc_set_str(&env, conf, "migrationDest", "libvirt");
 	xmlrpc_value *params = rpc_array_new(&env);
 	rpc_append_take(&env, params, conf);
+	if (p->incoming_limit > 0)
+		rpc_append_int(&env, params, p->incoming_limit);
 	int r;
 	if (env.fault_occurred)
 		r = vd_error_set(err, VD_ERR_MIGRATEERR, "Fatal error during migration: %s",
