@@ -210,10 +210,16 @@ class TwoHosts:
             ip("-n", h.ns, "link", "set", BRIDGE, "up")
             ip("-n", self.lan_ns, "link", "set", port, "master", "lan0", "up")
         for h in self.hosts:
+            # Keepalive between the two libvirtds (p2p client: qemu.conf; server:
+            # libvirtd.conf): libvirt's 5 s x 5 closed the migration connection ("client
+            # socket is closed") when this 2-core machine was loaded by other jobs; a dead
+            # peer still shows at once (its socket closes), so 30 s x 10 loses nothing.
             h.lv = private_libvirtd(
                 netns=h.ns, listen_addr=h.addr, host_uuid=h.host_uuid,
-                extra_qemu_conf='migration_host = "%s"\nmigration_address = "%s"\n' % (
-                    h.addr, h.addr))
+                extra_qemu_conf='migration_host = "%s"\nmigration_address = "%s"\n'
+                                'keepalive_interval = 30\nkeepalive_count = 10\n' % (
+                                    h.addr, h.addr),
+                extra_libvirtd_conf="keepalive_interval = 30\nkeepalive_count = 10\n")
             h.lv.start()
         for h in self.hosts:
             h.agent = self.make_agent(h)
