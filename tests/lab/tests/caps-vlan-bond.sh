@@ -7,10 +7,6 @@
 set -eu
 . "$LAB_SRC/tests/lab/fixtures.sh"
 
-VDSMD=${VDSMD:-$LAB_SRC/build/vdsmd}
-CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
-[ -x "$VDSMD" ] && [ -x "$CLIENT" ] || lab_die "build vdsmd and vdsm-client first (make)"
-
 lab_nics 3
 lab_vlan labnic0 100
 lab_vlan labnic0 300
@@ -18,26 +14,8 @@ lab_bond labbond0 active-backup labnic1 labnic2
 lab_vlan labbond0 200
 lab_wait 5 "bond has an active slave" grep -q labnic /sys/class/net/labbond0/bonding/active_slave
 
-pki=$LAB_TMP/pki root=$LAB_TMP/root
-"$LAB_SRC/scripts/vdsm-c-certs" --dir "$pki" --cn localhost >/dev/null
-mkdir -p "$root"
-cat >"$LAB_TMP/vdsm.conf" <<CONF
-[vars]
-trust_store_path = $pki
-root = $root
-management_ip = 127.0.0.1
-management_port = 0
-libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock
-fake_nics = labnic*
-hidden_vlans = *.300
-host_sample_stats_interval = 1
-CONF
-lab_daemon vdsmd "$VDSMD" --config "$LAB_TMP/vdsm.conf" --foreground
-lab_defer "lab_daemon_stop vdsmd"
-lab_wait 30 "vdsmd port file" test -s "$root/run/vdsm-c/vdsmd.port"
-port=$(cat "$root/run/vdsm-c/vdsmd.port")
-call() { "$CLIENT" --port "$port" --pki "$pki" "$@"; }
-lab_wait 60 "vdsmd ready" call ping
+lab_agent vdsmd "fake_nics = labnic*" "hidden_vlans = *.300" "host_sample_stats_interval = 1"
+call() { lab_call "$@"; }
 
 check_caps() {   # python assertions on the caps JSON in $LAB_TMP/caps.json
 	python3 - "$LAB_TMP/caps.json" "$@" <<'PY'

@@ -11,33 +11,11 @@
 set -eu
 . "$LAB_SRC/tests/lab/fixtures.sh"
 
-VDSMD=${VDSMD:-$LAB_SRC/build/vdsmd}
-CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
-[ -x "$VDSMD" ] && [ -x "$CLIENT" ] || lab_die "build vdsmd and vdsm-client first (make)"
-
 lab_nics 4
 
-pki=$LAB_TMP/pki
-"$LAB_SRC/scripts/vdsm-c-certs" --dir "$pki" --cn localhost >/dev/null
-start_agent() {   # start_agent NAME FAKE_NICS
-	local root=$LAB_TMP/root-$1
-	mkdir -p "$root"
-	cat >"$LAB_TMP/vdsm-$1.conf" <<CONF
-[vars]
-trust_store_path = $pki
-root = $root
-management_ip = 127.0.0.1
-management_port = 0
-libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock
-fake_nics = $2
-CONF
-	lab_daemon "vdsmd-$1" "$VDSMD" --config "$LAB_TMP/vdsm-$1.conf" --foreground
-	lab_defer "lab_daemon_stop vdsmd-$1"
-	lab_wait 30 "vdsmd-$1 port file" test -s "$root/run/vdsm-c/vdsmd.port"
-	port=$(cat "$root/run/vdsm-c/vdsmd.port")
-	lab_wait 60 "vdsmd-$1 ready" call ping
-}
-call() { "$CLIENT" --port "$port" --pki "$pki" --timeout 600 "$@"; }
+start_agent() { lab_agent "vdsmd-$1" "fake_nics = $2"; }   # start_agent NAME FAKE_NICS
+LAB_CALL_TIMEOUT=600
+call() { lab_call "$@"; }
 NOCHECK='{"connectivityCheck": "false"}'
 setup() {   # setup NETWORKS [BONDINGS] — reply in $LAB_TMP/reply.json
 	local bonds=${2:-}

@@ -15,9 +15,6 @@
 set -eu
 . "$LAB_SRC/tests/lab/fixtures.sh"
 
-VDSMD=${VDSMD:-$LAB_SRC/build/vdsmd}
-CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
-[ -x "$VDSMD" ] && [ -x "$CLIENT" ] || lab_die "build vdsmd and vdsm-client first (make)"
 ISCSI_TIMEOUT=6
 
 lab_iscsid   # iscsiadm performs sendtargets discovery through iscsid
@@ -26,25 +23,8 @@ iqn=$LAB_ISCSI_IQN
 set -- $LAB_ISCSI_ADDRS
 a1=$1 a2=$2
 
-pki=$LAB_TMP/pki root=$LAB_TMP/root
-"$LAB_SRC/scripts/vdsm-c-certs" --dir "$pki" --cn localhost >/dev/null
-mkdir -p "$root"
-cat >"$LAB_TMP/vdsm.conf" <<CONF
-[vars]
-trust_store_path = $pki
-root = $root
-management_ip = 127.0.0.1
-management_port = 0
-libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock
-[irs]
-iscsi_timeout = $ISCSI_TIMEOUT
-CONF
-lab_daemon vdsmd "$VDSMD" --config "$LAB_TMP/vdsm.conf" --foreground
-lab_defer "lab_daemon_stop vdsmd"
-lab_wait 30 "vdsmd port file" test -s "$root/run/vdsm-c/vdsmd.port"
-port=$(cat "$root/run/vdsm-c/vdsmd.port")
-call() { "$CLIENT" --port "$port" --pki "$pki" "$@"; }
-lab_wait 60 "vdsmd ready" call ping
+lab_agent vdsmd "[irs]" "iscsi_timeout = $ISCSI_TIMEOUT"
+call() { lab_call "$@"; }
 
 # code_of ARGS...: the reply's status code (vdsm-client exits 1 on a non-zero code)
 code_of() { call "$@" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status", {}).get("code", 0))' || true; }

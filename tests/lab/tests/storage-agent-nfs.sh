@@ -10,9 +10,6 @@
 set -eu
 . "$LAB_SRC/tests/lab/fixtures.sh"
 
-VDSMD=${VDSMD:-$LAB_SRC/build/vdsmd}
-CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
-[ -x "$VDSMD" ] && [ -x "$CLIENT" ] || lab_die "build vdsmd and vdsm-client first (make)"
 BLANK=00000000-0000-0000-0000-000000000000
 MOUNT_TIMEOUT=8
 
@@ -20,25 +17,9 @@ lab_nfs_server
 s=$LAB_NFS_SERVER
 echo "from the server" >"$LAB_NFS_EXPORT/f"
 
-pki=$LAB_TMP/pki root=$LAB_TMP/root
-"$LAB_SRC/scripts/vdsm-c-certs" --dir "$pki" --cn localhost >/dev/null
-mkdir -p "$root"
-cat >"$LAB_TMP/vdsm.conf" <<CONF
-[vars]
-trust_store_path = $pki
-root = $root
-management_ip = 127.0.0.1
-management_port = 0
-libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock
-[irs]
-mount_timeout = $MOUNT_TIMEOUT
-CONF
-lab_daemon vdsmd "$VDSMD" --config "$LAB_TMP/vdsm.conf" --foreground
-lab_defer "lab_daemon_stop vdsmd"
-lab_wait 30 "vdsmd port file" test -s "$root/run/vdsm-c/vdsmd.port"
-port=$(cat "$root/run/vdsm-c/vdsmd.port")
-call() { "$CLIENT" --port "$port" --pki "$pki" "$@"; }
-lab_wait 60 "vdsmd ready" call ping
+lab_agent vdsmd "[irs]" "mount_timeout = $MOUNT_TIMEOUT"
+root=$LAB_AGENT_ROOT
+call() { lab_call "$@"; }
 mnt=$root/rhev/data-center/mnt
 # whatever a failing step leaves mounted under the agent's root
 lab_defer "for m in \$(findmnt -rn -o TARGET | grep '^$mnt/'); do umount -f -l \"\$m\"; done"
