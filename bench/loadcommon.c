@@ -75,3 +75,44 @@ CURL *bench_curl_new(const struct bench_target *t, long timeout, struct bench_re
 	*ret_headers = hdr;
 	return h;
 }
+
+void bench_lat_add(struct bench_lat *l, double seconds)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4096;
+		double *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			abort();
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = seconds;
+}
+
+void bench_lat_move(struct bench_lat *dst, struct bench_lat *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		bench_lat_add(dst, src->v[i]);
+	src->n = 0;
+}
+
+void bench_lat_free(struct bench_lat *l)
+{
+	free(l->v);
+	*l = (struct bench_lat){ 0 };
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct bench_pcts bench_lat_pcts(struct bench_lat *l)
+{
+	if (!l->n)
+		return (struct bench_pcts){ 0 };
+	qsort(l->v, l->n, sizeof(*l->v), cmp_double);
+	return (struct bench_pcts){ .p50 = l->v[l->n / 2], .p99 = l->v[(size_t)(l->n * 0.99)],
+				    .max = l->v[l->n - 1] };
+}

@@ -1,5 +1,6 @@
 /* What bench/loadgen and bench/soakgen share: a clock, a reply buffer for libcurl, the
- * status check of a VDSM reply, and a keep-alive HTTPS handle with a client certificate. */
+ * status check of a VDSM reply, a keep-alive HTTPS handle with a client certificate,
+ * and latency sets with their percentiles. */
 #ifndef BENCH_LOADCOMMON_H
 #define BENCH_LOADCOMMON_H
 
@@ -29,5 +30,19 @@ struct bench_target {
  * the header list to free with curl_slist_free_all() after curl_easy_cleanup(). */
 CURL *bench_curl_new(const struct bench_target *t, long timeout, struct bench_reply *reply,
 		     struct curl_slist **ret_headers);
+
+/* Latencies in seconds. Growing aborts on OOM (a bench tool has nothing better to do). */
+struct bench_lat {
+	double *v;
+	size_t n, cap;
+};
+void bench_lat_add(struct bench_lat *l, double seconds);
+void bench_lat_move(struct bench_lat *dst, struct bench_lat *src); /* appends, empties src */
+void bench_lat_free(struct bench_lat *l);
+
+struct bench_pcts {
+	double p50, p99, max;   /* seconds; 0 for an empty set */
+};
+struct bench_pcts bench_lat_pcts(struct bench_lat *l);             /* sorts l->v */
 
 #endif

@@ -29,8 +29,7 @@ struct opts {
 struct worker {
 	pthread_t tid;
 	const struct opts *o;
-	double *lat;
-	size_t n, cap;
+	struct bench_lat lat;
 	unsigned long errors;
 	size_t reply_bytes;
 	struct bench_reply reply;
@@ -63,24 +62,12 @@ static void *run(void *arg)
 			w->errors++;
 			continue;
 		}
-		if (w->n == w->cap) {
-			w->cap = w->cap ? w->cap * 2 : 65536;
-			w->lat = realloc(w->lat, w->cap * sizeof(double));
-			if (!w->lat)
-				abort();
-		}
-		w->lat[w->n++] = dt;
+		bench_lat_add(&w->lat, dt);
 		w->reply_bytes = w->reply.len;
 	}
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
 	return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -133,30 +120,24 @@ int main(int argc, char **argv)
 	double elapsed = bench_now() - t0;
 	printf("END\n");
 	fflush(stdout);
-	size_t total = 0, bytes = 0;
+	size_t bytes = 0;
 	unsigned long errors = 0;
+	struct bench_lat all = { 0 };
 	for (int i = 0; i < o.conns; i++) {
 		pthread_join(w[i].tid, NULL);
-		total += w[i].n;
 		errors += w[i].errors;
 		if (w[i].reply_bytes)
 			bytes = w[i].reply_bytes;
-	}
-	double *all = malloc((total ? total : 1) * sizeof(double));
-	size_t k = 0;
-	for (int i = 0; i < o.conns; i++) {
-		memcpy(all + k, w[i].lat, w[i].n * sizeof(double));
-		k += w[i].n;
-		free(w[i].lat);
+		bench_lat_move(&all, &w[i].lat);
+		bench_lat_free(&w[i].lat);
 		free(w[i].reply.buf);
 	}
-	qsort(all, total, sizeof(double), cmp);
-	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)(total * 0.99)] : 0;
-	double mx = total ? all[total - 1] : 0;
+	size_t total = all.n;
+	struct bench_pcts p = bench_lat_pcts(&all);
 	printf("{\"requests\": %zu, \"errors\": %lu, \"seconds\": %.3f, \"rps\": %.1f, "
 	       "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"reply_bytes\": %zu}\n",
-	       total, errors, elapsed, total / elapsed, p50 * 1e3, p99 * 1e3, mx * 1e3, bytes);
-	free(all);
+	       total, errors, elapsed, total / elapsed, p.p50 * 1e3, p.p99 * 1e3, p.max * 1e3, bytes);
+	bench_lat_free(&all);
 	free(w);
 	curl_global_cleanup();
 	return errors && !total ? 1 : 0;

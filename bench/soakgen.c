@@ -37,8 +37,7 @@ struct worker {
 	int index;
 	const struct opts *o;
 	pthread_mutex_t lock;   /* guards lat/n/cap/errors: the reporter swaps them out */
-	double *lat;
-	size_t n, cap;
+	struct bench_lat lat;
 	unsigned long errors;
 	struct bench_reply reply;
 };
@@ -80,13 +79,7 @@ static void *run(void *arg)
 		if (!ok) {
 			w->errors++;
 		} else {
-			if (w->n == w->cap) {
-				w->cap = w->cap ? w->cap * 2 : 4096;
-				w->lat = realloc(w->lat, w->cap * sizeof(double));
-				if (!w->lat)
-					abort();
-			}
-			w->lat[w->n++] = dt;
+			bench_lat_add(&w->lat, dt);
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
@@ -95,40 +88,27 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Takes every worker's latencies and errors since the last call; prints one line. */
 static void report(const char *tag, struct worker *w, int conns, double t, unsigned long *ret_calls,
 		   unsigned long *ret_errors)
 {
-	size_t total = 0;
 	unsigned long errors = 0;
-	double *all = NULL;
+	struct bench_lat all = { 0 };
 
 	for (int i = 0; i < conns; i++) {
 		pthread_mutex_lock(&w[i].lock);
-		double *nl = realloc(all, (total + w[i].n + 1) * sizeof(double));
-		if (!nl)
-			abort();
-		all = nl;
-		memcpy(all + total, w[i].lat, w[i].n * sizeof(double));
-		total += w[i].n;
+		bench_lat_move(&all, &w[i].lat);
 		errors += w[i].errors;
-		w[i].n = 0;
 		w[i].errors = 0;
 		pthread_mutex_unlock(&w[i].lock);
 	}
-	qsort(all, total, sizeof(double), cmp);
+	size_t total = all.n;
+	struct bench_pcts p = bench_lat_pcts(&all);
 	printf("%s {\"t\": %.1f, \"calls\": %zu, \"errors\": %lu, \"p50_ms\": %.3f, "
 	       "\"p99_ms\": %.3f, \"max_ms\": %.3f}\n", tag, t, total + errors, errors,
-	       total ? all[total / 2] * 1e3 : 0, total ? all[(size_t)(total * 0.99)] * 1e3 : 0,
-	       total ? all[total - 1] * 1e3 : 0);
+	       p.p50 * 1e3, p.p99 * 1e3, p.max * 1e3);
 	fflush(stdout);
-	free(all);
+	bench_lat_free(&all);
 	*ret_calls += total + errors;
 	*ret_errors += errors;
 }
@@ -243,7 +223,7 @@ int main(int argc, char **argv)
 	       calls, errors, calls / elapsed);
 	fflush(stdout);
 	for (int i = 0; i < o.conns; i++) {
-		free(w[i].lat);
+		bench_lat_free(&w[i].lat);
 		free(w[i].reply.buf);
 		pthread_mutex_destroy(&w[i].lock);
 	}
