@@ -30,6 +30,15 @@ import xmlrpc.client
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("VDSM_BUILD", os.path.join(SRC, "build"))
 VDSMD = os.environ.get("VDSMD", os.path.join(BUILD, "vdsmd"))
+
+
+def sanitizer_build():
+    """True when the vdsmd under test is built with ASan (its RSS is not the product's)."""
+    try:
+        with open(VDSMD, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
 CLIENT = os.environ.get("VDSM_CLIENT", os.path.join(BUILD, "vdsm-client"))
 CERTS = os.path.join(SRC, "scripts", "vdsm-c-certs")
 TEST_TMP = os.environ.get("VDSM_TEST_TMP", os.path.join(BUILD, "test-tmp"))
