@@ -207,9 +207,16 @@ class TwoHosts:
         ip("-n", self.lan_ns, "link", "set", "root", "master", "lan0", "up")
         ip("addr", "add", self.root_ip + "/24", "dev", self.root_if)
         ip("link", "set", self.root_if, "up")
-        for h in self.hosts:
+        for i, h in enumerate(self.hosts):
             self._netns(h.ns)
-            ip("-n", h.ns, "link", "add", BRIDGE, "type", "bridge")
+            # A fixed MAC: a bridge without one takes the lowest of its ports', and libvirt
+            # gives a guest's tap the guest MAC with fe: in front. When the random MAC of
+            # B's uplink veth began with fe: above it, B's bridge took the incoming guest's
+            # tap MAC — which A's bridge holds as local (the same guest's tap there): A
+            # then delivered every frame for B to itself, and the libvirtds' migration
+            # connection hung with data in both send queues.
+            ip("-n", h.ns, "link", "add", BRIDGE, "address", "02:%02x:%02x:%02x:00:%02x" % (
+                tuple(int(x) for x in self.net.split(".")) + (11 + i,)), "type", "bridge")
             up, port = "up" + h.name, "p" + h.name
             ip("link", "add", up, "netns", h.ns, "type", "veth", "peer", "name", port, "netns",
                self.lan_ns)
