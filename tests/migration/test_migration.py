@@ -650,23 +650,36 @@ class KillTest(unittest.TestCase):
         self.assertEqual(self.where(vid), ("Up", None, True, False))
 
     def test_destination_agent_killed(self):
+        # As VDSM: libvirt's peer-to-peer migration does not need the destination agent,
+        # so it goes on; the restarted agent adopts the incoming domain (`Migration
+        # Destination` while libvirt still fills it, Up once libvirt resumes it) and the
+        # migration succeeds: Down 4 on A, Up on B with the same MAC, nothing twice.
         a, b = hosts.a, hosts.b
         vid = self.start_slow_migration(21)
         b.agent.kill()
-        # libvirt's p2p migration does not need the destination agent: let it finish
-        # faster, then the restarted agent must report what libvirt runs.
-        a.lv.virsh("migrate-setspeed", vid, "1000")
         b.agent.start()
         b.agent.wait_ready(timeout=60)
+        st_b = wait_for(lambda: vm_status(b.agent, vid), 30, "VM known on B after restart")
+        running = a.agent.call("migrateStatus", vid)["migrationStats"]["status"]["message"]
+        if running == "Migration in progress":   # still filling after B's status was read
+            self.assertEqual(st_b, "Migration Destination")
+            self.assertRegex(b.agent.log(), r"recovered VM %s .*: Migration Destination" % vid)
+        a.lv.virsh("migrate-setspeed", vid, "1000")   # let it finish
         s = wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
                               else None)(a.agent.call("migrateStatus", vid)["migrationStats"]),
                      120, "migration end")
-        if s["status"]["code"] == 0:
-            want = ("Down", "Up", False, True)
-        else:
-            want = ("Up", None, True, False)
-        wait_for(lambda: self.where(vid) == want, 60, "consistent outcome %s" % (want,))
-        print("\n    destination agent killed: migration %s, %s" % (s["status"], want))
+        self.assertEqual(s["status"], {"code": 0, "message": "Migration done"}, s)
+        want = ("Down", "Up", False, True)
+        wait_for(lambda: self.where(vid) == want, 60, "Down on A, Up on B (now %s)" % (
+            self.where(vid),))
+        st = a.agent.call("getVmStats", vid)["statsList"][0]
+        self.assertEqual(st["exitReason"], 4, st)
+        nics = [d for d in full_conf(b.agent, vid)["devices"] if d.get("type") == "interface"]
+        self.assertEqual(len(nics), 1)
+        self.assertEqual(macs(b.dumpxml(vid)), [nics[0]["macAddr"]])
+        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(21)), 60, "guest alive on B")
+        print("\n    destination agent killed: B reported %r after its restart; %s" % (
+            st_b, s["status"]))
 
     def test_source_agent_killed_and_restarted(self):
         a, b = hosts.a, hosts.b
