@@ -171,6 +171,8 @@ def main():
                     h.lv.virsh("destroy", vid, check=False)
     finally:
         hosts.close()
+        import vdsmtest
+        vdsmtest.cleanup_pki()   # the dev certificates made for this run
     med = {k: statistics.median(d for d, _ in v) for k, v in res.items()}
     down = {k: statistics.median([x for _, x in v if x is not None] or [-1])
             for k, v in res.items()}
