@@ -17,6 +17,8 @@ The guest is the host's /boot kernel with a busybox initramfs built here holding
 virtio-net modules: it takes mig.ip= from its command line and prints "MIGLAB HB n"
 to its serial console every second; the console file (vars.vm_console_log_dir, shared
 by both hosts, append mode) keeps counting across a migration when the guest survives.
+With mig.dirty=N on its command line (vm_params(dirty_mib=N)) it also keeps rewriting N
+MiB of non-zero memory: a migration that cannot converge under a small max downtime.
 """
 import glob
 import os
@@ -46,11 +48,17 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in %s; do insmod /lib/modules/$m.ko 2>/dev/null; done
 ip=
-for a in $(cat /proc/cmdline); do case $a in mig.ip=*) ip=${a#*=} ;; esac; done
+dirty=
+for a in $(cat /proc/cmdline); do case $a in mig.ip=*) ip=${a#*=} ;; mig.dirty=*) dirty=${a#*=} ;; esac; done
 ip link set lo up
 ip link set eth0 up
 [ -n "$ip" ] && ip addr add $ip dev eth0
 echo "MIGLAB READY ip=$ip"
+# mig.dirty=N: keep rewriting the same N MiB of non-zero page cache, ten times a second
+# (a migration that does not converge under a small max downtime and bandwidth)
+if [ -n "$dirty" ]; then
+    (while true; do dd if=/bin/busybox of=/dirty bs=64k count=$((dirty * 16)) conv=notrunc 2>/dev/null; sleep 0.1; done) &
+fi
 n=0
 while true; do n=$((n+1)); echo "MIGLAB HB $n"; sleep 1; done
 """ % " ".join(MODULES)
@@ -199,9 +207,16 @@ class TwoHosts:
         ip("-n", self.lan_ns, "link", "set", "root", "master", "lan0", "up")
         ip("addr", "add", self.root_ip + "/24", "dev", self.root_if)
         ip("link", "set", self.root_if, "up")
-        for h in self.hosts:
+        for i, h in enumerate(self.hosts):
             self._netns(h.ns)
-            ip("-n", h.ns, "link", "add", BRIDGE, "type", "bridge")
+            # A fixed MAC: a bridge without one takes the lowest of its ports', and libvirt
+            # gives a guest's tap the guest MAC with fe: in front. When the random MAC of
+            # B's uplink veth began with fe: above it, B's bridge took the incoming guest's
+            # tap MAC — which A's bridge holds as local (the same guest's tap there): A
+            # then delivered every frame for B to itself, and the libvirtds' migration
+            # connection hung with data in both send queues.
+            ip("-n", h.ns, "link", "add", BRIDGE, "address", "02:%02x:%02x:%02x:00:%02x" % (
+                tuple(int(x) for x in self.net.split(".")) + (11 + i,)), "type", "bridge")
             up, port = "up" + h.name, "p" + h.name
             ip("link", "add", up, "netns", h.ns, "type", "veth", "peer", "name", port, "netns",
                self.lan_ns)
@@ -264,7 +279,7 @@ class TwoHosts:
 
     # ---- guests and observers ----
 
-    def vm_params(self, n=1, mem=128, network=BRIDGE, **extra):
+    def vm_params(self, n=1, mem=128, network=BRIDGE, dirty_mib=0, **extra):
         vid = str(uuid.uuid4())
         p = {
             "vmId": vid,
@@ -274,7 +289,8 @@ class TwoHosts:
             "emulatedMachine": "pc",
             "kernel": self.kernel,
             "initrd": self.initrd,
-            "kernelArgs": "console=ttyS0 quiet panic=-1 mig.ip=%s/24" % self.guest_ip(n),
+            "kernelArgs": "console=ttyS0 quiet panic=-1 mig.ip=%s/24%s" % (
+                self.guest_ip(n), " mig.dirty=%d" % dirty_mib if dirty_mib else ""),
             "devices": [{"type": "interface", "device": "bridge", "nicModel": "pv",
                          "macAddr": "00:1a:4a:%02x:%02x:%02x" % (
                              (os.getpid() >> 8) & 255, os.getpid() & 255, n & 255),

@@ -507,6 +507,64 @@ class AgentMigrationTest(unittest.TestCase):
             self.vm_ids = []
             a.run("ip", "link", "del", br, check=False)
 
+    def test_convergence_schedule(self):
+        # A guest rewriting 1 MiB ten times a second, 8 MiB/s, a max downtime of 1 ms from
+        # the schedule's init: it cannot converge. The stalling list raises the downtime to
+        # 3 ms after more than 1 iteration and aborts after more than 4: libvirt shows the
+        # raised downtime, the migration ends with 12 and the VM runs on A as before.
+        a, b = hosts.a, hosts.b
+        p = self.create_on_a(15, dirty_mib=1)
+        vid, guest = p["vmId"], hosts.guest_ip(15)
+        wait_for(lambda: hosts.heartbeat(vid) > 0, 90, "console heartbeat")
+        def dt(ms):
+            return {"name": "setDowntime", "params": [ms]}
+        # a bad schedule is refused whole: 12, nothing started
+        for bad in ({"init": [dt("soon")], "stalling": []},
+                    {"init": [], "stalling": [{"limit": 1, "action": {"name": "postcopy",
+                                                                     "params": []}}]},
+                    {"init": [], "stalling": [{"action": dt(10)}]},
+                    {"init": []}):
+            r = self.migrate(vid, convergenceSchedule=bad)
+            self.assertEqual(r["status"]["code"], 12, (bad, r["status"]))
+            self.assertIn("convergenceSchedule", r["status"]["message"])
+        self.assertEqual(vm_status(a.agent, vid), "Up")
+        self.assertEqual(a.agent.call("migrateStatus", vid)["status"]["code"], 1)
+        self.assertIsNone(vm_status(b.agent, vid))
+        sched = {"init": [dt(1)],
+                 "stalling": [{"limit": 1, "action": dt("3")},
+                              {"limit": 4, "action": {"name": "abort", "params": []}}]}
+        r = self.migrate(vid, maxBandwidth=8, convergenceSchedule=sched)
+        self.assertEqual(r["status"]["code"], 0, r["status"])
+        seen = set()
+        def done():
+            if vm_status(a.agent, vid) == "Migration Source":
+                d = a.lv.virsh("migrate-getmaxdowntime", vid, check=False).stdout.strip()
+                if d:
+                    seen.add(int(d))
+            s = self.mig_status(vid)
+            return s if s["status"]["message"] != "Migration in progress" else None
+        s = wait_for(done, 180, "migration end", step=0.05)
+        self.assertEqual(s["status"]["code"], 12, s)
+        self.assertIn("aborted by the convergence schedule", s["status"]["message"])
+        self.assertIn(3, seen)   # the stalling action's downtime, as libvirt reports it
+        wait_for(lambda: vm_status(a.agent, vid) == "Up", 30, "VM Up on A again")
+        self.assertIn(vid, a.domains())
+        wait_for(lambda: vm_status(b.agent, vid) is None, 30, "nothing on B")
+        wait_for(lambda: vid not in b.domains(), 30, "no domain on B")
+        hb = hosts.heartbeat(vid)
+        wait_for(lambda: hosts.heartbeat(vid) > hb, 30, "heartbeat on A")
+        wait_for(lambda: hosts.answers_ping(guest), 30, "guest answers ping on A", step=0.2)
+        la = a.agent.log()
+        self.assertRegex(la, r"VM %s: migration max downtime 1 ms \(convergence schedule, init" % vid)
+        self.assertRegex(la, r"VM %s: migration max downtime 3 ms \(convergence schedule, "
+                             r"stalling, 2 iterations\)" % vid)
+        self.assertNotRegex(la, r"VM %s: migration max downtime \d+ ms \(step" % vid)
+        self.assertRegex(la, r"AUDIT event=migration-start vm=%s .*convergence=schedule" % vid)
+        self.assertRegex(la, r"AUDIT event=migration-end vm=%s .*result=failed code=12 .*"
+                             r"reason=\"[^\"]*stalling for 5 iterations" % vid)
+        print("\n    convergence schedule: max downtimes seen in libvirt %s; %s" % (
+            sorted(seen), s["status"]["message"]))
+
     def test_bad_requests(self):
         r = hosts.a.agent.call("migrate", {"vmId": str(uuid.uuid4()), "dst": "%s:%d" % (
             hosts.b.addr, hosts.b.agent.port)})
@@ -592,23 +650,36 @@ class KillTest(unittest.TestCase):
         self.assertEqual(self.where(vid), ("Up", None, True, False))
 
     def test_destination_agent_killed(self):
+        # As VDSM: libvirt's peer-to-peer migration does not need the destination agent,
+        # so it goes on; the restarted agent adopts the incoming domain (`Migration
+        # Destination` while libvirt still fills it, Up once libvirt resumes it) and the
+        # migration succeeds: Down 4 on A, Up on B with the same MAC, nothing twice.
         a, b = hosts.a, hosts.b
         vid = self.start_slow_migration(21)
         b.agent.kill()
-        # libvirt's p2p migration does not need the destination agent: let it finish
-        # faster, then the restarted agent must report what libvirt runs.
-        a.lv.virsh("migrate-setspeed", vid, "1000")
         b.agent.start()
         b.agent.wait_ready(timeout=60)
+        st_b = wait_for(lambda: vm_status(b.agent, vid), 30, "VM known on B after restart")
+        running = a.agent.call("migrateStatus", vid)["migrationStats"]["status"]["message"]
+        if running == "Migration in progress":   # still filling after B's status was read
+            self.assertEqual(st_b, "Migration Destination")
+            self.assertRegex(b.agent.log(), r"recovered VM %s .*: Migration Destination" % vid)
+        a.lv.virsh("migrate-setspeed", vid, "1000")   # let it finish
         s = wait_for(lambda: (lambda s: s if s["status"]["message"] != "Migration in progress"
                               else None)(a.agent.call("migrateStatus", vid)["migrationStats"]),
                      120, "migration end")
-        if s["status"]["code"] == 0:
-            want = ("Down", "Up", False, True)
-        else:
-            want = ("Up", None, True, False)
-        wait_for(lambda: self.where(vid) == want, 60, "consistent outcome %s" % (want,))
-        print("\n    destination agent killed: migration %s, %s" % (s["status"], want))
+        self.assertEqual(s["status"], {"code": 0, "message": "Migration done"}, s)
+        want = ("Down", "Up", False, True)
+        wait_for(lambda: self.where(vid) == want, 60, "Down on A, Up on B (now %s)" % (
+            self.where(vid),))
+        st = a.agent.call("getVmStats", vid)["statsList"][0]
+        self.assertEqual(st["exitReason"], 4, st)
+        nics = [d for d in full_conf(b.agent, vid)["devices"] if d.get("type") == "interface"]
+        self.assertEqual(len(nics), 1)
+        self.assertEqual(macs(b.dumpxml(vid)), [nics[0]["macAddr"]])
+        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(21)), 60, "guest alive on B")
+        print("\n    destination agent killed: B reported %r after its restart; %s" % (
+            st_b, s["status"]))
 
     def test_source_agent_killed_and_restarted(self):
         a, b = hosts.a, hosts.b

@@ -100,6 +100,29 @@ int migration_incoming(struct vm_conf *c, bool source_passed_limit, struct vm_br
 
 /* ---- source side (src.c) ---- */
 
+/* convergenceSchedule (API.md §5.3, VDSM 4.x): actions run at the start of the job
+ * ("init") and one by one as the migration keeps stalling ("stalling", each after
+ * more than `limit` iterations counted by the monitor; -1 = at the next one). When
+ * given it replaces the stepped downtime, the progress timeout and the time limit. */
+enum migration_conv_kind {
+	MIGRATION_CONV_SET_DOWNTIME,  /* max downtime = downtime_ms */
+	MIGRATION_CONV_ABORT,         /* abort the job (12, VM stays Up here) */
+};
+struct migration_conv_action {
+	enum migration_conv_kind kind;
+	int downtime_ms;
+};
+#define MIGRATION_CONV_MAX 32        /* actions per list (the manager's policies use < 10) */
+struct migration_conv_schedule {
+	bool set;                     /* convergenceSchedule given */
+	int n_init, n_stalling;
+	struct migration_conv_action init[MIGRATION_CONV_MAX];
+	struct {
+		int limit;            /* ≥ -1 */
+		struct migration_conv_action action;
+	} stalling[MIGRATION_CONV_MAX];
+};
+
 /* migrate's parameters, validated by the verb layer. */
 struct migration_request {
 	char vm_id[37];
@@ -109,6 +132,7 @@ struct migration_request {
 	int downtime;                 /* ms, 0 = vars.migration_downtime */
 	int bandwidth;                /* MiB/s, 0 = vars.migration_max_bandwidth */
 	bool compressed, auto_converge, abort_on_error;
+	struct migration_conv_schedule conv;   /* conv.set = false: the stepped default */
 };
 
 /* migrate's dst: "host:port", "[v6]:port", a bare host or IPv6 address (port 54321).
@@ -148,5 +172,22 @@ double migration_downtime_interval(int delay_per_gib, unsigned long long mem_byt
 /* True when a migration running for elapsed seconds has exceeded max_per_gib
  * (vars.migration_max_time_per_gib_mem) × memory in GiB (at least 1); 0 = no limit. */
 bool migration_over_time(int max_per_gib, unsigned long long mem_bytes, double elapsed);
+
+/* The monitor's walk through a convergence schedule's stalling list, as VDSM counts:
+ * an iteration is a job sample whose remaining data is above the previous sample's
+ * (qemu started a new pass over the dirty pages); after each new iteration the head
+ * of the list runs when its limit is below the iteration count, then the next entry
+ * becomes the head. Zero-initialise. */
+struct migration_conv_state {
+	int next;                     /* index of the head in conv.stalling */
+	int iterations;
+	bool have_last;
+	unsigned long long last_remaining;
+};
+/* Feeds one sample of the running job (its remaining data); returns the action to run
+ * now, or NULL. At most one action per sample. */
+const struct migration_conv_action *migration_conv_sample(const struct migration_conv_schedule *s,
+							  struct migration_conv_state *st,
+							  unsigned long long remaining);
 
 #endif

@@ -59,3 +59,19 @@ bool migration_over_time(int max_per_gib, unsigned long long mem_bytes, double e
 {
 	return max_per_gib > 0 && elapsed > max_per_gib * mem_gib(mem_bytes);
 }
+
+const struct migration_conv_action *migration_conv_sample(const struct migration_conv_schedule *s,
+							  struct migration_conv_state *st,
+							  unsigned long long remaining)
+{
+	bool new_iteration = st->have_last && remaining > st->last_remaining;
+
+	st->have_last = true;
+	st->last_remaining = remaining;
+	if (!new_iteration)
+		return NULL;
+	st->iterations++;
+	if (st->next >= s->n_stalling || s->stalling[st->next].limit >= st->iterations)
+		return NULL;
+	return &s->stalling[st->next++].action;
+}

@@ -23,6 +23,8 @@ struct outgoing {
 	struct migration_status st;
 	bool stuck;
 	bool too_long;                /* over migration_max_time_per_gib_mem */
+	bool conv_aborted;            /* by the convergence schedule's abort action */
+	int conv_iterations;          /* stalling iterations counted at that abort */
 	/* monitor thread stop */
 	pthread_mutex_t mon_lock;
 	pthread_cond_t mon_cond;
@@ -53,12 +55,17 @@ static struct migration_peer peer_of(const struct outgoing *o)
 					.ca_file = op->ca_file };
 }
 
-/* Sleeps up to s seconds or until told to stop; true when told. */
-static bool mon_sleep(struct outgoing *o, int s)
+/* Sleeps up to ms milliseconds or until told to stop; true when told. */
+static bool mon_sleep(struct outgoing *o, int ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += s;
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&o->mon_lock);
 	while (!o->mon_stop)
 		if (pthread_cond_timedwait(&o->mon_cond, &o->mon_lock, &ts) == ETIMEDOUT)
@@ -68,12 +75,56 @@ static bool mon_sleep(struct outgoing *o, int s)
 	return stop;
 }
 
-/* Progress from libvirt's job stats, the max downtime once the job runs, and an abort
- * when the remaining data has not reached a new low for progress_timeout seconds. */
+/* Until libvirt's job shows up the monitor looks every this many ms, so the first
+ * max downtime (the ramp's first step or the schedule's init) is set at the job's
+ * start rather than up to a monitor interval later. */
+#define MON_JOB_WAIT_MS 200
+
+static void mon_abort(struct outgoing *o, bool *flag)
+{
+	pthread_mutex_lock(&out_lock);
+	*flag = true;
+	pthread_mutex_unlock(&out_lock);
+	struct vd_error e = { 0 };
+	if (vm_outgoing_abort(o->req.vm_id, &e) < 0)
+		log_warning("VM %s: %s", o->req.vm_id, e.msg);
+}
+
+/* One action of the convergence schedule; false when it could not be applied now. */
+static bool conv_apply(struct outgoing *o, const struct migration_conv_action *a,
+		       const char *when, int iterations)
+{
+	const char *id = o->req.vm_id;
+	if (a->kind == MIGRATION_CONV_ABORT) {
+		log_warning("VM %s: migration stalling for %d iterations; the convergence schedule aborts it",
+			    id, iterations);
+		pthread_mutex_lock(&out_lock);
+		o->conv_iterations = iterations;
+		pthread_mutex_unlock(&out_lock);
+		mon_abort(o, &o->conv_aborted);
+		return true;
+	}
+	if (vm_outgoing_set_downtime(id, a->downtime_ms) < 0) {
+		log_warning("VM %s: cannot set the migration max downtime to %d ms (%s)", id,
+			    a->downtime_ms, when);
+		return false;
+	}
+	log_info("VM %s: migration max downtime %d ms (convergence schedule, %s, %d iterations)",
+		 id, a->downtime_ms, when, iterations);
+	return true;
+}
+
+/* Progress from libvirt's job stats; the max downtime — the stepped ramp, or the
+ * convergence schedule's actions — once the job runs; without a schedule an abort when
+ * the remaining data has not reached a new low for progress_timeout seconds or the
+ * migration runs over its time limit. */
 static void *monitor(void *arg)
 {
 	struct outgoing *o = arg;
 	const char *id = o->req.vm_id;
+	const struct migration_conv_schedule *conv = &o->req.conv;
+	struct migration_conv_state cs = { 0 };
+	int init_done = 0;            /* the schedule's init actions applied */
 	int downtime = o->req.downtime > 0 ? o->req.downtime : migration_cfg.downtime;
 	int steps = migration_cfg.downtime_steps > 0 ? migration_cfg.downtime_steps : 1;
 	int step = 0;                 /* next step of the downtime ramp */
@@ -82,23 +133,35 @@ static void *monitor(void *arg)
 	double low_at = util_now_monotonic();
 	double t0 = low_at;
 
-	while (!mon_sleep(o, migration_cfg.monitor_interval)) {
+	while (!mon_sleep(o, job_at > 0 ? migration_cfg.monitor_interval * 1000 : MON_JOB_WAIT_MS)) {
 		struct vm_job_info j;
 		if (vm_outgoing_job(id, false, &j) < 0 || !j.active || j.data_total == 0)
 			continue;
 		double now = util_now_monotonic();
 		if (job_at == 0)
 			job_at = now;
-		/* the stepped ramp: step k once k intervals of the job have passed */
-		double every = migration_downtime_interval(migration_cfg.downtime_delay,
-							   j.data_total, steps);
-		while (step < steps && now - job_at >= step * every) {
-			int d = migration_downtime_step(downtime, steps, step);
-			if (vm_outgoing_set_downtime(id, d) < 0)
-				break;   /* retried at the next sample */
-			log_info("VM %s: migration max downtime %d ms (step %d of %d)", id, d,
-				 step + 1, steps);
-			step++;
+		if (conv->set) {
+			while (init_done < conv->n_init && conv_apply(o, &conv->init[init_done], "init", 0))
+				init_done++;
+			if (o->conv_aborted)   /* an abort among the init actions */
+				break;
+			const struct migration_conv_action *a = migration_conv_sample(conv, &cs,
+										      j.data_remaining);
+			if (a && conv_apply(o, a, "stalling", cs.iterations) &&
+			    a->kind == MIGRATION_CONV_ABORT)
+				break;
+		} else {
+			/* the stepped ramp: step k once k intervals of the job have passed */
+			double every = migration_downtime_interval(migration_cfg.downtime_delay,
+								   j.data_total, steps);
+			while (step < steps && now - job_at >= step * every) {
+				int d = migration_downtime_step(downtime, steps, step);
+				if (vm_outgoing_set_downtime(id, d) < 0)
+					break;   /* retried at the next sample */
+				log_info("VM %s: migration max downtime %d ms (step %d of %d)", id, d,
+					 step + 1, steps);
+				step++;
+			}
 		}
 		int p = (int)(100 - 100 * j.data_remaining / j.data_total);
 		if (p > 99)
@@ -110,15 +173,12 @@ static void *monitor(void *arg)
 		o->st.data_total = (long long)j.data_total;
 		o->st.rate = (long long)j.mem_bps;
 		pthread_mutex_unlock(&out_lock);
+		if (conv->set)
+			continue;   /* the schedule replaces the time limit and the progress timeout */
 		if (migration_over_time(migration_cfg.max_time_per_gib, j.data_total, now - t0)) {
 			log_warning("VM %s: migration running for %.0f s, over %d s per GiB of memory (migration_max_time_per_gib_mem); aborting",
 				    id, now - t0, migration_cfg.max_time_per_gib);
-			pthread_mutex_lock(&out_lock);
-			o->too_long = true;
-			pthread_mutex_unlock(&out_lock);
-			struct vd_error e = { 0 };
-			if (vm_outgoing_abort(id, &e) < 0)
-				log_warning("VM %s: %s", id, e.msg);
+			mon_abort(o, &o->too_long);
 			break;
 		}
 		if (low == 0 || j.data_remaining < low) {
@@ -127,12 +187,7 @@ static void *monitor(void *arg)
 		} else if (now - low_at > migration_cfg.progress_timeout) {
 			log_warning("VM %s: migration stuck (no new low of remaining data for %d s); aborting",
 				    id, migration_cfg.progress_timeout);
-			pthread_mutex_lock(&out_lock);
-			o->stuck = true;
-			pthread_mutex_unlock(&out_lock);
-			struct vd_error e = { 0 };
-			if (vm_outgoing_abort(id, &e) < 0)
-				log_warning("VM %s: %s", id, e.msg);
+			mon_abort(o, &o->stuck);
 			break;
 		}
 	}
@@ -211,7 +266,8 @@ static void run(struct outgoing *o)
 		migrated = true;
 	} else {
 		pthread_mutex_lock(&out_lock);
-		bool stuck = o->stuck, too_long = o->too_long;
+		bool stuck = o->stuck, too_long = o->too_long, conv_aborted = o->conv_aborted;
+		int conv_iterations = o->conv_iterations;
 		pthread_mutex_unlock(&out_lock);
 		/* libvirt's "operation aborted" is the effect; the cause is ours */
 		if (atomic_load(&o->cancel))
@@ -220,6 +276,10 @@ static void run(struct outgoing *o)
 			vd_error_set(&err, VD_ERR_MIGRATEERR,
 				     "Fatal error during migration: no progress for %d s (migration_progress_timeout); aborted",
 				     migration_cfg.progress_timeout);
+		else if (conv_aborted)
+			vd_error_set(&err, VD_ERR_MIGRATEERR,
+				     "Fatal error during migration: stalling for %d iterations; aborted by the convergence schedule",
+				     conv_iterations);
 		else if (too_long)
 			vd_error_set(&err, VD_ERR_MIGRATEERR,
 				     "Fatal error during migration: took longer than %d s per GiB of memory (migration_max_time_per_gib_mem); aborted",
@@ -332,10 +392,11 @@ int migration_migrate(const struct migration_request *r, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_MIGRATEERR,
 				    "Fatal error during migration: cannot start a thread: %s", strerror(e));
 	}
-	log_notice("AUDIT event=migration-start vm=%s dst=%s:%d qemu=%s downtime_ms=%d bandwidth_mibs=%d",
+	log_notice("AUDIT event=migration-start vm=%s dst=%s:%d qemu=%s downtime_ms=%d bandwidth_mibs=%d convergence=%s",
 		   r->vm_id, r->dst_host, r->dst_port, *r->dst_qemu ? r->dst_qemu : r->dst_host,
 		   r->downtime > 0 ? r->downtime : migration_cfg.downtime,
-		   r->bandwidth > 0 ? r->bandwidth : migration_cfg.max_bandwidth);
+		   r->bandwidth > 0 ? r->bandwidth : migration_cfg.max_bandwidth,
+		   r->conv.set ? "schedule" : "stepped");
 	return 0;
 }
 

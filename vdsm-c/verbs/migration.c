@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mig_params.h"
 #include "verbs.h"
 #include "vm_params.h"
 #include "../migration/migration.h"
@@ -132,6 +133,9 @@ xmlrpc_value *verb_migrate(struct vd_call *c, xmlrpc_env *env, struct vd_error *
 	    opt_bool(p, "abortOnError", &r.abort_on_error, err) < 0 ||
 	    opt_int(p, "downtime", 1, 3600 * 1000, &r.downtime, err) < 0 ||
 	    opt_int(p, "maxBandwidth", 1, 1 << 20, &r.bandwidth, err) < 0)
+		return NULL;
+	xmlrpc_value *conv = rpc_struct_get(p, "convergenceSchedule");
+	if (conv && mig_params_conv_schedule(conv, &r.conv, err) < 0)
 		return NULL;
 	if (tunneled) {
 		vd_error_set(err, VD_ERR_MIGRATEERR,

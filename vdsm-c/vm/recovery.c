@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libvirt/virterror.h>
 
 #include "../util/log.h"
 #include "../util/util.h"
@@ -27,6 +28,23 @@ static struct vm *vm_from_meta(struct vm_meta *m)
 	vm_set_devs_locked(vm, TAKE_PTR(m->devs), m->n_devs);
 	m->n_devs = 0;
 	return vm;
+}
+
+/* A domain paused for a migration is either the source in the final phase or the
+ * destination of an incoming migration that libvirt is still filling: only for the
+ * latter does libvirt refuse job statistics ("available only on the source host"). */
+static bool incoming_migration(virDomainPtr dom, int state, int reason)
+{
+	virTypedParameterPtr p = NULL;
+	int n = 0, type = 0;
+
+	if (state != VIR_DOMAIN_PAUSED || reason != VIR_DOMAIN_PAUSED_MIGRATION)
+		return false;
+	if (virDomainGetJobStats(dom, &type, &p, &n, 0) == 0) {
+		virTypedParamsFree(p, n);
+		return false;
+	}
+	return vm_virt_error_code() == VIR_ERR_OPERATION_UNSUPPORTED;
 }
 
 /* Registers one running domain if it is ours and unknown. Returns 1 when added. */
@@ -60,6 +78,11 @@ static int recover_one(virDomainPtr dom)
 	if (!vm)
 		return 0;
 	enum vm_status st = vm_status_of_state(state, reason);
+	/* An incoming migration that went on while this agent was away (as VDSM, the
+	 * domain is adopted): `Migration Destination` until libvirt resumes it here (Up)
+	 * or stops it (Down, exitReason 8), through the lifecycle events. */
+	if (incoming_migration(dom, state, reason))
+		st = VM_ST_MIGRATION_DESTINATION;
 	if (st == VM_ST_DOWN)
 		vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_LOST_QEMU_CONNECTION, NULL);
 	else
