@@ -254,7 +254,8 @@ class SetupBridgeTest(unittest.TestCase):
 
     def run_bridge(self, *extra):
         return run_setup("--only", "network", "--host", self.ip, "--port", str(self.agent.port),
-                         "--pki", self.agent.pkidir, *extra, ns=self.ns)
+                         "--pki", self.agent.pkidir, "--client", vdsmtest.CLIENT, *extra,
+                         ns=self.ns)
 
     def addrs(self):
         out = json.loads(self.ns.run("ip", "-j", "-4", "addr", "show").stdout)
@@ -301,7 +302,7 @@ class SetupBridgeTest(unittest.TestCase):
 
     def test_agent_not_running_is_skipped(self):
         r = run_setup("--only", "network", "--host", self.ip, "--port", "1",
-                      "--pki", self.agent.pkidir, ns=self.ns)
+                      "--pki", self.agent.pkidir, "--client", vdsmtest.CLIENT, ns=self.ns)
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("skipped: the agent does not answer", r.stdout)
         self.assertEqual(self.addrs(), [("veth_m0", self.ip, 24)])
