@@ -290,6 +290,11 @@ class SetupBridgeTest(unittest.TestCase):
 
     def test_probe_without_answer_rolls_back(self):
         before = (self.addrs(), self.default_route())
+        r = self.run_bridge("--check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("would make bridge 'ovirtmgmt' over veth_m0 with %s/24 and the default "
+                      "route via %s" % (self.ip, self.gw), r.stdout)
+        self.assertEqual((self.addrs(), self.default_route()), before)
         r = self.run_bridge("--probe", self.net + ".99", "--connectivity-timeout", "3")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("code 10", r.stdout)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -22,6 +23,13 @@
 
 #include "../../vdsm-c/host/readiness.h"
 #include "../../vdsm-c/verbs/ready.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static const struct rd_check *find(const struct rd_report *r, const char *name)
 {
@@ -139,6 +147,42 @@ static void test_probe_loopback(void **state)
 	assert_true(s[1].addr[0] != '\0');   /* localhost resolved through getent */
 	close(l);
 	close(c);
+}
+
+/* A listener whose accept queue is full drops further SYNs: the probe's deadline ends
+ * the wait (-ETIMEDOUT), however long the kernel would retry. */
+static void test_probe_deadline(void **state)
+{
+	(void)state;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fill[4];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct rd_storage s;
+	struct vd_error err = { 0 };
+	char spec[64];
+
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 0), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	/* fill the queue (never accepted); connects beyond it stay pending */
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fill[i] >= 0);
+		if (connect(fill[i], (struct sockaddr *)&a, sizeof(a)) < 0)
+			assert_int_equal(errno, EINPROGRESS);
+	}
+	snprintf(spec, sizeof(spec), "nfs:127.0.0.1");
+	assert_int_equal(rd_storage_parse(spec, &s, &err), 0);
+	s.port = ntohs(a.sin_port);
+	double t0 = now_s();
+	rd_storage_probe(&s, 1, 500);
+	double took = now_s() - t0;
+	assert_int_equal(s.rc, -ETIMEDOUT);
+	assert_true(took >= 0.45);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(l);
 }
 
 static void test_storage_verdicts(void **state)
@@ -291,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_getent_parse),
 		cmocka_unit_test(test_probe_loopback),
+		cmocka_unit_test(test_probe_deadline),
 		cmocka_unit_test(test_storage_verdicts),
 		cmocka_unit_test(test_mpath_verdicts),
 		cmocka_unit_test(test_mpath_read_from_daemon),
