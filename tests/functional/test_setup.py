@@ -219,7 +219,9 @@ class SetupFilesTest(unittest.TestCase):
 
     def test_usage_errors(self):
         for args in (["--bogus"], ["--only", "nosuch"], ["--init", "upstart"],
-                     ["--connectivity-timeout", "0"], ["--root"], ["--root", "/nonexistent/x"]):
+                     ["--connectivity-timeout", "0"], ["--root"], ["--root", "/nonexistent/x"],
+                     ["--port", "1x"], ["--bridge", "a\"b"], ["--probe", "-f"],
+                     ["--nic", "n" * 16]):
             r = run_setup(*args)
             self.assertEqual(r.returncode, 2, (args, r.stdout))
         r = run_setup("--help")
