@@ -238,7 +238,9 @@ class SetupBridgeTest(unittest.TestCase):
         pid = os.getpid()
         self.ns = Netns("vdsu%d" % pid).__enter__()
         self.addCleanup(self.ns.__exit__)
-        self.net = "10.%d.%d" % (200 + pid % 50, pid // 50 % 250)
+        # a /24 of 172.16/12 per process (the other namespace tests use 10.x): the
+        # probe that must fail (.99) stays on this link
+        self.net = "172.%d.%d" % (16 + pid % 16, pid // 16 % 250)
         self.gw, self.ip = self.net + ".1", self.net + ".2"
         host_if = "vsu%d" % pid
         subprocess.run(["ip", "link", "add", host_if, "type", "veth", "peer", "name", "veth_m0",
