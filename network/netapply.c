@@ -223,7 +223,9 @@ static int route_op(struct nl_sock *sk, const struct netstep *st, bool add)
 	}
 	rtnl_route_set_family(rt, (uint8_t)st->family);
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
-	rtnl_route_set_protocol(rt, RTPROT_STATIC);
+	/* ours are static; a deletion matches any protocol (the host's own default route,
+	 * taken over by a bridge, is often "boot" or "dhcp"; libnl's default is static) */
+	rtnl_route_set_protocol(rt, add ? RTPROT_STATIC : RTPROT_UNSPEC);
 	rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
 	rtnl_route_set_type(rt, RTN_UNICAST);
 	if ((r = rtnl_route_set_dst(rt, dst)) < 0)

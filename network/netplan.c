@@ -270,12 +270,40 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 		snprintf(st->options, sizeof(st->options), "%s", n->bridge_opts);
 }
 
-static void add_net(struct planner *pl, const struct netconf_net *n)
+/* A NIC/bond that becomes a bridge port hands its own IP configuration over: its static
+ * addresses and the default route through it are deleted (the undo restores them), as
+ * VDSM replaces the device's configuration. Without this, the management bridge made
+ * from the NIC that carries the host's address would duplicate the address and fail
+ * on the default route. */
+static void release_port_ip(struct planner *pl, const struct net_snapshot *s, const char *base)
+{
+	const struct net_dev *d = net_snapshot_find(s, base);
+	struct sim *x = sim_get(pl, base);
+
+	if (!d || !x || !x->exists || x->created)
+		return;
+	if (d->gateway[0]) {
+		struct netstep *st = emit(pl, NETSTEP_ROUTE_DEL, base);
+		if (st) {
+			st->family = AF_INET;
+			snprintf(st->addr, sizeof(st->addr), "%s", d->gateway);
+		}
+	}
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		const struct net_addr *a = &d->addrs[i];
+		if (!a->link_local && !a->dynamic)
+			addr_step(pl, NETSTEP_ADDR_DEL, base, a->family, a->addr, a->prefixlen);
+	}
+}
+
+static void add_net(struct planner *pl, const struct net_snapshot *s, const struct netconf_net *n)
 {
 	char top[IFNAMSIZ], port[IFNAMSIZ] = "";
 	const char *base = base_of(n);
 	struct sim *bs;
 
+	if (base[0] && n->bridged && n->vlan < 0)
+		release_port_ip(pl, s, base);
 	if (base[0]) {
 		set_up(pl, base, true);
 		snprintf(port, sizeof(port), "%s", base);
@@ -451,7 +479,7 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 	/* (4) new or edited networks */
 	for (size_t i = 0; i < new->n_nets; i++)
 		if (net_changed(old, new, &new->nets[i]))
-			add_net(&pl, &new->nets[i]);
+			add_net(&pl, s, &new->nets[i]);
 	/* (5) MTUs */
 	plan_mtus(&pl, old, new);
 	free(pl.sims);

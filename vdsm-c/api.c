@@ -28,10 +28,12 @@ static struct vd_verb verbs[] = {
 	{ .name = "getVdsStats", .fn = verb_get_vds_stats, .flags = READY, .args = "",
 	  .cache_key = verbs_stats_cache_key,
 	  .help = "Host statistics from the last sample (CPU, memory, network, storage domains)." },
-	{ .name = "getHostReadiness", .fn = verb_get_host_readiness, .max_args = 2, .flags = READY,
-	  .args = "[clusterCpu], [networks]",
+	{ .name = "getHostReadiness", .fn = verb_get_host_readiness, .max_args = 3, .flags = READY,
+	  .args = "[clusterCpu], [networks], [storage]",
 	  .help = "Host readiness report (vdsm-c extension): libvirt, KVM, CPU against the cluster "
-		  "model, memory, required networks, certificates, clock; a verdict per check." },
+		  "model, memory, required networks, storage connections reachable (NFS "
+		  "SERVER:/EXPORT, iscsi:PORTAL[:PORT]), multipath paths, certificates, clock; a "
+		  "verdict per check." },
 	{ .name = "getVdsHardwareInfo", .fn = verb_get_vds_hardware_info, .flags = READY, .args = "",
 	  .help = "DMI system information (manufacturer, product, version, serial, UUID, family)." },
 	{ .name = "create", .fn = verb_create, .min_args = 1, .max_args = 1, .flags = READY | AUDIT,

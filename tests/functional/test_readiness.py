@@ -5,6 +5,7 @@ libvirt, CPU against a cluster model (checked against libvirt's CPU map), memory
 import json
 import os
 import re
+import socket
 import subprocess
 import unittest
 import xml.etree.ElementTree as ET
@@ -14,7 +15,7 @@ from vdsmtest import Agent, private_libvirtd
 
 READY = os.environ.get("VDSM_READY", os.path.join(vdsmtest.BUILD, "vdsm-c-ready"))
 CPU_MAP = "/usr/share/libvirt/cpu_map"
-NAMES = {"libvirt", "kvm", "cpu", "memory", "certificates", "clock"}
+NAMES = {"libvirt", "kvm", "cpu", "memory", "multipath", "certificates", "clock"}
 
 
 def model_features(model):
@@ -176,6 +177,44 @@ class ReadinessTest(unittest.TestCase):
                            "vars.libvirt_uri=qemu:///system?socket=/nonexistent/sock")
         self.assertEqual(p.returncode, 1)
         self.assertEqual(by_name(json.loads(p.stdout))["libvirt"]["verdict"], "fail")
+
+    def test_storage_connections_verb_and_command(self):
+        """A listening portal is ok, a closed port fails (refused), a name that does not
+        resolve fails; the verb and the command agree; a bad spec is refused."""
+        lis = socket.socket()
+        lis.bind(("127.0.0.1", 0))
+        lis.listen(8)
+        self.addCleanup(lis.close)
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))     # bound, never listening: refused
+        self.addCleanup(closed.close)
+        specs = ["iscsi:127.0.0.1:%d" % lis.getsockname()[1],
+                 "iscsi:127.0.0.1:%d,1" % closed.getsockname()[1],
+                 "nfs:no-such-host.invalid"]
+        names = ["storage:" + s[:23] for s in specs]
+        verb = by_name(self.readiness("", [], specs))
+        args = []
+        for s in specs:
+            args += ["--storage", s]
+        p = self.ready_cmd("--json", *args)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        cmd = by_name(json.loads(p.stdout))
+        for rep in (verb, cmd):
+            self.assertEqual(rep[names[0]]["verdict"], "ok", rep[names[0]])
+            self.assertIn("reachable", rep[names[0]]["detail"])
+            self.assertEqual(rep[names[1]]["verdict"], "fail", rep[names[1]])
+            self.assertIn("refuses connections", rep[names[1]]["detail"])
+            self.assertEqual(rep[names[2]]["verdict"], "fail", rep[names[2]])
+            self.assertIn("cannot resolve", rep[names[2]]["detail"])
+            self.assertIn(rep["multipath"]["verdict"], ("ok", "warn", "fail"))
+        r = self.agent.call("getHostReadiness", "", [], ["iscsi:h:99999"])
+        self.assertEqual(r["status"]["code"], 16)
+        self.assertIn("storage connection 'iscsi:h:99999'", r["status"]["message"])
+        r = self.agent.call("getHostReadiness", "", [], ["iscsi:h"] * 17)
+        self.assertEqual(r["status"]["code"], 16)
+        p = self.ready_cmd("--storage", "10.0.0.1")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--storage", p.stderr)
 
 
 if __name__ == "__main__":

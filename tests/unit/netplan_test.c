@@ -22,6 +22,7 @@ struct fdev {
 	int mtu;
 	const char *master;
 	const char *addr;       /* "a/p" IPv4 */
+	const char *gw;         /* the default route through it */
 };
 
 static int cmp_dev(const void *a, const void *b)
@@ -45,6 +46,8 @@ static struct net_snapshot *snap(const struct fdev *f, size_t n)
 		d->ifindex = (int)i + 2;
 		if (f[i].master)
 			snprintf(d->master_name, sizeof(d->master_name), "%s", f[i].master);
+		if (f[i].gw)
+			snprintf(d->gateway, sizeof(d->gateway), "%s", f[i].gw);
 		if (f[i].addr) {
 			d->addrs = calloc(1, sizeof(*d->addrs));
 			d->n_addrs = 1;
@@ -57,12 +60,12 @@ static struct net_snapshot *snap(const struct fdev *f, size_t n)
 }
 
 static const struct fdev nics3[] = {
-	{ "eth0", NET_KIND_NIC, 0, NULL, NULL },
-	{ "eth1", NET_KIND_NIC, 0, NULL, NULL },
-	{ "eth2", NET_KIND_NIC, 0, NULL, NULL },
-	{ "lo", NET_KIND_OTHER, 65536, NULL, NULL },
-	{ "foreignbr", NET_KIND_BRIDGE, 0, NULL, NULL },
-	{ "eth3", NET_KIND_NIC, 0, "foreignbr", NULL },
+	{ "eth0", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "eth1", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "eth2", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "lo", NET_KIND_OTHER, 65536, NULL, NULL, NULL },
+	{ "foreignbr", NET_KIND_BRIDGE, 0, NULL, NULL, NULL },
+	{ "eth3", NET_KIND_NIC, 0, "foreignbr", NULL, NULL },
 };
 
 /* A request from lines "net NAME k=v ..." / "bond NAME k=v ..." (nics=a,b). */
@@ -247,10 +250,10 @@ static void test_plan_mtu_down_and_remove(void **state)
 {
 	(void)state;
 	static const struct fdev k[] = {
-		{ "eth0", NET_KIND_NIC, 9000, NULL, NULL },
-		{ "eth0.10", NET_KIND_VLAN, 9000, "red", NULL },
-		{ "red", NET_KIND_BRIDGE, 9000, NULL, "192.0.2.1/24" },
-		{ "eth1", NET_KIND_NIC, 0, NULL, NULL },
+		{ "eth0", NET_KIND_NIC, 9000, NULL, NULL, NULL },
+		{ "eth0.10", NET_KIND_VLAN, 9000, "red", NULL, NULL },
+		{ "red", NET_KIND_BRIDGE, 9000, NULL, "192.0.2.1/24", NULL },
+		{ "eth1", NET_KIND_NIC, 0, NULL, NULL, NULL },
 	};
 	const char *running = "net red nic=eth0 vlan=10 mtu=9000 ipaddr=192.0.2.1 prefix=24";
 	char *out;
@@ -279,17 +282,41 @@ static void test_plan_mtu_down_and_remove(void **state)
 	free(out);
 }
 
+/* The management bridge made from the NIC that carries the host's address and default
+ * route (vdsm-c-setup): the NIC hands both over first; a VLAN network leaves them. */
+static void test_plan_bridge_takes_over_nic_ip(void **state)
+{
+	(void)state;
+	static const struct fdev k[] = {
+		{ "eth0", NET_KIND_NIC, 0, NULL, "192.0.2.5/24", "192.0.2.254" },
+		{ "eth1", NET_KIND_NIC, 0, NULL, "198.51.100.7/24", NULL },
+	};
+	char *out = plan(k, ELEMENTSOF(k), NULL, "net ovirtmgmt nic=eth0 ipaddr=192.0.2.5 "
+			 "prefix=24 gateway=192.0.2.254 defaultRoute=true");
+	assert_string_equal(out, "route-del eth0 default via 192.0.2.254; "
+			    "addr-del eth0 192.0.2.5/24; link-add bridge ovirtmgmt; "
+			    "master eth0 ovirtmgmt; addr-add ovirtmgmt 192.0.2.5/24; "
+			    "route-add ovirtmgmt default via 192.0.2.254; mtu ovirtmgmt 1500");
+	free(out);
+	out = plan(k, ELEMENTSOF(k), NULL, "net v nic=eth1 vlan=5");
+	assert_null(strstr(out, "addr-del"));
+	free(out);
+	out = plan(k, ELEMENTSOF(k), NULL, "net m bridged=false nic=eth1 ipaddr=198.51.100.7 prefix=24");
+	assert_null(strstr(out, "addr-del"));
+	free(out);
+}
+
 /* Removing several networks: routes/addresses, then ports, then every deletion as one
  * run of consecutive steps (the applier batches it). */
 static void test_plan_deletions_are_consecutive(void **state)
 {
 	(void)state;
 	static const struct fdev k[] = {
-		{ "eth0", NET_KIND_NIC, 0, NULL, NULL },
-		{ "eth0.10", NET_KIND_VLAN, 0, "a", NULL },
-		{ "a", NET_KIND_BRIDGE, 0, NULL, NULL },
-		{ "eth1", NET_KIND_NIC, 0, "b", NULL },
-		{ "b", NET_KIND_BRIDGE, 0, NULL, NULL },
+		{ "eth0", NET_KIND_NIC, 0, NULL, NULL, NULL },
+		{ "eth0.10", NET_KIND_VLAN, 0, "a", NULL, NULL },
+		{ "a", NET_KIND_BRIDGE, 0, NULL, NULL, NULL },
+		{ "eth1", NET_KIND_NIC, 0, "b", NULL, NULL },
+		{ "b", NET_KIND_BRIDGE, 0, NULL, NULL, NULL },
 	};
 	char *out = plan(k, ELEMENTSOF(k), "net a nic=eth0 vlan=10\nnet b nic=eth1",
 			 "net a remove=true\nnet b remove=true");
@@ -350,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_plan_bond),
 		cmocka_unit_test(test_plan_mtu_down_and_remove),
 		cmocka_unit_test(test_plan_deletions_are_consecutive),
+		cmocka_unit_test(test_plan_bridge_takes_over_nic_ip),
 		cmocka_unit_test(test_bridge_opts),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),

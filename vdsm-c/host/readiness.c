@@ -10,63 +10,29 @@
 #include <sys/timex.h>
 
 #include "readiness.h"
+#include "readiness-internal.h"
 #include "../util/error.h"
 #include "../util/macros.h"
 #include "../util/util.h"
-
-static struct rd_check *_printf_(4, 5) add(struct rd_report *r, const char *name,
-					    enum rd_verdict v, const char *fmt, ...)
-{
-	if (r->n == RD_MAX_CHECKS)
-		return NULL;
-	struct rd_check *c = &r->checks[r->n++];
-	va_list ap;
-
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->verdict = v;
-	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
-	va_end(ap);
-	if (v > r->verdict)
-		r->verdict = v;
-	return c;
-}
-
-static void _printf_(2, 3) hint(struct rd_check *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!c)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(c->hint, sizeof(c->hint), fmt, ap);
-	va_end(ap);
-}
-
-const char *rd_verdict_name(enum rd_verdict v)
-{
-	return v == RD_OK ? "ok" : v == RD_WARN ? "warn" : "fail";
-}
 
 static void check_libvirt(const struct rd_input *in, struct rd_report *r)
 {
 	const struct hostcaps *c = in->caps;
 
 	if (!c) {
-		hint(add(r, "libvirt", RD_FAIL, "host facts were not collected"),
+		rd_hint(rd_add(r, "libvirt", RD_FAIL, "host facts were not collected"),
 		     "see the agent's log for why it could not read /proc and /sys");
 		return;
 	}
 	if (!c->virt) {
-		hint(add(r, "libvirt", RD_FAIL, "libvirt does not answer: %s",
+		rd_hint(rd_add(r, "libvirt", RD_FAIL, "libvirt does not answer: %s",
 			 c->virt_error.msg[0] ? c->virt_error.msg : "unknown error"),
 		     "start libvirtd (systemctl start libvirtd) and check vars.libvirt_uri in "
 		     "vdsm.conf");
 		return;
 	}
 	unsigned long v = c->virt->lib_version, q = c->virt->hv_version;
-	add(r, "libvirt", RD_OK, "libvirt %lu.%lu.%lu, QEMU %lu.%lu.%lu, %s domains",
+	rd_add(r, "libvirt", RD_OK, "libvirt %lu.%lu.%lu, QEMU %lu.%lu.%lu, %s domains",
 	    v / 1000000, v / 1000 % 1000, v % 1000, q / 1000000, q / 1000 % 1000, q % 1000,
 	    c->virt->domain_type ? c->virt->domain_type : "?");
 }
@@ -76,9 +42,9 @@ static void check_kvm(const struct rd_input *in, struct rd_report *r)
 	if (!in->caps)
 		return;
 	if (in->caps->kvm_api >= 0)
-		add(r, "kvm", RD_OK, "/dev/kvm usable (KVM API %d)", in->caps->kvm_api);
+		rd_add(r, "kvm", RD_OK, "/dev/kvm usable (KVM API %d)", in->caps->kvm_api);
 	else
-		hint(add(r, "kvm", RD_WARN, "/dev/kvm is not usable (%s): VMs would run under "
+		rd_hint(rd_add(r, "kvm", RD_WARN, "/dev/kvm is not usable (%s): VMs would run under "
 			 "TCG emulation, many times slower", strerror(-in->caps->kvm_api)),
 		     "enable virtualization (VT-x/AMD-V) in the firmware and load kvm_intel or "
 		     "kvm_amd");
@@ -90,12 +56,12 @@ static void check_cpu(const struct rd_input *in, struct rd_report *r)
 	const char *model = in->cluster_cpu;
 
 	if (!c || !c->virt) {
-		hint(add(r, "cpu", RD_FAIL, "CPU models unknown: libvirt did not answer"),
+		rd_hint(rd_add(r, "cpu", RD_FAIL, "CPU models unknown: libvirt did not answer"),
 		     "fix the libvirt line first");
 		return;
 	}
 	if (!model || !*model) {
-		add(r, "cpu", RD_OK, "host CPU %s %s (no cluster baseline given)",
+		rd_add(r, "cpu", RD_OK, "host CPU %s %s (no cluster baseline given)",
 		    c->virt->host_vendor ? c->virt->host_vendor : "",
 		    c->virt->host_model ? c->virt->host_model : "of unknown model");
 		return;
@@ -106,21 +72,21 @@ static void check_cpu(const struct rd_input *in, struct rd_report *r)
 	size_t n = 0;
 	int rc = hostcaps_cpu_compare(model, &missing, &n);
 	if (rc == -ENOENT) {
-		hint(add(r, "cpu", RD_FAIL, "CPU model '%s' is not known to libvirt here", model),
+		rd_hint(rd_add(r, "cpu", RD_FAIL, "CPU model '%s' is not known to libvirt here", model),
 		     "use a model name of libvirt's CPU map (virsh cpu-models x86_64)");
 	} else if (rc < 0) {
-		hint(add(r, "cpu", RD_FAIL, "cannot compare with CPU model '%s': %s", model,
+		rd_hint(rd_add(r, "cpu", RD_FAIL, "cannot compare with CPU model '%s': %s", model,
 			 strerror(-rc)),
 		     "check that libvirt's CPU map is installed (/usr/share/libvirt/cpu_map)");
 	} else if (n == 0) {
-		add(r, "cpu", RD_OK, "the host CPU runs the cluster's model %s", model);
+		rd_add(r, "cpu", RD_OK, "the host CPU runs the cluster's model %s", model);
 	} else {
 		char list[400] = "";
 		size_t off = 0;
 		for (size_t i = 0; i < n && off < sizeof(list); i++)
 			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? " " : "",
 						missing[i]);
-		hint(add(r, "cpu", RD_FAIL, "the host CPU lacks %zu flag(s) of model %s: %s", n,
+		rd_hint(rd_add(r, "cpu", RD_FAIL, "the host CPU lacks %zu flag(s) of model %s: %s", n,
 			 model, list),
 		     "put the host in a cluster with an older CPU model, or enable the flags in "
 		     "the firmware");
@@ -135,22 +101,22 @@ static void check_memory(const struct rd_input *in, struct rd_report *r)
 	long long reserved = (long long)in->host_mem_reserve_mib + in->extra_mem_reserve_mib;
 
 	if (rc < 0 || mi.available < 0) {
-		hint(add(r, "memory", RD_FAIL, "cannot read MemAvailable from /proc/meminfo: %s",
+		rd_hint(rd_add(r, "memory", RD_FAIL, "cannot read MemAvailable from /proc/meminfo: %s",
 			 rc < 0 ? strerror(-rc) : "absent"),
 		     "the kernel is too old or /proc is not mounted");
 		return;
 	}
 	long long avail = mi.available / 1024, total = mi.total / 1024;
 	if (avail < reserved)
-		hint(add(r, "memory", RD_FAIL, "%lld MiB available of %lld MiB, below the %lld MiB "
+		rd_hint(rd_add(r, "memory", RD_FAIL, "%lld MiB available of %lld MiB, below the %lld MiB "
 			 "reserved for the host: no VM can start", avail, total, reserved),
 		     "stop what uses the memory, or lower vars.host_mem_reserve");
 	else if (avail < reserved + 512)
-		hint(add(r, "memory", RD_WARN, "%lld MiB available of %lld MiB, %lld MiB reserved "
+		rd_hint(rd_add(r, "memory", RD_WARN, "%lld MiB available of %lld MiB, %lld MiB reserved "
 			 "for the host: less than 512 MiB left for VMs", avail, total, reserved),
 		     "add memory or stop what uses it");
 	else
-		add(r, "memory", RD_OK, "%lld MiB available of %lld MiB, %lld MiB reserved for the "
+		rd_add(r, "memory", RD_OK, "%lld MiB available of %lld MiB, %lld MiB reserved for the "
 		    "host", avail, total, reserved);
 }
 
@@ -160,13 +126,13 @@ static void check_network(const struct rd_input *in, struct rd_report *r, const 
 
 	snprintf(label, sizeof(label), "network:%.23s", name);
 	if (!in->net) {
-		hint(add(r, label, RD_FAIL, "the network state cannot be read"),
+		rd_hint(rd_add(r, label, RD_FAIL, "the network state cannot be read"),
 		     "see the agent's log (netlink)");
 		return;
 	}
 	const struct net_dev *d = net_snapshot_find(in->net, name);
 	if (!d) {
-		hint(add(r, label, RD_FAIL, "no bridge or interface named '%s'", name),
+		rd_hint(rd_add(r, label, RD_FAIL, "no bridge or interface named '%s'", name),
 		     "create the network on this host (the manager's Setup Host Networks, or "
 		     "setupNetworks)");
 		return;
@@ -181,14 +147,14 @@ static void check_network(const struct rd_input *in, struct rd_report *r, const 
 		snprintf(vlan, sizeof(vlan), ", VLAN %d on %s", d->vlan_id, d->vlan_base);
 	const char *what = d->kind == NET_KIND_BRIDGE ? "bridge" : "interface";
 	if (!d->up)
-		hint(add(r, label, RD_FAIL, "%s '%s' is down (MTU %d%s)", what, name, d->mtu, vlan),
+		rd_hint(rd_add(r, label, RD_FAIL, "%s '%s' is down (MTU %d%s)", what, name, d->mtu, vlan),
 		     "bring it up (ip link set %s up) and check its ports", name);
 	else if (d->kind == NET_KIND_BRIDGE && d->n_ports == 0)
-		hint(add(r, label, RD_WARN, "bridge '%s' is up but has no port (MTU %d): VMs on it "
+		rd_hint(rd_add(r, label, RD_WARN, "bridge '%s' is up but has no port (MTU %d): VMs on it "
 			 "reach only each other", name, d->mtu),
 		     "attach the network to a NIC, bond or VLAN");
 	else
-		add(r, label, RD_OK, "%s '%s' up, MTU %d%s", what, name, d->mtu, vlan);
+		rd_add(r, label, RD_OK, "%s '%s' up, MTU %d%s", what, name, d->mtu, vlan);
 }
 
 /* ---- certificates ---- */
@@ -225,18 +191,18 @@ static enum rd_verdict cert_dates(const struct rd_input *in, struct rd_report *r
 	double days = (na - in->now) / 86400;
 
 	if (in->now < nb) {
-		hint(add(r, label, RD_FAIL, "%s is not valid yet (from %.0f s from now)", path,
+		rd_hint(rd_add(r, label, RD_FAIL, "%s is not valid yet (from %.0f s from now)", path,
 			 nb - in->now),
 		     "check the host clock, or issue the certificate again");
 		return RD_FAIL;
 	}
 	if (days < 0) {
-		hint(add(r, label, RD_FAIL, "%s expired %.0f day(s) ago", path, -days),
+		rd_hint(rd_add(r, label, RD_FAIL, "%s expired %.0f day(s) ago", path, -days),
 		     "enroll the host's certificate again (the manager's Enroll Certificate)");
 		return RD_FAIL;
 	}
 	if (days < in->cert_warn_days) {
-		hint(add(r, label, RD_WARN, "%s expires in %.0f day(s)", path, days),
+		rd_hint(rd_add(r, label, RD_WARN, "%s expires in %.0f day(s)", path, days),
 		     "enroll the host's certificate again before it expires");
 		return RD_WARN;
 	}
@@ -251,7 +217,7 @@ static void check_certificates(const struct rd_input *in, struct rd_report *r)
 	gnutls_x509_crt_t crt = NULL, ca = NULL;
 
 	if (!in->trust_store || !*in->trust_store) {
-		hint(add(r, "certificates", RD_WARN, "the agent serves plain HTTP (vars.ssl = false): "
+		rd_hint(rd_add(r, "certificates", RD_WARN, "the agent serves plain HTTP (vars.ssl = false): "
 			 "anyone who can reach its port controls the host"),
 		     "set vars.ssl = true with a host certificate (scripts/vdsm-c-certs)");
 		return;
@@ -262,7 +228,7 @@ static void check_certificates(const struct rd_input *in, struct rd_report *r)
 	crt = load_crt(cert_path, &err);
 	ca = crt ? load_crt(ca_path, &err) : NULL;
 	if (!crt || !ca) {
-		hint(add(r, "certificates", RD_FAIL, "%s", err.msg),
+		rd_hint(rd_add(r, "certificates", RD_FAIL, "%s", err.msg),
 		     "create or enroll the host certificate (scripts/vdsm-c-certs for a lab)");
 		goto out;
 	}
@@ -275,7 +241,7 @@ static void check_certificates(const struct rd_input *in, struct rd_report *r)
 		gnutls_datum_t why = { 0 };
 		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) < 0)
 			why.data = NULL;
-		hint(add(r, "certificates", RD_FAIL, "%s is not signed by %s: %s", cert_path, ca_path,
+		rd_hint(rd_add(r, "certificates", RD_FAIL, "%s is not signed by %s: %s", cert_path, ca_path,
 			 why.data ? (const char *)why.data : "verification failed"),
 		     "install the CA of the manager that issued the host certificate");
 		gnutls_free(why.data);
@@ -293,13 +259,13 @@ static void check_certificates(const struct rd_input *in, struct rd_report *r)
 		gnutls_certificate_free_credentials(cred);
 	}
 	if (rc < 0) {
-		hint(add(r, "certificates", RD_FAIL, "%s does not go with %s: %s", key_path, cert_path,
+		rd_hint(rd_add(r, "certificates", RD_FAIL, "%s does not go with %s: %s", key_path, cert_path,
 			 rc == -ENOENT || rc == -EACCES ? strerror(-rc) : gnutls_strerror(rc)),
 		     "install the key the certificate was issued for");
 		goto out;
 	}
 	if (r->n == n0)
-		add(r, "certificates", RD_OK, "%s valid for %.0f more day(s), signed by %s", cert_path,
+		rd_add(r, "certificates", RD_OK, "%s valid for %.0f more day(s), signed by %s", cert_path,
 		    ((double)gnutls_x509_crt_get_expiration_time(crt) - in->now) / 86400, ca_path);
 out:
 	if (crt)
@@ -314,21 +280,21 @@ static void check_clock(struct rd_report *r)
 	int state = adjtimex(&tx);
 
 	if (state < 0) {
-		add(r, "clock", RD_WARN, "cannot read the kernel clock state: %s", strerror(errno));
+		rd_add(r, "clock", RD_WARN, "cannot read the kernel clock state: %s", strerror(errno));
 		return;
 	}
 	if (state == TIME_ERROR || (tx.status & STA_UNSYNC)) {
-		hint(add(r, "clock", RD_WARN, "the clock is not synchronized (no NTP)"),
+		rd_hint(rd_add(r, "clock", RD_WARN, "the clock is not synchronized (no NTP)"),
 		     "run an NTP client (chrony or systemd-timesyncd): certificates, storage leases "
 		     "and migration downtime figures need a correct clock");
 		return;
 	}
 	double off_ms = (double)tx.offset / ((tx.status & STA_NANO) ? 1e6 : 1e3);
 	if (off_ms > 500 || off_ms < -500)
-		hint(add(r, "clock", RD_WARN, "synchronized, but %.0f ms off", off_ms),
+		rd_hint(rd_add(r, "clock", RD_WARN, "synchronized, but %.0f ms off", off_ms),
 		     "check the NTP servers");
 	else
-		add(r, "clock", RD_OK, "synchronized (offset %.1f ms, max error %ld ms)", off_ms,
+		rd_add(r, "clock", RD_OK, "synchronized (offset %.1f ms, max error %ld ms)", off_ms,
 		    tx.maxerror / 1000);
 }
 
@@ -341,6 +307,8 @@ void readiness_run(const struct rd_input *in, struct rd_report *ret)
 	check_memory(in, ret);
 	for (size_t i = 0; i < in->n_networks; i++)
 		check_network(in, ret, in->networks[i]);
+	rd_check_storage(in, ret);
+	rd_check_mpath(in, ret);
 	check_certificates(in, ret);
 	check_clock(ret);
 }

@@ -29,14 +29,21 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vdsm-c-ready [--cluster-cpu MODEL] [--networks NAME,...] [--json]\n"
-		"                    [--config FILE] [--root DIR] [--set S.K=V]... [--timeout S]\n"
+		"usage: vdsm-c-ready [--cluster-cpu MODEL] [--networks NAME,...] [--storage CONN]...\n"
+		"                    [--json] [--config FILE] [--root DIR] [--set S.K=V]...\n"
+		"                    [--timeout S]\n"
 		"Checks that this host is ready for a cluster: libvirt, KVM, the CPU against the\n"
-		"cluster's CPU model, free memory, the required networks, the host certificates,\n"
-		"the clock. One line per check: ok, warn or fail, what was found, what to do.\n"
+		"cluster's CPU model, free memory, the required networks, the storage connections,\n"
+		"multipath paths, the host certificates, the clock. One line per check: ok, warn\n"
+		"or fail, what was found, what to do.\n"
 		"  --cluster-cpu MODEL  the cluster's libvirt CPU model (e.g. Haswell-noTSX); the\n"
 		"                       flags this host lacks are listed\n"
 		"  --networks A,B       networks that must exist here and be up\n"
+		"  --storage CONN       a storage server that must be reachable (TCP connect within\n"
+		"                       3 s, all at once; repeatable, at most 16): SERVER:/EXPORT or\n"
+		"                       nfs:SERVER (NFS, port 2049), iscsi:PORTAL[:PORT] (3260);\n"
+		"                       an IPv6 address in brackets. multipathd is always asked:\n"
+		"                       maps with failed paths warn, maps without a path fail\n"
 		"  --json               {verdict, checks: [{name, verdict, detail, hint}]}\n"
 		"  --config FILE        the agent's vdsm.conf (default ROOT/etc/vdsm-c/vdsm.conf\n"
 		"                       when it exists): trust store, libvirt URI, reserves\n"
@@ -69,14 +76,17 @@ static void quiet_libvirt(void *ud, virErrorPtr e)
 
 static void print_table(const struct rd_report *r)
 {
-	int fails = 0, warns = 0;
+	int fails = 0, warns = 0, w = 22;
 
-	printf("%-22s %-7s %s\n", "CHECK", "VERDICT", "DETAIL");
+	for (size_t i = 0; i < r->n; i++)   /* the name column fits the longest name */
+		if ((int)strlen(r->checks[i].name) > w)
+			w = (int)strlen(r->checks[i].name);
+	printf("%-*s %-7s %s\n", w, "CHECK", "VERDICT", "DETAIL");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rd_check *c = &r->checks[i];
-		printf("%-22s %-7s %s\n", c->name, rd_verdict_name(c->verdict), c->detail);
+		printf("%-*s %-7s %s\n", w, c->name, rd_verdict_name(c->verdict), c->detail);
 		if (c->hint[0])
-			printf("%-22s %-7s -> %s\n", "", "", c->hint);
+			printf("%-*s %-7s -> %s\n", w, "", "", c->hint);
 		fails += c->verdict == RD_FAIL;
 		warns += c->verdict == RD_WARN;
 	}
@@ -91,6 +101,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "cluster-cpu", required_argument, NULL, 'C' },
 		{ "networks", required_argument, NULL, 'N' },
+		{ "storage", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, 'r' },
@@ -105,7 +116,8 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *root_flag = NULL, *cpu = NULL, *sets[32];
 	char *nets_arg = NULL;
 	const char *nets[RD_MAX_NETWORKS];
-	size_t n_nets = 0;
+	size_t n_nets = 0, n_stg = 0;
+	static struct rd_storage stg[RD_MAX_STORAGE];
 	int nsets = 0, opt;
 	bool json = false, verbose = false;
 	struct vd_error err = { 0 };
@@ -114,6 +126,18 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'C': cpu = optarg; break;
 		case 'N': nets_arg = optarg; break;
+		case 'S':
+			if (n_stg == RD_MAX_STORAGE) {
+				fprintf(stderr, "vdsm-c-ready: at most %d --storage options\n",
+					RD_MAX_STORAGE);
+				return EXIT_USAGE;
+			}
+			if (rd_storage_parse(optarg, &stg[n_stg], &err) < 0) {
+				fprintf(stderr, "vdsm-c-ready: --storage: %s\n", err.msg);
+				return EXIT_USAGE;
+			}
+			n_stg++;
+			break;
 		case 'j': json = true; break;
 		case 'c': config_path = optarg; break;
 		case 'r': root_flag = optarg; break;
@@ -182,7 +206,7 @@ int main(int argc, char **argv)
 	r = net_monitor_start();
 	if (r < 0 && verbose)
 		fprintf(stderr, "vdsm-c-ready: netlink: %s\n", strerror(-r));
-	r = readiness_collect(cpu, nets, n_nets, &report);
+	r = readiness_collect(cpu, nets, n_nets, stg, n_stg, &report);
 	net_monitor_stop();
 	hostcaps_stop();
 	if (r < 0) {
