@@ -19,7 +19,7 @@ import time
 import unittest
 
 import vdsmtest
-from vdsmtest import Agent, Netns, veth_to
+from vdsmtest import Agent, Netns, run_pair, veth_to
 
 
 def wait_for(pred, timeout, what, step=0.2):
@@ -180,14 +180,15 @@ class NetconfDiskFullTest(unittest.TestCase):
     def setUp(self):
         self.ns = Netns("vdfl%d" % os.getpid()).__enter__()
         self.addCleanup(self.ns.__exit__)
-        veth_to(self.ns, "10.232.0.1", "10.232.0.2")
+        host_ip, ns_ip = run_pair(252)
+        veth_to(self.ns, host_ip, ns_ip)
         for i in range(2):
             self.ns.run("ip", "link", "add", "veth_f%d" % i, "type", "veth", "peer", "name",
                         "veth_g%d" % i)
             self.ns.run("ip", "link", "set", "veth_f%d" % i, "up")
             self.ns.run("ip", "link", "set", "veth_g%d" % i, "up")
         self.agent = Agent(conf={"vars": {"fake_nics": "veth_f*"}}, netns=self.ns.name,
-                           ip="10.232.0.2")
+                           ip=ns_ip)
         self.netconf = os.path.join(self.agent.root, "var", "lib", "vdsm-c", "netconf")
         os.makedirs(self.netconf)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "vdsmtest-netconf",

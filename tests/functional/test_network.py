@@ -9,7 +9,9 @@ import threading
 import time
 import unittest
 
-from vdsmtest import Agent, Netns, veth_to
+from vdsmtest import Agent, Netns, run_pair, veth_to
+
+HOST_IP, NS_IP = run_pair(251)
 
 NO_CHECK = {"connectivityCheck": "false"}
 
@@ -18,7 +20,7 @@ class NetTest(unittest.TestCase):
     def setUp(self):
         self.ns = Netns("vdnw%d" % os.getpid()).__enter__()
         self.addCleanup(self.ns.__exit__)
-        self.host_if, _ = veth_to(self.ns, "10.231.0.1", "10.231.0.2")
+        self.host_if, _ = veth_to(self.ns, HOST_IP, NS_IP)
         # four "NICs": veth pairs inside the namespace (names local to it)
         for i in range(2):
             self.ns.run("ip", "link", "add", "veth_a%d" % i, "type", "veth", "peer", "name",
@@ -28,7 +30,7 @@ class NetTest(unittest.TestCase):
         self.agent = self.make_agent()
 
     def make_agent(self, fake_nics="veth_a*", env=None):
-        a = Agent(conf={"vars": {"fake_nics": fake_nics}}, netns=self.ns.name, ip="10.231.0.2",
+        a = Agent(conf={"vars": {"fake_nics": fake_nics}}, netns=self.ns.name, ip=NS_IP,
                   env=env)
         a.start()
         self.addCleanup(a.__exit__)
@@ -204,7 +206,7 @@ class NetTest(unittest.TestCase):
 
     def test_failure_in_the_middle_rolls_everything_back(self):
         # an existing default route makes the last step (route add) fail
-        self.ns.run("ip", "route", "add", "default", "via", "10.231.0.1")
+        self.ns.run("ip", "route", "add", "default", "via", HOST_IP)
         self.assertCode(self.setup({"keep": {"nic": "veth_a0", "mtu": "2000"}}), 0)
         before = self.state()
         r = self.setup({"keep": {"nic": "veth_a0", "mtu": "4000"},

@@ -342,6 +342,15 @@ class Netns:
         subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
 
 
+def run_pair(net):
+    """(root-side, namespace-side) addresses of a /30 in 10.NET.0.0/16 that is this
+    process's own (from its PID), so that test runs side by side do not share a subnet.
+    Each test class picks its own NET."""
+    k = (os.getpid() % 16384) * 4
+    base = "10.%d.%d." % (net, k >> 8)
+    return base + str((k & 255) + 1), base + str((k & 255) + 2)
+
+
 def veth_to(ns, host_ip, ns_ip, prefix=30):
     """veth pair root<->ns with addresses; returns the root-side name. Removed with the ns."""
     host_if = "vh%s" % uuid.uuid4().hex[:8]
