@@ -18,6 +18,7 @@
 #include "host/hoststats.h"
 #include "../network/net.h"
 #include "../storage/stg.h"
+#include "../storage/sd.h"
 #include "../network/netmgr.h"
 #include "api.h"
 
@@ -170,6 +171,27 @@ static int storage_module_start(void)
 	return stg_start(&o) < 0 ? -1 : 0;
 }
 
+/* Storage domains on the connections' mounts; their monitors (getVdsStats). */
+static int sd_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	_cleanup_free_ char *repo = vd_state_path(c->repository);
+	_cleanup_free_ char *mountinfo = vd_host_path("/proc/self/mountinfo");
+	const struct sd_opts o = {
+		.repository = repo,
+		.mountinfo = mountinfo,
+		.io_timeout = c->process_pool_timeout,
+		.check_interval = c->sd_health_check_delay,
+		/* a read slower than the period is a failure: a dead server shows within
+		 * two periods (API.md §5.1: the engine's limit is 30 s) */
+		.check_timeout = c->sd_health_check_delay,
+	};
+
+	if (!repo || !mountinfo)
+		return -1;
+	return sd_start(&o) < 0 ? -1 : 0;
+}
+
 /* setupNetworks: persisted configurations, restore of the safe one at start. */
 static int netmgr_module_start(void)
 {
@@ -198,6 +220,8 @@ static const struct vd_module modules[] = {
 	{ "vm", vm_module_start, vm_module_stop, 1 },
 	/* storage server connections (mount root under the state root) */
 	{ "storage", storage_module_start, stg_stop, 0 },
+	/* storage domains and their monitors (after the connections' mount root) */
+	{ "domains", sd_module_start, sd_stop, 0 },
 	/* live migration (destination side: migrationCreate) */
 	{ "migration", migration_module_start, migration_module_stop, 1 },
 	{ NULL, NULL, NULL, 0 },
