@@ -75,4 +75,31 @@ struct sd_create_job {
 int sdfile_create(void *arg);
 void sdfile_create_free(void *arg);
 
+/* ---- sd.c, for sdimage.c ---- */
+
+/* Mount, directory and POOL_UUID of a known domain (one refresh first when it is not
+ * known). 358 otherwise. */
+int sd_domain_lookup(const char *uuid, char mount[SD_PATH_MAX], char dir[SD_DIR_MAX],
+		     char pools[1024], struct vd_error *err) _wur_;
+
+/* The module's paths and bound (valid between sd_start and sd_stop). */
+struct sd_env {
+	const char *repository;
+	const char *run_dir;
+	double io_timeout;
+};
+const struct sd_env *sd_env(void);
+
+/* ---- sdimage.c ---- */
+
+struct sd_chain_job {
+	char img_dir[SD_DIR_MAX + 64];      /* <domain>/images/<img> */
+	char sd[37];
+	char leaf[37];
+	size_t n;
+	struct sd_volume chain[SD_CHAIN_MAX];
+	struct vd_error err;                /* why it failed (code and message) */
+};
+int sdimage_chain(void *arg);
+
 #endif

@@ -44,7 +44,8 @@ struct domain {
 };
 
 static struct {
-	char *repository, *mnt_dir, *mountinfo;
+	char *repository, *mnt_dir, *mountinfo, *run_dir;
+	struct sd_env env;
 	double io_timeout, check_interval, check_timeout;
 	bool started;
 	pthread_mutex_t lock;          /* domains[], monitor results, monitors */
@@ -194,19 +195,21 @@ int sd_start(const struct sd_opts *o)
 {
 	pthread_condattr_t ca;
 
-	if (!o->repository || !o->mountinfo || o->io_timeout <= 0 || o->check_interval <= 0 ||
+	if (!o->repository || !o->mountinfo || !o->run_dir || o->io_timeout <= 0 || o->check_interval <= 0 ||
 	    o->check_timeout <= 0)
 		return -EINVAL;
 	sd.repository = strdup(o->repository);
 	sd.mnt_dir = util_path(o->repository, "/mnt");
 	sd.mountinfo = strdup(o->mountinfo);
-	if (!sd.repository || !sd.mnt_dir || !sd.mountinfo) {
+	sd.run_dir = strdup(o->run_dir);
+	if (!sd.repository || !sd.mnt_dir || !sd.mountinfo || !sd.run_dir) {
 		sd_stop();
 		return -ENOMEM;
 	}
 	sd.io_timeout = o->io_timeout;
 	sd.check_interval = o->check_interval;
 	sd.check_timeout = o->check_timeout;
+	sd.env = (struct sd_env){ sd.repository, sd.run_dir, sd.io_timeout };
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&sd.wake, &ca);
@@ -235,7 +238,8 @@ void sd_stop(void)
 	free(sd.repository);
 	free(sd.mnt_dir);
 	free(sd.mountinfo);
-	sd.repository = sd.mnt_dir = sd.mountinfo = NULL;
+	free(sd.run_dir);
+	sd.repository = sd.mnt_dir = sd.mountinfo = sd.run_dir = NULL;
 }
 
 /* ---- scan ---- */
@@ -404,9 +408,8 @@ int sd_list(const char *pool, int cls, int type, const char *remote, char (**ret
 	return 0;
 }
 
-/* Mount and directory of a known domain (a refresh first when it is not known). */
-static int lookup(const char *uuid, char mount[SD_PATH_MAX], char dir[SD_DIR_MAX],
-		  struct vd_error *err)
+int sd_domain_lookup(const char *uuid, char mount[SD_PATH_MAX], char dir[SD_DIR_MAX],
+		     char pools[1024], struct vd_error *err)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		pthread_mutex_lock(&sd.lock);
@@ -414,6 +417,8 @@ static int lookup(const char *uuid, char mount[SD_PATH_MAX], char dir[SD_DIR_MAX
 		if (d) {
 			memcpy(mount, d->mount, SD_PATH_MAX);
 			memcpy(dir, d->dir, SD_DIR_MAX);
+			if (pools)
+				memcpy(pools, d->meta.pools, sizeof(d->meta.pools));
 		}
 		pthread_mutex_unlock(&sd.lock);
 		if (d)
@@ -441,7 +446,7 @@ int sd_get_info(const char *uuid, struct sd_info *ret, struct vd_error *err)
 	struct sd_read_job *j;
 	int r;
 
-	if (lookup(uuid, mount, dir, err) < 0)
+	if (sd_domain_lookup(uuid, mount, dir, NULL, err) < 0)
 		return -1;
 	if (!(j = calloc(1, sizeof(*j))))
 		return vd_error_set(err, VD_ERR_STORAGE, "out of memory");
@@ -476,7 +481,7 @@ int sd_get_stats(const char *uuid, struct sd_stats *ret, struct vd_error *err)
 	struct sd_statvfs_job *j;
 	int r;
 
-	if (lookup(uuid, mount, dir, err) < 0)
+	if (sd_domain_lookup(uuid, mount, dir, NULL, err) < 0)
 		return -1;
 	if (!(j = calloc(1, sizeof(*j))))
 		return vd_error_set(err, VD_ERR_STORAGE, "out of memory");
@@ -491,6 +496,11 @@ int sd_get_stats(const char *uuid, struct sd_stats *ret, struct vd_error *err)
 	ret->free = j->free;
 	free(j);
 	return 0;
+}
+
+const struct sd_env *sd_env(void)
+{
+	return &sd.env;
 }
 
 unsigned long sd_generation(void)

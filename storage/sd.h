@@ -83,6 +83,30 @@ char *sd_meta_format(const struct sd_meta_file *f, size_t *ret_len);
 /* Adds (or replaces) key=value in f. 0, or -E2BIG / -ENAMETOOLONG. */
 int sd_meta_set(struct sd_meta_file *f, const char *key, const char *value) _wur_;
 
+/* A file volume's .meta (VDSM's volumemetadata.py: KEY=VALUE lines up to "EOF"; no
+ * seal). */
+struct sd_volume {
+	char uuid[37];
+	char domain[37];
+	char image[37];
+	char parent[37];               /* PUUID; the blank UUID for a base volume */
+	char format[8];                /* RAW, COW */
+	char type[16];                 /* SPARSE, PREALLOCATED */
+	char voltype[16];              /* LEAF, INTERNAL, SHARED */
+	char disktype[32];
+	char legality[16];             /* LEGAL, ILLEGAL, FAKE */
+	char description[512];
+	long long size;                /* 512-byte blocks */
+	long long ctime;
+	long long apparent, allocated; /* bytes, from stat() of the volume file */
+};
+
+/* Parses .meta text (untrusted) into ret (uuid left empty). Required: DOMAIN, IMAGE,
+ * PUUID (UUIDs), FORMAT (RAW/COW), LEGALITY, VOLTYPE, SIZE (>= 0). 0, or -1 with err
+ * (201 with the reason). */
+int sd_volume_parse(const char *text, size_t len, struct sd_volume *ret,
+		    struct vd_error *err) _wur_;
+
 /* ---- domains (sd.c) ---- */
 
 enum sd_class { SD_CLASS_DATA = 1, SD_CLASS_ISO = 2, SD_CLASS_BACKUP = 3 };
@@ -98,6 +122,7 @@ bool sd_version_supported(int version);
 struct sd_opts {
 	const char *repository;        /* <root>/rhev/data-center */
 	const char *mountinfo;         /* /proc/self/mountinfo under the host root */
+	const char *run_dir;           /* <state root>/run/vdsm/storage (= /var/run/vdsm/storage): image links */
 	double io_timeout;             /* irs.process_pool_timeout: one file operation */
 	double check_interval;         /* irs.sd_health_check_delay: monitor period */
 	double check_timeout;          /* bound of one monitor read (<= check_interval) */
@@ -147,6 +172,34 @@ struct sd_stats {
 };
 /* statvfs of the domain directory in a worker. 358, 379, 384 (ESTALE). */
 int sd_get_stats(const char *uuid, struct sd_stats *ret, struct vd_error *err) _wur_;
+
+#define SD_CHAIN_MAX 128
+#define SD_IMAGE_PATH_MAX 4300
+
+/* A prepared image: the path for the VM and the chain, leaf first. */
+struct sd_image {
+	char path[SD_IMAGE_PATH_MAX];  /* <repository>/<spUUID>/<sdUUID>/images/<img>/<leaf>, or
+					* <run_dir>/<sdUUID>/<img>/<leaf> for the blank pool */
+	char dir[SD_IMAGE_PATH_MAX];   /* the image directory the volume paths are under */
+	size_t n;
+	struct sd_volume chain[SD_CHAIN_MAX];
+};
+
+/* prepareImage for a file domain (API.md §5.5): reads the chain from leaf to base
+ * following PUUID in a worker (every volume's file and .meta must exist), refuses an
+ * ILLEGAL volume, then links <run_dir>/<sdUUID>/<imgUUID> → the image directory and,
+ * for a pool other than the blank one (the domain's POOL_UUID must list it), the pool's
+ * <repository>/<spUUID>/<sdUUID> → the domain directory. Codes: 358 domain, 309 pool,
+ * 254 image directory, 201 volume, 227 illegal volume, 379 no answer in time. */
+int sd_prepare_image(const char *pool, const char *uuid, const char *img, const char *leaf,
+		     struct sd_image *ret, struct vd_error *err) _wur_;
+
+/* teardownImage: removes <run_dir>/<sdUUID>/<imgUUID> (the pool link stays: it belongs to
+ * the pool connection). Not prepared = success. 358 for an unknown domain. */
+int sd_teardown_image(const char *uuid, const char *img, struct vd_error *err) _wur_;
+
+/* The blank pool UUID. */
+#define SD_BLANK_UUID "00000000-0000-0000-0000-000000000000"
 
 /* One monitor result (API.md §5.1 storageDomains). */
 struct sd_monitor_status {

@@ -301,8 +301,18 @@ int sdfile_create(void *arg)
 	/* Into place: renameat2 without replace, so a racing creation of the same UUID
 	 * (another host) is never overwritten. */
 	STEP(j, "rename into place");
-	if (renameat2(mfd, tmp, mfd, j->uuid, RENAME_NOREPLACE) < 0) {
-		r = errno == EEXIST ? -EEXIST : -errno;
+	r = renameat2(mfd, tmp, mfd, j->uuid, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	if (r == -EINVAL) {
+		/* NFS has no RENAME_NOREPLACE: look first, then a plain rename (which also
+		 * fails on a non-empty directory in the way). */
+		struct stat st;
+		r = fstatat(mfd, j->uuid, &st, AT_SYMLINK_NOFOLLOW) == 0 ? -EEXIST :
+		    errno != ENOENT ? -errno :
+		    renameat(mfd, tmp, mfd, j->uuid) < 0 ? -errno : 0;
+		if (r == -ENOTEMPTY)
+			r = -EEXIST;
+	}
+	if (r < 0) {
 		if (r == -EEXIST)
 			snprintf(j->other, sizeof(j->other), "%s", j->uuid);
 		goto fail;

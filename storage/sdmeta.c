@@ -297,3 +297,77 @@ int sd_meta_decode(const struct sd_meta_file *f, struct sd_meta *ret, struct vd_
 		snprintf(ret->remote_path, sizeof(ret->remote_path), "%s", v);
 	return 0;
 }
+
+/* ---- volume .meta ---- */
+
+static int vol_need(const struct sd_meta_file *f, const char *key, char *dst, size_t size,
+		    bool uuid, struct vd_error *err)
+{
+	const char *v = sd_meta_get(f, key);
+
+	if (!v || (uuid ? util_uuid_normalize(v, dst) < 0 : (!*v || strlen(v) >= size)))
+		return vd_error_set(err, VD_ERR_VOLUME_DOES_NOT_EXIST,
+				    "%s: volume metadata key %s is %s",
+				    vd_code_message(VD_ERR_VOLUME_DOES_NOT_EXIST), key,
+				    !v ? "missing" : "invalid");
+	if (!uuid)
+		snprintf(dst, size, "%s", v);
+	return 0;
+}
+
+int sd_volume_parse(const char *text, size_t len, struct sd_volume *ret, struct vd_error *err)
+{
+	struct sd_meta_file *f = malloc(sizeof(*f));
+	struct vd_error perr = { 0 };
+	const char *v;
+	long long x;
+	int r = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!f)
+		return vd_error_set(err, VD_ERR_VOLUME_DOES_NOT_EXIST, "out of memory");
+	/* Everything from a line starting with "EOF" on is padding (VDSM stops there). */
+	for (size_t i = 0; i < len;) {
+		if (len - i >= 3 && memcmp(text + i, "EOF", 3) == 0) {
+			len = i;
+			break;
+		}
+		const char *nl = memchr(text + i, '\n', len - i);
+		i = nl ? (size_t)(nl - text) + 1 : len;
+	}
+	if (sd_meta_parse(text, len, f, &perr) < 0) {
+		vd_error_set(err, VD_ERR_VOLUME_DOES_NOT_EXIST, "%s: volume metadata: %s",
+			     vd_code_message(VD_ERR_VOLUME_DOES_NOT_EXIST), perr.msg);
+		goto out;
+	}
+	if (vol_need(f, "DOMAIN", ret->domain, sizeof(ret->domain), true, err) < 0 ||
+	    vol_need(f, "IMAGE", ret->image, sizeof(ret->image), true, err) < 0 ||
+	    vol_need(f, "PUUID", ret->parent, sizeof(ret->parent), true, err) < 0 ||
+	    vol_need(f, "FORMAT", ret->format, sizeof(ret->format), false, err) < 0 ||
+	    vol_need(f, "LEGALITY", ret->legality, sizeof(ret->legality), false, err) < 0 ||
+	    vol_need(f, "VOLTYPE", ret->voltype, sizeof(ret->voltype), false, err) < 0)
+		goto out;
+	if (strcmp(ret->format, "RAW") && strcmp(ret->format, "COW")) {
+		vd_error_set(err, VD_ERR_VOLUME_DOES_NOT_EXIST, "%s: volume FORMAT '%s' is unknown",
+			     vd_code_message(VD_ERR_VOLUME_DOES_NOT_EXIST), ret->format);
+		goto out;
+	}
+	if (!(v = sd_meta_get(f, "SIZE")) || util_parse_ll(v, 0, 1LL << 50, &x) < 0) {
+		vd_error_set(err, VD_ERR_VOLUME_DOES_NOT_EXIST, "%s: volume SIZE is missing or invalid",
+			     vd_code_message(VD_ERR_VOLUME_DOES_NOT_EXIST));
+		goto out;
+	}
+	ret->size = x;
+	if ((v = sd_meta_get(f, "CTIME")) && util_parse_ll(v, 0, 1LL << 40, &x) == 0)
+		ret->ctime = x;
+	if ((v = sd_meta_get(f, "TYPE")))
+		snprintf(ret->type, sizeof(ret->type), "%s", v);
+	if ((v = sd_meta_get(f, "DISKTYPE")))
+		snprintf(ret->disktype, sizeof(ret->disktype), "%s", v);
+	if ((v = sd_meta_get(f, "DESCRIPTION")))
+		snprintf(ret->description, sizeof(ret->description), "%s", v);
+	r = 0;
+out:
+	free(f);
+	return r;
+}

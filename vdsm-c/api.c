@@ -85,6 +85,12 @@ static struct vd_verb verbs[] = {
 	{ .name = "getStorageDomainStats", .fn = verb_get_storage_domain_stats, .min_args = 1,
 	  .max_args = 1, .flags = READY, .args = "sdUUID",
 	  .help = "Total and free bytes of a storage domain." },
+	{ .name = "prepareImage", .fn = verb_prepare_image, .min_args = 4, .max_args = 4,
+	  .flags = READY | AUDIT, .args = "spUUID, sdUUID, imgUUID, leafUUID",
+	  .help = "Checks an image's volume chain and links it: path, info, imgVolumesInfo." },
+	{ .name = "teardownImage", .fn = verb_teardown_image, .min_args = 3, .max_args = 4,
+	  .flags = READY | AUDIT, .args = "spUUID, sdUUID, imgUUID, [volUUID]",
+	  .help = "Removes the run-time link of a prepared image." },
 	{ .name = "setupNetworks", .fn = verb_setup_networks, .min_args = 3, .max_args = 3,
 	  .flags = READY | AUDIT, .args = "networks, bondings, options",
 	  .help = "Creates, changes and removes host networks and bonds in one transaction; "

@@ -177,9 +177,11 @@ static int sd_module_start(void)
 	const struct vd_config *c = vd_rt.conf;
 	_cleanup_free_ char *repo = vd_state_path(c->repository);
 	_cleanup_free_ char *mountinfo = vd_host_path("/proc/self/mountinfo");
+	_cleanup_free_ char *run_dir = vd_state_path("/run/vdsm/storage");
 	const struct sd_opts o = {
 		.repository = repo,
 		.mountinfo = mountinfo,
+		.run_dir = run_dir,
 		.io_timeout = c->process_pool_timeout,
 		.check_interval = c->sd_health_check_delay,
 		/* a read slower than the period is a failure: a dead server shows within
@@ -187,7 +189,7 @@ static int sd_module_start(void)
 		.check_timeout = c->sd_health_check_delay,
 	};
 
-	if (!repo || !mountinfo)
+	if (!repo || !mountinfo || !run_dir)
 		return -1;
 	return sd_start(&o) < 0 ? -1 : 0;
 }

@@ -32,11 +32,11 @@ def read_md(path):
     return dict(line.split("=", 1) for line in lines)
 
 
-def write_vdsm_domain(mount, sd, name, remote, sealed=True, broken=False):
+def write_vdsm_domain(mount, sd, name, remote, sealed=True, broken=False, pool=""):
     """A file domain as VDSM lays it out (what fileSD.create writes)."""
     md = {"CLASS": "Data", "DESCRIPTION": name, "IOOPTIMEOUTSEC": "10",
           "LEASERETRIES": "3", "LEASETIMESEC": "60", "LOCKPOLICY": "",
-          "LOCKRENEWALINTERVALSEC": "5", "POOL_UUID": "", "REMOTE_PATH": remote,
+          "LOCKRENEWALINTERVALSEC": "5", "POOL_UUID": pool, "REMOTE_PATH": remote,
           "ROLE": "Regular", "SDUUID": sd, "TYPE": "LOCALFS", "VERSION": "3"}
     os.makedirs(os.path.join(mount, sd, "dom_md"))
     os.makedirs(os.path.join(mount, sd, "images"))
@@ -47,6 +47,24 @@ def write_vdsm_domain(mount, sd, name, remote, sealed=True, broken=False):
         text += "_SHA_CKSUM=%s\n" % (("0" * 40) if broken else seal(md))
     with open(os.path.join(mount, sd, "dom_md", "metadata"), "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def make_volume(domdir, sd, img, vol, parent=BLANK, legality="LEGAL", size_mb=1,
+                fmt="RAW", voltype="LEAF"):
+    """A file volume as VDSM makes it (there is no createVolume yet): the data file and
+    its .meta (volumemetadata.py's storage_format: sorted KEY=VALUE lines, then EOF)."""
+    d = os.path.join(domdir, "images", img)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, vol), "wb") as f:
+        f.truncate(size_mb << 20)
+    md = {"CTIME": str(int(time.time())), "DESCRIPTION": "", "DISKTYPE": "DATA",
+          "DOMAIN": sd, "FORMAT": fmt, "GEN": "0", "IMAGE": img, "LEGALITY": legality,
+          "MTIME": "0", "POOL_UUID": "", "PUUID": parent, "SIZE": str(size_mb * 2048),
+          "TYPE": "SPARSE", "VOLTYPE": voltype}
+    with open(os.path.join(d, vol + ".meta"), "w") as f:
+        f.write("".join("%s=%s\n" % (k, md[k]) for k in sorted(md)) + "EOF\n")
+    open(os.path.join(d, vol + ".lease"), "w").close()
+    return os.path.join(d, vol)
 
 
 class SdTest(unittest.TestCase):
@@ -239,6 +257,66 @@ class SdTest(unittest.TestCase):
         self.assertEqual(int(self.ok(self.agent.call("getStorageDomainStats", sd))
                              ["stats"]["disktotal"]), 32 << 20)
         self.ok(self.agent.call("disconnectStorageServer", POSIXFS, BLANK, [c]))
+
+    def test_prepare_teardown_image(self):
+        sd, img, base, leaf = (str(uuid.uuid4()) for _ in range(4))
+        self.ok(self.create(sd))
+        dom = os.path.join(self.local, sd)
+        make_volume(dom, sd, img, base, voltype="INTERNAL")
+        leaf_file = make_volume(dom, sd, img, leaf, parent=base, fmt="COW", size_mb=2)
+        r = self.ok(self.agent.call("prepareImage", BLANK, sd, img, leaf))
+        run = os.path.join(self.agent.root, "run", "vdsm", "storage", sd, img)
+        self.assertEqual(r["path"], os.path.join(run, leaf))
+        self.assertEqual(os.path.realpath(r["path"]), os.path.realpath(leaf_file))
+        self.assertEqual(os.readlink(run), os.path.join(self.link, sd, "images", img))
+        info = r["info"]
+        self.assertEqual((info["uuid"], info["parent"], info["format"], info["capacity"],
+                          info["legality"], info["domain"], info["image"]),
+                         (leaf, base, "COW", str(2 << 20), "LEGAL", sd, img))
+        self.assertEqual([v["volumeID"] for v in r["imgVolumesInfo"]], [base, leaf])
+        for v in r["imgVolumesInfo"]:
+            self.assertEqual((v["domainID"], v["imageID"], v["volType"]), (sd, img, "path"))
+            self.assertTrue(os.path.isfile(v["path"]), v)
+            self.assertEqual(v["leasePath"], v["path"] + ".lease")
+            self.assertEqual(v["leaseOffset"], 0)
+        # again: the same, idempotent
+        self.assertEqual(self.ok(self.agent.call("prepareImage", "", sd, img, leaf))["path"],
+                         r["path"])
+        self.ok(self.agent.call("teardownImage", BLANK, sd, img))
+        self.assertFalse(os.path.lexists(run))
+        self.ok(self.agent.call("teardownImage", BLANK, sd, img, leaf))
+
+        # bad input: codes, and no link made
+        bad_img, illegal_img, vol2 = (str(uuid.uuid4()) for _ in range(3))
+        make_volume(dom, sd, illegal_img, base, legality="ILLEGAL")
+        make_volume(dom, sd, illegal_img, vol2, parent=base)
+        cases = [
+            ("unknown domain", (BLANK, str(uuid.uuid4()), img, leaf), 358),
+            ("no such image", (BLANK, sd, bad_img, leaf), 254),
+            ("no such volume", (BLANK, sd, img, str(uuid.uuid4())), 201),
+            ("illegal base volume", (BLANK, sd, illegal_img, vol2), 227),
+            ("pool the domain is not in", (str(uuid.uuid4()), sd, img, leaf), 309),
+            ("bad image uuid", (BLANK, sd, "x", leaf), 1000),
+        ]
+        for what, args, want in cases:
+            with self.subTest(what):
+                self.assertEqual(self.code(self.agent.call("prepareImage", *args)), want)
+        self.assertFalse(os.path.lexists(run))
+        self.assertFalse(os.path.lexists(os.path.join(self.agent.root, "run", "vdsm", "storage",
+                                                      sd, illegal_img)))
+
+    def test_prepare_image_in_pool(self):
+        """A domain VDSM attached to a pool: the path is under /rhev/data-center/<sp>."""
+        sd, img, vol, pool = (str(uuid.uuid4()) for _ in range(4))
+        write_vdsm_domain(self.local, sd, "attached", self.local, pool=pool)
+        vf = make_volume(os.path.join(self.local, sd), sd, img, vol)
+        r = self.ok(self.agent.call("prepareImage", pool, sd, img, vol))
+        repo = os.path.join(self.agent.root, "rhev", "data-center")
+        self.assertEqual(r["path"], os.path.join(repo, pool, sd, "images", img, vol))
+        self.assertEqual(os.path.realpath(r["path"]), os.path.realpath(vf))
+        self.assertEqual(os.readlink(os.path.join(repo, pool, sd)), os.path.join(self.link, sd))
+        info = self.ok(self.agent.call("getStorageDomainInfo", sd))["info"]
+        self.assertEqual(info["pool"], [pool])
 
 
 if __name__ == "__main__":

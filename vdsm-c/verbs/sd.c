@@ -165,6 +165,96 @@ xmlrpc_value *verb_get_storage_domain_stats(struct vd_call *c, xmlrpc_env *env,
 	return payload;
 }
 
+/* The leaf's entry of prepareImage's reply (VDSM's getVolumeInfo keys). */
+static xmlrpc_value *volume_info(xmlrpc_env *env, const char *pool, const struct sd_volume *v)
+{
+	xmlrpc_value *i = rpc_struct_new(env);
+
+	rpc_set_str(env, i, "uuid", v->uuid);
+	rpc_set_str(env, i, "domain", v->domain);
+	rpc_set_str(env, i, "image", v->image);
+	rpc_set_str(env, i, "parent", v->parent);
+	rpc_set_str(env, i, "pool", pool);
+	rpc_set_str(env, i, "format", v->format);
+	rpc_set_str(env, i, "type", v->type);
+	rpc_set_str(env, i, "voltype", v->voltype);
+	rpc_set_str(env, i, "disktype", v->disktype);
+	rpc_set_str(env, i, "description", v->description);
+	rpc_set_str(env, i, "legality", v->legality);
+	rpc_set_str(env, i, "status", "OK");
+	rpc_set_strf(env, i, "capacity", "%lld", v->size * 512);
+	rpc_set_strf(env, i, "apparentsize", "%lld", v->apparent);
+	rpc_set_strf(env, i, "truesize", "%lld", v->allocated);
+	rpc_set_strf(env, i, "ctime", "%lld", v->ctime);
+	return i;
+}
+
+/* prepareImage(spUUID, sdUUID, imgUUID, leafUUID): spUUID first on the wire. */
+xmlrpc_value *verb_prepare_image(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	char pool[37] = "", uuid[37], img[37], leaf[37];
+	_cleanup_free_ char *pool_s = NULL;
+	xmlrpc_value *payload = NULL, *vols;
+	struct sd_image *im = NULL;
+
+	pool_s = rpc_to_string(vd_arg(c, 0));
+	if (!pool_s || (*pool_s && util_uuid_normalize(pool_s, pool) < 0)) {
+		vd_error_set(err, VD_ERR_INVALID_PARAMETER, "Invalid parameter: 'spUUID=%.40s'",
+			     pool_s ? pool_s : "?");
+		return NULL;
+	}
+	if (!pool[0])
+		snprintf(pool, sizeof(pool), "%s", SD_BLANK_UUID);
+	if (vd_arg_uuid(c, 1, "sdUUID", uuid, VD_ERR_INVALID_PARAMETER, err) < 0 ||
+	    vd_arg_uuid(c, 2, "imgUUID", img, VD_ERR_INVALID_PARAMETER, err) < 0 ||
+	    vd_arg_uuid(c, 3, "leafUUID", leaf, VD_ERR_INVALID_PARAMETER, err) < 0)
+		return NULL;
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%s/%s/%s", uuid, img, leaf);
+	if (!(im = calloc(1, sizeof(*im)))) {
+		vd_error_set(err, VD_ERR_STORAGE, "out of memory");
+		return NULL;
+	}
+	if (sd_prepare_image(pool, uuid, img, leaf, im, err) < 0) {
+		log_warning("storage: prepareImage %s/%s/%s: %d %s", uuid, img, leaf, err->code,
+			    err->msg);
+		goto out;
+	}
+	payload = rpc_struct_new(env);
+	rpc_set_str(env, payload, "path", im->path);
+	rpc_set_take(env, payload, "info", volume_info(env, pool, &im->chain[0]));
+	vols = rpc_array_new(env);
+	/* base first, as VDSM lists the chain */
+	for (size_t i = im->n; i-- > 0;) {
+		xmlrpc_value *v = rpc_struct_new(env);
+		rpc_set_str(env, v, "domainID", uuid);
+		rpc_set_str(env, v, "imageID", img);
+		rpc_set_str(env, v, "volumeID", im->chain[i].uuid);
+		rpc_set_strf(env, v, "path", "%s/%s", im->dir, im->chain[i].uuid);
+		rpc_set_str(env, v, "volType", "path");
+		rpc_set_strf(env, v, "leasePath", "%s/%s.lease", im->dir, im->chain[i].uuid);
+		rpc_set_int(env, v, "leaseOffset", 0);
+		rpc_append_take(env, vols, v);
+	}
+	rpc_set_take(env, payload, "imgVolumesInfo", vols);
+out:
+	free(im);
+	return payload;
+}
+
+/* teardownImage(spUUID, sdUUID, imgUUID[, volUUID]) */
+xmlrpc_value *verb_teardown_image(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
+{
+	char uuid[37], img[37];
+
+	if (vd_arg_uuid(c, 1, "sdUUID", uuid, VD_ERR_INVALID_PARAMETER, err) < 0 ||
+	    vd_arg_uuid(c, 2, "imgUUID", img, VD_ERR_INVALID_PARAMETER, err) < 0)
+		return NULL;
+	snprintf(c->audit_obj, sizeof(c->audit_obj), "%s/%s", uuid, img);
+	if (sd_teardown_image(uuid, img, err) < 0)
+		log_warning("storage: teardownImage %s/%s: %d %s", uuid, img, err->code, err->msg);
+	return NULL;
+}
+
 xmlrpc_value *verbs_storage_domains_stats(xmlrpc_env *env)
 {
 	struct sd_monitor_status *s = NULL;

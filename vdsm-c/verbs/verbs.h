@@ -52,6 +52,8 @@ xmlrpc_value *verb_get_storage_domain_info(struct vd_call *c, xmlrpc_env *env,
 					   struct vd_error *err);
 xmlrpc_value *verb_get_storage_domain_stats(struct vd_call *c, xmlrpc_env *env,
 					    struct vd_error *err);
+xmlrpc_value *verb_prepare_image(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_teardown_image(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 /* getVdsStats' storageDomains: the monitors' last results (memory only). */
 xmlrpc_value *verbs_storage_domains_stats(xmlrpc_env *env);
 
