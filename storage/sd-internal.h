@@ -87,6 +87,8 @@ struct sd_env {
 	const char *repository;
 	const char *run_dir;
 	double io_timeout;
+	char **drive_roots;                 /* irs.drive_roots, split */
+	size_t n_drive_roots;
 };
 const struct sd_env *sd_env(void);
 

@@ -191,6 +191,35 @@ static struct domain *find_locked(const char *uuid)
 
 /* ---- start / stop ---- */
 
+/* irs.drive_roots: comma-separated absolute paths. */
+static int roots_split(const char *list)
+{
+	_cleanup_free_ char *copy = strdup(list ? list : "");
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		p = util_strstrip(p);
+		if (!*p)
+			continue;
+		if (p[0] != '/' || strstr(p, "/../") || strstr(p, "/./")) {
+			log_err("storage: irs.drive_roots: '%s' is not an absolute clean path", p);
+			return -EINVAL;
+		}
+		char **n = realloc(sd.env.drive_roots, (sd.env.n_drive_roots + 1) * sizeof(*n));
+		if (!n || !(n[sd.env.n_drive_roots] = strdup(p))) {
+			if (n)
+				sd.env.drive_roots = n;
+			return -ENOMEM;
+		}
+		sd.env.drive_roots = n;
+		sd.env.n_drive_roots++;
+		log_info("storage: extra root of VM drive paths: '%s'", p);
+	}
+	return 0;
+}
+
 int sd_start(const struct sd_opts *o)
 {
 	pthread_condattr_t ca;
@@ -209,7 +238,11 @@ int sd_start(const struct sd_opts *o)
 	sd.io_timeout = o->io_timeout;
 	sd.check_interval = o->check_interval;
 	sd.check_timeout = o->check_timeout;
-	sd.env = (struct sd_env){ sd.repository, sd.run_dir, sd.io_timeout };
+	sd.env = (struct sd_env){ sd.repository, sd.run_dir, sd.io_timeout, NULL, 0 };
+	if (roots_split(o->drive_roots) < 0) {
+		sd_stop();
+		return -EINVAL;
+	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&sd.wake, &ca);
@@ -239,6 +272,11 @@ void sd_stop(void)
 	free(sd.mnt_dir);
 	free(sd.mountinfo);
 	free(sd.run_dir);
+	for (size_t i = 0; i < sd.env.n_drive_roots; i++)
+		free(sd.env.drive_roots[i]);
+	free(sd.env.drive_roots);
+	sd.env.drive_roots = NULL;
+	sd.env.n_drive_roots = 0;
 	sd.repository = sd.mnt_dir = sd.mountinfo = sd.run_dir = NULL;
 }
 

@@ -126,6 +126,8 @@ struct sd_opts {
 	double io_timeout;             /* irs.process_pool_timeout: one file operation */
 	double check_interval;         /* irs.sd_health_check_delay: monitor period */
 	double check_timeout;          /* bound of one monitor read (<= check_interval) */
+	const char *drive_roots;       /* irs.drive_roots: comma-separated extra roots of VM
+					* drive paths ("" = none) */
 };
 
 int sd_start(const struct sd_opts *o) _wur_;
@@ -197,6 +199,14 @@ int sd_prepare_image(const char *pool, const char *uuid, const char *img, const 
 /* teardownImage: removes <run_dir>/<sdUUID>/<imgUUID> (the pool link stays: it belongs to
  * the pool connection). Not prepared = success. 358 for an unknown domain. */
 int sd_teardown_image(const char *uuid, const char *img, struct vd_error *err) _wur_;
+
+/* The path a VM drive may use: path (absolute) is normalised lexically ('.', '..',
+ * '//'), then resolved (symlinks) in a worker bounded by the I/O timeout, and must lie,
+ * both ways, under a storage root: the repository, the run directory, the targets of
+ * the LOCALFS links in <repository>/mnt, or a configured extra root. *ret = the
+ * normalised path (malloc'ed). Codes: 9 outside the roots or unresolvable, 13 no such
+ * file, 379 no answer in time. */
+int sd_drive_path_check(const char *path, char **ret, struct vd_error *err) _wur_;
 
 /* The blank pool UUID. */
 #define SD_BLANK_UUID "00000000-0000-0000-0000-000000000000"

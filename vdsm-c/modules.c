@@ -60,6 +60,25 @@ static int hoststats_module_start(void)
 	return hoststats_start(&o);
 }
 
+/* The VM module's drive resolver: VDSM images through prepareImage, plain paths
+ * checked against the storage roots (the VM module never includes storage/). */
+static int vm_drive_resolve(const struct vm_drive_src *s, char **ret_path, struct vd_error *err)
+{
+	if (s->volume_id) {
+		struct sd_image *im = calloc(1, sizeof(*im));
+		int r;
+
+		if (!im)
+			return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		r = sd_prepare_image(s->pool_id, s->domain_id, s->image_id, s->volume_id, im, err);
+		if (r == 0 && !(*ret_path = strdup(im->path)))
+			r = vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		free(im);
+		return r;
+	}
+	return sd_drive_path_check(s->path, ret_path, err);
+}
+
 static int vm_module_start(void)
 {
 	const struct vd_config *c = vd_rt.conf;
@@ -71,6 +90,7 @@ static int vm_module_start(void)
 		.guest_ram_overhead = c->guest_ram_overhead,
 		.host_root = vd_rt.host_root,
 		.state_root = vd_rt.root,
+		.drive_resolve = vm_drive_resolve,
 	};
 	if (vm_start(&o) < 0)
 		return -1;
@@ -187,6 +207,7 @@ static int sd_module_start(void)
 		/* a read slower than the period is a failure: a dead server shows within
 		 * two periods (API.md §5.1: the engine's limit is 30 s) */
 		.check_timeout = c->sd_health_check_delay,
+		.drive_roots = c->drive_roots,
 	};
 
 	if (!repo || !mountinfo || !run_dir)
