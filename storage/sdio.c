@@ -55,7 +55,7 @@ static void stuck_add_locked(const char *key)
 			free_slot = i;
 	}
 	if (free_slot < STUCK_MAX) {
-		memcpy(stuck[free_slot].key, key, sizeof(stuck[free_slot].key));
+		snprintf(stuck[free_slot].key, sizeof(stuck[free_slot].key), "%s", key);
 		stuck[free_slot].n = 1;
 	}
 }
