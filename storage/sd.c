@@ -55,6 +55,8 @@ static struct {
 	unsigned monitors;             /* running monitor threads */
 	unsigned long generation;      /* sd_generation() */
 	pthread_mutex_t refresh_lock;  /* one scan at a time */
+	pthread_t first_scan;          /* the scan at start */
+	bool first_scan_started;
 } sd = { .lock = PTHREAD_MUTEX_INITIALIZER, .refresh_lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int code_of_errno(int e)
@@ -191,6 +193,13 @@ static struct domain *find_locked(const char *uuid)
 
 /* ---- start / stop ---- */
 
+static void *first_scan(void *arg)
+{
+	(void)arg;
+	sd_refresh();
+	return NULL;
+}
+
 /* irs.drive_roots: comma-separated absolute paths. */
 static int roots_split(const char *list)
 {
@@ -251,12 +260,20 @@ int sd_start(const struct sd_opts *o)
 	log_info("storage: domains under '%s'; file operations bounded by %.0f s, monitor every "
 		 "%.0f s (read bound %.0f s)", sd.mnt_dir, sd.io_timeout, sd.check_interval,
 		 sd.check_timeout);
-	sd_refresh();
+	/* The first scan in the background: a dead server must not hold up the start. */
+	sd.first_scan_started = pthread_create(&sd.first_scan, NULL, first_scan, NULL) == 0;
+	if (!sd.first_scan_started)
+		sd_refresh();
 	return 0;
 }
 
 void sd_stop(void)
 {
+	if (sd.first_scan_started) {
+		/* bounded by io_timeout: the scan's workers are abandoned after it */
+		pthread_join(sd.first_scan, NULL);
+		sd.first_scan_started = false;
+	}
 	if (sd.started) {
 		pthread_mutex_lock(&sd.lock);
 		while (sd.n)

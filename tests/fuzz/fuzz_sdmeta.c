@@ -2,7 +2,8 @@
  * from a storage server, untrusted). Whatever is accepted must hold only [A-Z0-9_] keys
  * and printable values without a newline, re-format to text that parses back to the
  * same pairs with a valid seal, and decode (when it decodes) to a UUID and a sane
- * version. */
+ * version. The same input as a volume .meta: an accepted volume has UUIDs, a known
+ * FORMAT and a size >= 0. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,21 @@
 
 static struct sd_meta_file f, g;
 
+static void volume(const uint8_t *data, size_t size)
+{
+	struct vd_error err = { 0 };
+	struct sd_volume v;
+
+	if (sd_volume_parse((const char *)data, size, &v, &err) < 0) {
+		if (!err.code)
+			abort();
+		return;
+	}
+	if (strlen(v.domain) != 36 || strlen(v.image) != 36 || strlen(v.parent) != 36 ||
+	    (strcmp(v.format, "RAW") && strcmp(v.format, "COW")) || v.size < 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vd_error err = { 0 };
@@ -18,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = 0;
 	char *text;
 
+	volume(data, size);
 	if (sd_meta_parse((const char *)data, size, &f, &err) < 0) {
 		if (!err.code)
 			abort();

@@ -136,6 +136,49 @@ static void test_refusals(void **state)
 	assert_non_null(strstr(err.msg, "CLASS"));
 }
 
+/* A volume .meta as VDSM writes it (volumemetadata.py storage_format), with padding
+ * after EOF as on block domains' metadata slots. */
+static void test_volume(void **state)
+{
+	static const char VOL[] =
+		"CTIME=1700000000\nDESCRIPTION={\"DiskAlias\":\"d1\"}\nDISKTYPE=DATA\n"
+		"DOMAIN=" UUID1 "\nFORMAT=COW\nGEN=0\nIMAGE=" UUID2 "\nLEGALITY=LEGAL\n"
+		"MTIME=0\nPOOL_UUID=\nPUUID=00000000-0000-0000-0000-000000000000\nSIZE=2048\n"
+		"TYPE=SPARSE\nVOLTYPE=LEAF\nEOF\n\0\0\0garbage";
+	struct vd_error err = { 0 };
+	struct sd_volume v;
+
+	(void)state;
+	assert_int_equal(sd_volume_parse(VOL, sizeof(VOL) - 1, &v, &err), 0);
+	assert_string_equal(v.domain, UUID1);
+	assert_string_equal(v.image, UUID2);
+	assert_string_equal(v.parent, SD_BLANK_UUID);
+	assert_string_equal(v.format, "COW");
+	assert_string_equal(v.legality, "LEGAL");
+	assert_string_equal(v.voltype, "LEAF");
+	assert_string_equal(v.type, "SPARSE");
+	assert_string_equal(v.description, "{\"DiskAlias\":\"d1\"}");
+	assert_int_equal(v.size, 2048);
+	assert_int_equal(v.ctime, 1700000000);
+
+	static const struct { const char *text, *why; } bad[] = {
+		{ "DOMAIN=" UUID1 "\nIMAGE=" UUID2 "\nFORMAT=RAW\nLEGALITY=LEGAL\nVOLTYPE=LEAF\n"
+		  "SIZE=1\nEOF\n", "PUUID" },
+		{ "DOMAIN=x\nEOF\n", "DOMAIN" },
+		{ "DOMAIN=" UUID1 "\nIMAGE=" UUID2 "\nPUUID=" UUID1 "\nFORMAT=QCOW\n"
+		  "LEGALITY=LEGAL\nVOLTYPE=LEAF\nSIZE=1\n", "FORMAT" },
+		{ "DOMAIN=" UUID1 "\nIMAGE=" UUID2 "\nPUUID=" UUID1 "\nFORMAT=RAW\n"
+		  "LEGALITY=LEGAL\nVOLTYPE=LEAF\nSIZE=-1\n", "SIZE" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vd_error_clear(&err);
+		assert_int_equal(sd_volume_parse(bad[i].text, strlen(bad[i].text), &v, &err), -1);
+		assert_int_equal(err.code, 201);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("'%s' does not name %s", err.msg, bad[i].why);
+	}
+}
+
 /* ---- workers ---- */
 
 struct blocker {
@@ -283,6 +326,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_io),
 		cmocka_unit_test(test_create),
 	};
