@@ -171,7 +171,17 @@ int sd_drive_path_check(const char *path, char **ret, struct vd_error *err)
 		goto out;
 	}
 	snprintf(j->path, sizeof(j->path), "%s", norm);
-	r = sd_io_run("drive-path", real_job, j, free, sd_env()->io_timeout);
+	/* The worker's key: the mount for a path under <repository>/mnt/<name> (the key its
+	 * domains' jobs use, so a mount known stuck fails at once), else the path itself. */
+	char key[PATH_MAX + 8];
+	size_t rl = strlen(sd_env()->repository);
+	snprintf(key, sizeof(key), "%s", norm);
+	if (strncmp(norm, sd_env()->repository, rl) == 0 && strncmp(norm + rl, "/mnt/", 5) == 0) {
+		char *slash = strchr(key + rl + 5, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	r = sd_io_run(key, real_job, j, free, sd_env()->io_timeout);
 	if (r == -ETIME || r == -EBUSY) {
 		if (r == -EBUSY)
 			free(j);
