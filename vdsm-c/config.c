@@ -86,6 +86,13 @@ static const struct conf_key keys[] = {
 	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
 	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
 	INT("irs", iscsi_timeout, 1, 3600, "30"),
+	/* Storage domain monitor period (API.md §6); each read is bounded by the same time. */
+	INT("irs", sd_health_check_delay, 1, 3600, "10"),
+	/* Bound of one file operation on a domain (create, scan, statvfs), as VDSM's. */
+	INT("irs", process_pool_timeout, 1, 3600, "60"),
+	/* Not a VDSM key: directories besides the repository (and the image run links) that
+	 * VM drive paths may lie in, comma-separated absolute paths (ISO libraries, ...). */
+	STR("irs", drive_roots, ""),
 	/* Live migration (API.md §6) */
 	INT("vars", max_incoming_migrations, 1, 64, "2"),
 	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),

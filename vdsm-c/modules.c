@@ -18,6 +18,7 @@
 #include "host/hoststats.h"
 #include "../network/net.h"
 #include "../storage/stg.h"
+#include "../storage/sd.h"
 #include "../network/netmgr.h"
 #include "api.h"
 
@@ -59,6 +60,25 @@ static int hoststats_module_start(void)
 	return hoststats_start(&o);
 }
 
+/* The VM module's drive resolver: VDSM images through prepareImage, plain paths
+ * checked against the storage roots (the VM module never includes storage/). */
+static int vm_drive_resolve(const struct vm_drive_src *s, char **ret_path, struct vd_error *err)
+{
+	if (s->volume_id) {
+		struct sd_image *im = calloc(1, sizeof(*im));
+		int r;
+
+		if (!im)
+			return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		r = sd_prepare_image(s->pool_id, s->domain_id, s->image_id, s->volume_id, im, err);
+		if (r == 0 && !(*ret_path = strdup(im->path)))
+			r = vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+		free(im);
+		return r;
+	}
+	return sd_drive_path_check(s->path, ret_path, err);
+}
+
 static int vm_module_start(void)
 {
 	const struct vd_config *c = vd_rt.conf;
@@ -70,6 +90,7 @@ static int vm_module_start(void)
 		.guest_ram_overhead = c->guest_ram_overhead,
 		.host_root = vd_rt.host_root,
 		.state_root = vd_rt.root,
+		.drive_resolve = vm_drive_resolve,
 	};
 	if (vm_start(&o) < 0)
 		return -1;
@@ -170,6 +191,30 @@ static int storage_module_start(void)
 	return stg_start(&o) < 0 ? -1 : 0;
 }
 
+/* Storage domains on the connections' mounts; their monitors (getVdsStats). */
+static int sd_module_start(void)
+{
+	const struct vd_config *c = vd_rt.conf;
+	_cleanup_free_ char *repo = vd_state_path(c->repository);
+	_cleanup_free_ char *mountinfo = vd_host_path("/proc/self/mountinfo");
+	_cleanup_free_ char *run_dir = vd_state_path("/run/vdsm/storage");
+	const struct sd_opts o = {
+		.repository = repo,
+		.mountinfo = mountinfo,
+		.run_dir = run_dir,
+		.io_timeout = c->process_pool_timeout,
+		.check_interval = c->sd_health_check_delay,
+		/* a read slower than the period is a failure: a dead server shows within
+		 * two periods (API.md §5.1: the engine's limit is 30 s) */
+		.check_timeout = c->sd_health_check_delay,
+		.drive_roots = c->drive_roots,
+	};
+
+	if (!repo || !mountinfo || !run_dir)
+		return -1;
+	return sd_start(&o) < 0 ? -1 : 0;
+}
+
 /* setupNetworks: persisted configurations, restore of the safe one at start. */
 static int netmgr_module_start(void)
 {
@@ -198,6 +243,8 @@ static const struct vd_module modules[] = {
 	{ "vm", vm_module_start, vm_module_stop, 1 },
 	/* storage server connections (mount root under the state root) */
 	{ "storage", storage_module_start, stg_stop, 0 },
+	/* storage domains and their monitors (after the connections' mount root) */
+	{ "domains", sd_module_start, sd_stop, 0 },
 	/* live migration (destination side: migrationCreate) */
 	{ "migration", migration_module_start, migration_module_stop, 1 },
 	{ NULL, NULL, NULL, 0 },

@@ -117,6 +117,9 @@ class VmBase(unittest.TestCase):
                 "vm_domain_type": "qemu",
                 "vm_sample_interval": "1",
                 "vm_console_log_dir": cls.console_dir,
+            }, "irs": {
+                # the tests' disk files: an extra root of drive paths (issue 14)
+                "drive_roots": cls.tmp,
             }})
             cls.agent.start()
             cls.agent.wait_ready(timeout=60)

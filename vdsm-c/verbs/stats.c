@@ -1,8 +1,9 @@
 /* getVdsStats (API.md §0, §5.1): converts the sampler's latest sample; no I/O.
  *
- * The reply depends only on the sample and on the current second (dateTime,
- * elapsedTime): verbs_stats_cache_key() says so, and the dispatcher serves the manager's
- * polls and any number of clients within a second from one conversion. */
+ * The reply depends only on the sample, the storage domain monitors' generation and
+ * the current second (dateTime, elapsedTime): verbs_stats_cache_key() says so, and the
+ * dispatcher serves the manager's polls and any number of clients within a second from
+ * one conversion. */
 #include <stdio.h>
 #include <time.h>
 
@@ -11,6 +12,7 @@
 #include "../daemon.h"
 #include "../host/hoststats.h"
 #include "../../network/netmgr.h"
+#include "../../storage/sd.h"
 #include "../util/util.h"
 
 static void nic_stats(xmlrpc_env *env, xmlrpc_value *info, const struct hoststats_sample *s)
@@ -48,8 +50,8 @@ static long long elapsed_now(void)
 
 int verbs_stats_cache_key(const struct vd_call *c, char *key, size_t size)
 {
-	int n = snprintf(key, size, "%lu %lu %lld %lld", hoststats_generation(), netmgr_generation(),
-			 (long long)time(NULL), elapsed_now());
+	int n = snprintf(key, size, "%lu %lu %lu %lld %lld", hoststats_generation(),
+			 netmgr_generation(), sd_generation(), (long long)time(NULL), elapsed_now());
 
 	(void)c;
 	return n >= 0 && (size_t)n < size ? 0 : -1;
@@ -143,8 +145,8 @@ static xmlrpc_value *build(xmlrpc_env *env, struct hoststats_sample *s, time_t n
 	}
 	rpc_set_take(env, info, "cpuStatistics", cpus);
 
-	/* Storage domain monitors come with the storage work: none monitored yet. */
-	rpc_set_take(env, info, "storageDomains", rpc_struct_new(env));
+	/* Storage domain monitors: their last results, from memory. */
+	rpc_set_take(env, info, "storageDomains", verbs_storage_domains_stats(env));
 	rpc_set_str(env, info, "netConfigDirty", netmgr_dirty() ? "True" : "False");
 	rpc_set_str(env, info, "generationID", vd_rt.generation_id);
 	rpc_set_str(env, info, "momStatus", "inactive");   /* no MOM here */

@@ -44,6 +44,19 @@ xmlrpc_value *verb_discover_send_targets(struct vd_call *c, xmlrpc_env *env, str
 xmlrpc_value *verb_validate_storage_server_connection(struct vd_call *c, xmlrpc_env *env,
 						      struct vd_error *err);
 
+/* sd.c */
+xmlrpc_value *verb_create_storage_domain(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_storage_domains_list(struct vd_call *c, xmlrpc_env *env,
+					    struct vd_error *err);
+xmlrpc_value *verb_get_storage_domain_info(struct vd_call *c, xmlrpc_env *env,
+					   struct vd_error *err);
+xmlrpc_value *verb_get_storage_domain_stats(struct vd_call *c, xmlrpc_env *env,
+					    struct vd_error *err);
+xmlrpc_value *verb_prepare_image(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_teardown_image(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+/* getVdsStats' storageDomains: the monitors' last results (memory only). */
+xmlrpc_value *verbs_storage_domains_stats(xmlrpc_env *env);
+
 /* migration.c */
 xmlrpc_value *verb_migration_create(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_migrate(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);

@@ -273,6 +273,13 @@ static int drive_path(xmlrpc_value *d, struct vm_disk *k, char **ret, struct vd_
 	if (pool && dom && img && vol && util_uuid_valid(pool) && util_uuid_valid(dom) &&
 	    util_uuid_valid(img) && util_uuid_valid(vol)) {
 		char rel[256];
+		/* The VM module resolves the ids through prepareImage (its drive resolver);
+		 * the path below is the one prepareImage gives for a pool. */
+		k->pool_id = strdup(pool);
+		k->domain_id = strdup(dom);
+		k->volume_id = strdup(vol);
+		if (!k->pool_id || !k->domain_id || !k->volume_id || !k->image_id)
+			return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
 		snprintf(rel, sizeof(rel), "/rhev/data-center/%s/%s/images/%s/%s", pool, dom, img, vol);
 		*ret = vd_state_path(rel);
 		return *ret ? 0 : vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
@@ -357,6 +364,9 @@ static int parse_disk(xmlrpc_value *d, struct vm_conf *c, struct vd_error *err)
 		free(k.device_id);
 		free(k.image_id);
 		free(k.lun_guid);
+		free(k.pool_id);
+		free(k.domain_id);
+		free(k.volume_id);
 		return -1;
 	}
 	c->disks = n;

@@ -89,6 +89,9 @@ struct vm_conf *vm_conf_free(struct vm_conf *c)
 		free(c->disks[i].device_id);
 		free(c->disks[i].image_id);
 		free(c->disks[i].lun_guid);
+		free(c->disks[i].pool_id);
+		free(c->disks[i].domain_id);
+		free(c->disks[i].volume_id);
 	}
 	free(c->disks);
 	free(c->domain_type);

@@ -24,7 +24,7 @@ int vm_incoming_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error 
 		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
 				    conf->id);
 	bool test_driver = strcmp(vm_domain_type_for(conf), "test") == 0;
-	if (!test_driver && vm_check_host(conf, err) < 0)
+	if (!test_driver && (vm_resolve_drives(conf, err) < 0 || vm_check_host(conf, err) < 0))
 		return -1;
 	virConnectPtr lc = vm_conn_get();
 	if (!lc)

@@ -131,6 +131,34 @@ static int stat_timeout(const char *path, bool readable, struct stat *ret)
 	return r;
 }
 
+/* Drives through the storage module's resolver (before any other check and before
+ * libvirt sees them): VDSM images become their prepared paths, plain paths must lie
+ * under the storage roots. Direct LUNs (/dev/mapper/<GUID>) and empty CD/floppy drives
+ * pass. (Not for libvirt's test driver, which opens no file: benchmarks.) */
+int vm_resolve_drives(struct vm_conf *c, struct vd_error *err)
+{
+	if (!vm_opts.drive_resolve)
+		return 0;
+	for (size_t i = 0; i < c->n_disks; i++) {
+		struct vm_disk *d = &c->disks[i];
+		const struct vm_drive_src s = { d->pool_id, d->domain_id, d->image_id,
+						d->volume_id, d->path };
+		char *path = NULL;
+
+		if (!d->volume_id && (d->lun_guid || !d->path || !*d->path))
+			continue;
+		if (vm_opts.drive_resolve(&s, &path, err) < 0) {
+			log_warning("VM %s: drive %s: %d %s", c->id, d->target, err->code, err->msg);
+			return -1;
+		}
+		if (strcmp(path, d->path) != 0)
+			log_info("VM %s: drive %s: %s", c->id, d->target, path);
+		free(d->path);
+		d->path = path;
+	}
+	return 0;
+}
+
 /* Host-side checks of a request: bridges and disk paths exist (API.md §5.2 create). */
 int vm_check_host(struct vm_conf *c, struct vd_error *err)
 {
@@ -267,7 +295,7 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 	free(conf->domain_type);
 	conf->domain_type = strdup(vm_domain_type_for(conf));
 	bool test_driver = strcmp(conf->domain_type, "test") == 0;
-	if (!test_driver && vm_check_host(conf, err) < 0)
+	if (!test_driver && (vm_resolve_drives(conf, err) < 0 || vm_check_host(conf, err) < 0))
 		return -1;
 	const char *logdir = vm_opts.console_log_dir;
 	if (*logdir && !test_driver) {

@@ -182,6 +182,8 @@ int vm_virt_error_code(void);
 /* ---- lifecycle.c ---- */
 /* Host-side checks of a request (bridges, disk paths, kernel/initrd; API.md §5.2). */
 int vm_check_host(struct vm_conf *c, struct vd_error *err) _wur_;
+/* Drive sources through vm_opts.drive_resolve (lifecycle.c). */
+int vm_resolve_drives(struct vm_conf *c, struct vd_error *err) _wur_;
 /* kvm | qemu | test for c (vars.vm_domain_type, kvmEnable). */
 const char *vm_domain_type_for(const struct vm_conf *c);
 /* Waits up to timeout seconds for running starter threads (module stop). */

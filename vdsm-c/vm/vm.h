@@ -100,6 +100,9 @@ struct vm_disk {
 	int index;               /* position on its bus, -1 = next free */
 	bool readonly, shareable, propagate_errors;
 	char *device_id, *image_id, *lun_guid;  /* NULL when not given */
+	/* A VDSM image drive (poolID/domainID/imageID/volumeID all given as UUIDs): the
+	 * ids, resolved into path by the module's drive resolver; NULL otherwise. */
+	char *pool_id, *domain_id, *volume_id;
 	int boot_order;
 	char target[16];         /* set by vm_conf_assign_targets(): vda, hdc, ... */
 };
@@ -155,6 +158,18 @@ char *vm_domxml_build(const struct vm_conf *c, double start_time);
 
 /* What the module needs from the configuration; copied by vm_start(), its strings
  * must outlive the module (the config does). */
+/* A drive's source as the manager gave it (API.md §5.2 drive keys). */
+struct vm_drive_src {
+	const char *pool_id, *domain_id, *image_id, *volume_id;  /* a VDSM image, or NULL */
+	const char *path;                                         /* else a plain path */
+};
+
+/* Given at module start (modules.c wires the storage module): a VDSM image → the path
+ * prepareImage gives it; a plain path → checked to lie under the storage roots.
+ * *ret_path (malloc'ed) is what libvirt gets. 0, or -1 with err set. */
+typedef int (*vm_drive_resolve_fn)(const struct vm_drive_src *s, char **ret_path,
+				   struct vd_error *err);
+
 struct vm_module_opts {
 	const char *libvirt_uri;
 	const char *domain_type;      /* kvm | qemu | auto | test (vars.vm_domain_type) */
@@ -163,6 +178,7 @@ struct vm_module_opts {
 	int guest_ram_overhead;       /* MiB added per running VM to committed memory */
 	const char *host_root;        /* prefix of /dev, /sys reads ("" = /) */
 	const char *state_root;       /* prefix of /run/vdsm-c state ("" = /) */
+	vm_drive_resolve_fn drive_resolve;  /* NULL: drive paths are used as given */
 };
 
 int vm_start(const struct vm_module_opts *o) _wur_;
