@@ -253,9 +253,15 @@ int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 					    "is not an integer in 68-65535", nm, v);
 		n->mtu = (int)x;
 	} else if (!strcmp(key, "bootproto")) {
-		if (strcmp(v, "none") && strcmp(v, "") && strcmp(v, "static"))
+		if (!strcmp(v, "dhcp"))
+			n->dhcpv4 = true;
+		else if (!strcmp(v, "none") || !strcmp(v, "") || !strcmp(v, "static"))
+			n->dhcpv4 = false;
+		else
 			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bootproto "
-					    "'%.32s' is not supported by this agent (static only)", nm, v);
+					    "'%.32s' is not one of dhcp, none", nm, v);
+	} else if (!strcmp(key, "blockingdhcp")) {
+		return parse_bool(nm, key, v, &n->blocking_dhcp, err);
 	} else if (!strcmp(key, "ipaddr")) {
 		return copy_addr(nm, key, v, AF_INET, n->ipaddr, sizeof(n->ipaddr), err);
 	} else if (!strcmp(key, "netmask")) {

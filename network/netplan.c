@@ -160,7 +160,8 @@ static bool net_same(const struct netconf_net *a, const struct netconf_net *b)
 	       !strcmp(a->ipaddr, b->ipaddr) && a->prefix == b->prefix &&
 	       !strcmp(a->gateway, b->gateway) && !strcmp(a->ipv6addr, b->ipv6addr) &&
 	       a->ipv6prefix == b->ipv6prefix && !strcmp(a->ipv6gateway, b->ipv6gateway) &&
-	       a->default_route == b->default_route && !strcmp(a->bridge_opts, b->bridge_opts);
+	       a->default_route == b->default_route && !strcmp(a->bridge_opts, b->bridge_opts) &&
+	       a->dhcpv4 == b->dhcpv4 && a->blocking_dhcp == b->blocking_dhcp;
 }
 
 static bool bond_same(const struct netconf_bond *a, const struct netconf_bond *b)
@@ -214,7 +215,13 @@ static void top_name(const struct netconf_net *n, char buf[IFNAMSIZ])
 		snprintf(buf, IFNAMSIZ, "%s", base_of(n));
 }
 
-/* Pass 0: default routes and addresses; 1: NIC/bond bridge ports released; 2: VLAN
+static int dhcp_flags(const struct netconf_net *n)
+{
+	return (n->blocking_dhcp ? NETSTEP_DHCP_WAIT : 0) |
+	       (n->default_route ? NETSTEP_DHCP_GATEWAY : 0);
+}
+
+/* Pass 0: DHCP client, default routes and addresses; 1: NIC/bond bridge ports released; 2: VLAN
  * devices deleted (a bridge port goes with its device; the undo recreates it and puts it
  * back in the bridge the later undo recreated first); 3: bridges deleted. The deletions
  * of all networks are consecutive steps, which the applier sends as one batch (one
@@ -235,10 +242,15 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 				set_master(pl, pl->sims[i].name, "");
 		return;
 	}
+	if (pass == 0 && n->dhcpv4) {   /* first: the client releases its lease */
+		struct netstep *st = emit(pl, NETSTEP_DHCP_STOP, top);
+		if (st)
+			st->value = dhcp_flags(n);
+	}
 	if (pass == 0 && (d = net_snapshot_find(s, top)) && sim_get(pl, top) && sim_get(pl, top)->exists) {
 		/* the addresses go with a deleted device; the ones of a NIC/bond are ours only */
 		bool deleted = n->bridged || n->vlan >= 0;
-		if (n->default_route && d->gateway[0]) {
+		if (n->default_route && d->gateway[0] && !n->dhcpv4) {   /* the client's own */
 			struct netstep *st = emit(pl, NETSTEP_ROUTE_DEL, top);
 			if (st) {
 				st->family = AF_INET;
@@ -454,6 +466,17 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 			add_net(&pl, &new->nets[i]);
 	/* (5) MTUs */
 	plan_mtus(&pl, old, new);
+	/* (6) DHCP clients, once the devices have their final MTU */
+	for (size_t i = 0; i < new->n_nets; i++) {
+		const struct netconf_net *n = &new->nets[i];
+		char top[IFNAMSIZ];
+		if (!n->dhcpv4 || !net_changed(old, new, n))
+			continue;
+		top_name(n, top);
+		struct netstep *st = emit(&pl, NETSTEP_DHCP_START, top);
+		if (st)
+			st->value = dhcp_flags(n);
+	}
 	free(pl.sims);
 	if (pl.oom) {
 		netplan_free(&p);
@@ -497,6 +520,12 @@ void netstep_describe(const struct netstep *st, char *buf, size_t size)
 	case NETSTEP_ROUTE_DEL:
 		snprintf(buf, size, "route-%s %s default via %s",
 			 st->op == NETSTEP_ROUTE_ADD ? "add" : "del", st->dev, st->addr);
+		break;
+	case NETSTEP_DHCP_START:
+	case NETSTEP_DHCP_STOP:
+		snprintf(buf, size, "dhcp-%s %s%s%s", st->op == NETSTEP_DHCP_START ? "start" : "stop",
+			 st->dev, st->value & NETSTEP_DHCP_WAIT ? " wait" : "",
+			 st->value & NETSTEP_DHCP_GATEWAY ? " gateway" : "");
 		break;
 	}
 }
