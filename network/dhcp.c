@@ -49,17 +49,22 @@ int netdhcp_start(const struct netdhcp_opts *o, const char *dev, int flags)
 	bool wait = flags & NETSTEP_DHCP_WAIT;
 
 	snprintf(tmo, sizeof(tmo), "%d", wait ? o->timeout : 0);
-	/* -4: IPv4 only; -w/-b: wait for the lease (then fork) or fork at once; -t 0 in the
+	/* -4/-6: one family per client; -w/-b: wait for the lease (then fork) or fork at once; -t 0 in the
 	 * background: retry forever; -G: no default route from the lease */
-	const char *argv[10] = { o->client, "-f", o->conf, "-4", wait ? "-w" : "-b", "-t", tmo };
+	const char *fam = flags & NETSTEP_DHCP_V6 ? "-6" : "-4";
+	const char *argv[12] = { o->client, "-f", o->conf, fam, wait ? "-w" : "-b", "-t", tmo };
 	size_t n = 7;
 	if (!(flags & NETSTEP_DHCP_GATEWAY))
 		argv[n++] = "-G";
+	/* dhcpcd -6 handles the router advertisements itself (and turns the kernel's
+	 * handling off): it autoconfigures only when the network has ipv6autoconf */
+	if ((flags & NETSTEP_DHCP_V6) && !(flags & NETSTEP_DHCP_SLAAC))
+		argv[n++] = "--ipv6ra_noautoconf";
 	argv[n++] = dev;
 	argv[n] = NULL;
 	int r = run(argv, (wait ? o->timeout : 0) + DHCP_EXEC_SLACK, &res);
 	if (r < 0) {
-		log_err("network: dhcpcd on %s: %s (%s)", dev,
+		log_err("network: dhcpcd %s on %s: %s (%s)", fam, dev,
 			r == -ETIME ? "timed out" : r == -ECHILD ? "failed" : strerror(-r),
 			r == -ECHILD || r == -ETIME ? util_exec_last_line(&res, why, sizeof(why)) : "");
 		/* with -w, dhcpcd gives up alone after the timeout ("timed out", status 1)
@@ -68,22 +73,24 @@ int netdhcp_start(const struct netdhcp_opts *o, const char *dev, int flags)
 									 "timed out");
 		util_exec_result_clear(&res);
 		if (r == -ETIME) {   /* killed by exec: make sure no daemon stays */
-			if (netdhcp_stop(o, dev) < 0)
+			if (netdhcp_stop(o, dev, flags) < 0)
 				log_err("network: dhcpcd on %s may still run", dev);
 			return -ETIME;
 		}
 		return no_lease ? -ETIME : r == -ECHILD ? -EIO : r;
 	}
 	util_exec_result_clear(&res);
-	log_info("network: DHCP client on %s %s", dev, wait ? "bound" : "started");
+	log_info("network: DHCP%s client on %s %s", flags & NETSTEP_DHCP_V6 ? "v6" : "", dev,
+		 wait ? "bound" : "started");
 	return 0;
 }
 
-int netdhcp_stop(const struct netdhcp_opts *o, const char *dev)
+int netdhcp_stop(const struct netdhcp_opts *o, const char *dev, int flags)
 {
 	struct util_exec_result res;
 	char why[160];
-	const char *argv[] = { o->client, "-f", o->conf, "-4", "-k", dev, NULL };
+	const char *argv[] = { o->client, "-f", o->conf, flags & NETSTEP_DHCP_V6 ? "-6" : "-4",
+			       "-k", dev, NULL };
 
 	int r = run(argv, DHCP_STOP_TIMEOUT, &res);
 	if (r == -ECHILD && res.signal == 0 &&
@@ -91,11 +98,12 @@ int netdhcp_stop(const struct netdhcp_opts *o, const char *dev)
 	     strstr(res.out ? res.out : "", "not running")))
 		r = 0;   /* nothing to stop */
 	else if (r < 0)
-		log_err("network: stopping dhcpcd on %s: %s", dev,
+		log_err("network: stopping dhcpcd %s on %s: %s", argv[3], dev,
 			r == -ECHILD || r == -ETIME ? util_exec_last_line(&res, why, sizeof(why)) :
 			strerror(-r));
 	else
-		log_info("network: DHCP client on %s stopped (lease released)", dev);
+		log_info("network: DHCP%s client on %s stopped (lease released)",
+			 flags & NETSTEP_DHCP_V6 ? "v6" : "", dev);
 	util_exec_result_clear(&res);
 	return r < 0 ? (r == -ECHILD ? -EIO : r) : 0;
 }

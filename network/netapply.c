@@ -47,8 +47,30 @@ static int dhcp_start(const struct netdhcp_opts *o, const struct netstep *st, in
 
 static int dhcp_stop(const struct netdhcp_opts *o, const struct netstep *st)
 {
-	int r = o ? netdhcp_stop(o, st->dev) : -ENOTSUP;
+	int r = o ? netdhcp_stop(o, st->dev, st->value) : -ENOTSUP;
 	return r < 0 ? SYS_ERR(-r) : 0;
+}
+
+/* SLAAC on (router advertisements accepted, addresses configured from them) or off. */
+static int autoconf6(const char *sysroot, const char *dev, bool on)
+{
+	static const char *const keys[] = { "accept_ra", "autoconf" };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		char rel[96];
+		_cleanup_free_ char *path = NULL;
+		snprintf(rel, sizeof(rel), "/proc/sys/net/ipv6/conf/%s/%s", dev, keys[i]);
+		if (!(path = util_path(sysroot, rel)))
+			return SYS_ERR(ENOMEM);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return SYS_ERR(errno);
+		ssize_t n = write(fd, on ? "1" : "0", 1);
+		int e = n < 0 ? errno : 0;
+		close(fd);
+		if (e)
+			return SYS_ERR(e);
+	}
+	return 0;
 }
 
 static int sysfs_write(const char *sysroot, const char *dev, const char *sub, const char *key,
@@ -332,6 +354,8 @@ static int run_step(struct nl_sock *sk, const struct netstep *st, const char *sy
 		return dhcp_start(dhcp, st, st->value);
 	case NETSTEP_DHCP_STOP:
 		return dhcp_stop(dhcp, st);
+	case NETSTEP_AUTOCONF6:
+		return autoconf6(sysroot, st->dev, st->value);
 	}
 	return -NLE_INVAL;
 }
@@ -373,6 +397,8 @@ static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *s
 		return dhcp_stop(dhcp, st);
 	case NETSTEP_DHCP_STOP:   /* the client again, in the background: undo never waits */
 		return dhcp_start(dhcp, st, st->value & ~NETSTEP_DHCP_WAIT);
+	case NETSTEP_AUTOCONF6:
+		return autoconf6(sysroot, st->dev, !st->value);
 	}
 	return -NLE_INVAL;
 }

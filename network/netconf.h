@@ -42,7 +42,9 @@ struct netconf_net {
 	bool default_route;
 	char bridge_opts[NETCONF_BOND_OPTS_MAX];   /* custom bridge_opts, normalised "k=v k=v" */
 	bool dhcpv4;                    /* bootproto dhcp: a DHCP client on the top device */
-	bool blocking_dhcp;             /* blockingdhcp: the call waits for the first lease */
+	bool dhcpv6;                    /* dhcpv6: a DHCPv6 client on the top device */
+	bool ipv6autoconf;              /* SLAAC: accept_ra and autoconf set on the top device */
+	bool blocking_dhcp;             /* blockingdhcp: the call waits for the first lease(s) */
 	unsigned seen;                  /* NETCONF_A_* bits: attributes given */
 };
 
@@ -128,11 +130,14 @@ enum netstep_op {
 	NETSTEP_ROUTE_DEL,
 	NETSTEP_DHCP_START,     /* DHCP client on dev; value: NETSTEP_DHCP_* flags */
 	NETSTEP_DHCP_STOP,      /* release the lease, stop the client (value: its flags) */
+	NETSTEP_AUTOCONF6,      /* <proc>/sys/net/ipv6/conf/dev/{accept_ra,autoconf} = value */
 };
 
 enum {
 	NETSTEP_DHCP_WAIT = 1 << 0,     /* wait for the first lease (blockingdhcp) */
 	NETSTEP_DHCP_GATEWAY = 1 << 1,  /* the lease's router becomes the default route */
+	NETSTEP_DHCP_V6 = 1 << 2,       /* the DHCPv6 client (else DHCPv4) */
+	NETSTEP_DHCP_SLAAC = 1 << 3,    /* v6: the client may autoconfigure (ipv6autoconf) */
 };
 
 struct netstep {
@@ -184,13 +189,15 @@ struct netdhcp_opts {
 /* Writes the client configuration: no hook script (no resolv.conf, hostname, NTP
  * changes), no IPv4 link-local fallback. Atomic. 0 or -errno. */
 int netdhcp_write_conf(const char *path) _wur_;
-/* Starts the IPv4 client on dev (flags NETSTEP_DHCP_*). With NETSTEP_DHCP_WAIT:
+/* Starts the IPv4 (or with NETSTEP_DHCP_V6 the DHCPv6) client on dev (flags
+ * NETSTEP_DHCP_*). With NETSTEP_DHCP_WAIT:
  * returns once a lease is bound, -ETIME if none came within o->timeout (no client left
  * running). Without: returns once the client runs in the background. Starting it
  * where it already runs is harmless. 0 or -errno. */
 int netdhcp_start(const struct netdhcp_opts *o, const char *dev, int flags) _wur_;
-/* Releases the lease and stops the client of dev; 0 also when none ran. */
-int netdhcp_stop(const struct netdhcp_opts *o, const char *dev) _wur_;
+/* Releases the lease and stops the client of dev (family from NETSTEP_DHCP_V6 in
+ * flags); 0 also when none ran. */
+int netdhcp_stop(const struct netdhcp_opts *o, const char *dev, int flags) _wur_;
 
 /* ---- applier (netapply.c) ---- */
 

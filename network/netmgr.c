@@ -208,7 +208,7 @@ static void start_dhcp_clients(void)
 		const struct netconf_net *n = &running.nets[i];
 		const char *base = n->nic[0] ? n->nic : n->bonding;
 		char top[32];
-		if (!n->dhcpv4)
+		if (!n->dhcpv4 && !n->dhcpv6)
 			continue;
 		if (n->bridged)
 			snprintf(top, sizeof(top), "%s", n->name);
@@ -216,8 +216,12 @@ static void start_dhcp_clients(void)
 			snprintf(top, sizeof(top), "%s.%d", base, n->vlan & 0xfff);
 		else
 			snprintf(top, sizeof(top), "%s", base);
-		if (netdhcp_start(&dhcp, top, n->default_route ? NETSTEP_DHCP_GATEWAY : 0) < 0)
+		int gw = n->default_route ? NETSTEP_DHCP_GATEWAY : 0;
+		if (n->dhcpv4 && netdhcp_start(&dhcp, top, gw) < 0)
 			log_err("network '%s': the DHCP client on %s did not start", n->name, top);
+		int v6 = gw | NETSTEP_DHCP_V6 | (n->ipv6autoconf ? NETSTEP_DHCP_SLAAC : 0);
+		if (n->dhcpv6 && netdhcp_start(&dhcp, top, v6) < 0)
+			log_err("network '%s': the DHCPv6 client on %s did not start", n->name, top);
 	}
 }
 

@@ -19,6 +19,8 @@ DHCPCD = "/usr/sbin/dhcpcd"
 DNSMASQ = "/usr/sbin/dnsmasq"
 SERVER = "10.232.0.1"
 POOL = ("10.232.0.50", "10.232.0.60")
+SERVER6 = "fd00:232::1"
+POOL6 = ("fd00:232::50", "fd00:232::60")
 
 
 def in_pool(addr):
@@ -57,6 +59,9 @@ class DhcpTest(unittest.TestCase):
         self.devs = [self.net, self.nic, self.nic2]
         self.ns = Netns("vddh%d" % pid).__enter__()
         self.addCleanup(self.ns.__exit__)
+        # SLAAC off for every device made in the namespace: only the agent turns it on
+        for key in ("accept_ra", "autoconf"):
+            self.ns.run("sysctl", "-q", "-w", "net.ipv6.conf.default.%s=0" % key)
         self.addCleanup(self.stop_clients)
         veth_to(self.ns, "10.231.1.1", "10.231.1.2")
         for nic, peer in ((self.nic, "srv%d" % pid), (self.nic2, "nosrv%d" % pid)):
@@ -65,6 +70,7 @@ class DhcpTest(unittest.TestCase):
             self.ns.run("ip", "link", "set", nic, "up")
         srv = "srv%d" % pid
         self.ns.run("ip", "addr", "add", SERVER + "/24", "dev", srv)
+        self.ns.run("ip", "addr", "add", SERVER6 + "/64", "dev", srv, "nodad")
         self.leases = "/tmp/vdsm-dhcp-%d.leases" % pid
         self.dnslog = "/tmp/vdsm-dhcp-%d.log" % pid
         self.addCleanup(lambda: [os.path.exists(f) and os.unlink(f)
@@ -76,6 +82,8 @@ class DhcpTest(unittest.TestCase):
                  "--interface=" + srv, "--bind-interfaces", "--log-dhcp", "--log-facility=-",
                  "--pid-file=",
                  "--dhcp-range=%s,%s,255.255.255.0,10m" % POOL,
+                 # DHCPv6 leases and, in the same router advertisements, a SLAAC prefix
+                 "--dhcp-range=%s,%s,slaac,64,10m" % POOL6, "--enable-ra",
                  "--dhcp-leasefile=" + self.leases], stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(self.stop_server)
         self.agent = self.make_agent()
@@ -92,10 +100,10 @@ class DhcpTest(unittest.TestCase):
         self.server.terminate()
         self.server.wait(30)
 
-    def client_pid(self, dev):
+    def client_pid(self, dev, family=4):
         """The pid of the dhcpcd serving dev (its pid file), if it runs."""
         try:
-            with open("/run/dhcpcd/%s-4.pid" % dev) as f:
+            with open("/run/dhcpcd/%s-%d.pid" % (dev, family)) as f:
                 pid = int(f.read().split()[0])
         except (FileNotFoundError, ValueError, IndexError):
             return None
@@ -103,8 +111,8 @@ class DhcpTest(unittest.TestCase):
 
     def stop_clients(self):
         """Cleanup after a failure: the clients the agent left for our devices."""
-        for dev in self.devs:
-            pid = self.client_pid(dev)
+        for dev, family in [(d, f) for d in self.devs for f in (4, 6)]:
+            pid = self.client_pid(dev, family)
             if pid:
                 os.kill(pid, signal.SIGTERM)
                 poll(lambda: not alive(pid), 30, "dhcpcd %d to exit" % pid)
@@ -123,6 +131,16 @@ class DhcpTest(unittest.TestCase):
             return []
         return [(i["local"], i["prefixlen"], i.get("dynamic", False))
                 for x in json.loads(out.stdout) for i in x.get("addr_info", [])]
+
+    def addrs6(self, dev):
+        out = self.ns.run("ip", "-6", "-j", "addr", "show", "dev", dev, check=False)
+        if out.returncode:
+            return []
+        return [(i["local"], i["prefixlen"]) for x in json.loads(out.stdout)
+                for i in x.get("addr_info", []) if i["local"].startswith("fd00:232:")]
+
+    def sysctl6(self, dev, key):
+        return self.ns.run("cat", "/proc/sys/net/ipv6/conf/%s/%s" % (dev, key)).stdout.strip()
 
     def default_routes(self):
         return [(r.get("gateway"), r["dev"]) for r in
@@ -218,6 +236,44 @@ class DhcpTest(unittest.TestCase):
         self.assertEqual(after, before)
         self.assertIsNone(self.caps_net(self.net))
 
+    def test_dhcpv6_blocking_lease_released_on_removal(self):
+        r = self.setup({"dh6": {"nic": self.nic, "bridged": "false", "dhcpv6": "true",
+                                "blockingdhcp": "true"}})
+        self.assertCode(r, 0)
+        a = self.addrs6(self.nic)
+        self.assertEqual(len(a), 1, a)
+        self.assertEqual(a[0][1], 128)
+        last = int(a[0][0].rsplit(":", 1)[1], 16)
+        self.assertTrue(0x50 <= last <= 0x60, a)
+        self.assertTrue(self.client_pid(self.nic, 6))
+        self.assertIsNone(self.client_pid(self.nic, 4))
+        net = self.caps_net("dh6")
+        self.assertEqual((net["dhcpv6"], net["dhcpv4"], net["bootproto4"]), (True, False, "none"))
+        self.assertIn("%s/128" % a[0][0], net["ipv6addrs"])
+        self.assertCode(self.setup({"dh6": {"remove": "true"}}), 0)
+        self.assertIsNone(self.client_pid(self.nic, 6))
+        self.assertEqual(self.addrs6(self.nic), [])
+
+    def test_ipv6autoconf_sets_slaac_and_gets_an_address(self):
+        r = self.setup({self.net: {"nic": self.nic, "ipv6autoconf": "true", "STP": "no"}})
+        self.assertCode(r, 0)
+        self.assertEqual((self.sysctl6(self.net, "accept_ra"), self.sysctl6(self.net, "autoconf")),
+                         ("1", "1"))
+        # the prefix of the server's router advertisements, EUI-64 from the bridge address
+        a = poll(lambda: [x for x in self.addrs6(self.net) if x[1] == 64], 60,
+                 "a SLAAC address on %s" % self.net)
+        self.assertTrue(a[0][0].startswith("fd00:232::"), a)
+        self.assertIsNone(self.client_pid(self.net, 6))   # SLAAC is the kernel's, no client
+        self.assertEqual(self.caps_net(self.net)["ipv6autoconf"], True)
+        # a bridgeless network on the NIC: SLAAC on, then off again on removal
+        self.assertCode(self.setup({self.net: {"remove": "true"},
+                                    "v6nic": {"nic": self.nic2, "bridged": "false",
+                                              "ipv6autoconf": "true"}}), 0)
+        self.assertEqual(self.sysctl6(self.nic2, "autoconf"), "1")
+        self.assertCode(self.setup({"v6nic": {"remove": "true"}}), 0)
+        self.assertEqual((self.sysctl6(self.nic2, "accept_ra"), self.sysctl6(self.nic2, "autoconf")),
+                         ("0", "0"))
+
     def test_validation(self):
         cases = [
             ({"n1": {"nic": self.nic, "bootproto": "bootp"}}, 21, "bootproto 'bootp'"),
@@ -227,6 +283,9 @@ class DhcpTest(unittest.TestCase):
              "gateway without"),
             ({"n1": {"nic": self.nic, "bootproto": "dhcp", "blockingdhcp": "maybe"}}, 21,
              "blockingdhcp"),
+            ({"n1": {"nic": self.nic, "dhcpv6": "true", "ipv6addr": "fd00:232::9/64"}}, 22,
+             "mutually exclusive"),
+            ({"n1": {"nic": self.nic, "ipv6autoconf": "yes please"}}, 21, "ipv6autoconf"),
         ]
         for nets, code, needle in cases:
             with self.subTest(nets=nets):

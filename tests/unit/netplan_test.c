@@ -232,6 +232,14 @@ static void test_plan_dhcp(void **state)
 	expect_plan("net d bridged=false nic=eth1 bootproto=dhcp",
 		    "net d bridged=false nic=eth1 ipaddr=192.0.2.3 prefix=24",
 		    "dhcp-stop eth1; addr-add eth1 192.0.2.3/24");
+	/* DHCPv6 after DHCPv4, each its own client; SLAAC with the addresses */
+	expect_plan(NULL, "net d nic=eth0 bootproto=dhcp dhcpv6=true ipv6autoconf=true",
+		    "link-add bridge d; master eth0 d; ipv6-autoconf d on; mtu d 1500; "
+		    "dhcp-start d; dhcpv6-start d");
+	expect_plan("net d bridged=false nic=eth1 dhcpv6=true ipv6autoconf=true mtu=1500",
+		    "net d remove=true", "dhcpv6-stop eth1; ipv6-autoconf eth1 off");
+	expect_err(NULL, "net n1 nic=eth0 dhcpv6=true ipv6addr=fd00::1", 22, "dhcpv6 and a static");
+	expect_err(NULL, "net n1 nic=eth0 ipv6autoconf=1 ipv6addr=fd00::1", 22, "ipv6autoconf and");
 	/* unchanged networks keep their client */
 	expect_plan("net d bridged=false nic=eth1 bootproto=dhcp mtu=1500",
 		    "net d bridged=false nic=eth1 bootproto=dhcp", "");
@@ -337,13 +345,14 @@ static void test_format_parse_roundtrip(void **state)
 			     "net a bonding=bond0 vlan=3 mtu=9000 ipaddr=10.1.1.1 prefix=8 "
 			     "gateway=10.0.0.1 defaultRoute=true ipv6addr=fd00::1/48 stp=on "
 			     "bridge_opts=priority=7+group_addr=01:80:c2:00:00:0e\n"
-			     "net b nic=eth2 bridged=false bootproto=dhcp blockingdhcp=true", &err), 0);
+			     "net b nic=eth2 bridged=false bootproto=dhcp blockingdhcp=true dhcpv6=true "
+			     "ipv6autoconf=true", &err), 0);
 	assert_int_equal(netconf_merge(&empty, &c, &merged, &err), 0);
 	assert_int_equal(netconf_format(&merged, &text), 0);
 	assert_int_equal(netconf_parse(text, strlen(text), &back, &err), 0);
 	assert_true(netconf_equal(&merged, &back));
 	assert_non_null(strstr(text, "options=mode%3D1%20miimon%3D100%20primary%3Deth1"));
-	assert_non_null(strstr(text, "bootproto=dhcp blockingdhcp=true"));
+	assert_non_null(strstr(text, "bootproto=dhcp dhcpv6=true ipv6autoconf=true blockingdhcp=true"));
 	free(text);
 	netconf_free(&c);
 	netconf_free(&back);

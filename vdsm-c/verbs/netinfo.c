@@ -161,6 +161,8 @@ static xmlrpc_value *network(xmlrpc_env *env, const struct netconf_net *n,
 	else
 		snprintf(dev.ipv6gateway, sizeof(dev.ipv6gateway), "::");
 	dev.dhcpv4 |= n->dhcpv4;
+	dev.dhcpv6 |= n->dhcpv6;
+	rpc_set_bool(env, st, "ipv6autoconf", n->ipv6autoconf);
 	common_keys(env, st, &dev, cfg);
 	return st;
 }
