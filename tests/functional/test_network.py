@@ -18,7 +18,11 @@ class NetTest(unittest.TestCase):
     def setUp(self):
         self.ns = Netns("vdnw%d" % os.getpid()).__enter__()
         self.addCleanup(self.ns.__exit__)
-        self.host_if, _ = veth_to(self.ns, "10.231.0.1", "10.231.0.2")
+        # a /30 of our own: another engineer's run of these tests may be up meanwhile
+        n = os.getpid() % 16384
+        self.host_ip = "10.231.%d.%d" % (n // 64, n % 64 * 4 + 1)
+        self.agent_ip = "10.231.%d.%d" % (n // 64, n % 64 * 4 + 2)
+        self.host_if, _ = veth_to(self.ns, self.host_ip, self.agent_ip)
         # four "NICs": veth pairs inside the namespace (names local to it)
         for i in range(2):
             self.ns.run("ip", "link", "add", "veth_a%d" % i, "type", "veth", "peer", "name",
@@ -28,7 +32,7 @@ class NetTest(unittest.TestCase):
         self.agent = self.make_agent()
 
     def make_agent(self, fake_nics="veth_a*", env=None):
-        a = Agent(conf={"vars": {"fake_nics": fake_nics}}, netns=self.ns.name, ip="10.231.0.2",
+        a = Agent(conf={"vars": {"fake_nics": fake_nics}}, netns=self.ns.name, ip=self.agent_ip,
                   env=env)
         a.start()
         self.addCleanup(a.__exit__)
@@ -204,7 +208,7 @@ class NetTest(unittest.TestCase):
 
     def test_failure_in_the_middle_rolls_everything_back(self):
         # an existing default route makes the last step (route add) fail
-        self.ns.run("ip", "route", "add", "default", "via", "10.231.0.1")
+        self.ns.run("ip", "route", "add", "default", "via", self.host_ip)
         self.assertCode(self.setup({"keep": {"nic": "veth_a0", "mtu": "2000"}}), 0)
         before = self.state()
         r = self.setup({"keep": {"nic": "veth_a0", "mtu": "4000"},

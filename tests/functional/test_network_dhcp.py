@@ -63,7 +63,9 @@ class DhcpTest(unittest.TestCase):
         for key in ("accept_ra", "autoconf"):
             self.ns.run("sysctl", "-q", "-w", "net.ipv6.conf.default.%s=0" % key)
         self.addCleanup(self.stop_clients)
-        veth_to(self.ns, "10.231.1.1", "10.231.1.2")
+        n = pid % 16384   # a /30 of our own for the agent's mTLS (root <-> namespace)
+        self.agent_ip = "10.234.%d.%d" % (n // 64, n % 64 * 4 + 2)
+        veth_to(self.ns, "10.234.%d.%d" % (n // 64, n % 64 * 4 + 1), self.agent_ip)
         for nic, peer in ((self.nic, "srv%d" % pid), (self.nic2, "nosrv%d" % pid)):
             self.ns.run("ip", "link", "add", nic, "type", "veth", "peer", "name", peer)
             self.ns.run("ip", "link", "set", peer, "up")
@@ -90,7 +92,7 @@ class DhcpTest(unittest.TestCase):
 
     def make_agent(self, dhcp_timeout=60):
         a = Agent(conf={"vars": {"fake_nics": "veth_*", "dhcp_timeout": str(dhcp_timeout)}},
-                  netns=self.ns.name, ip="10.231.1.2")
+                  netns=self.ns.name, ip=self.agent_ip)
         a.start()
         self.addCleanup(a.__exit__)
         a.wait_ready()
