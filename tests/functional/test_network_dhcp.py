@@ -118,6 +118,10 @@ class DhcpTest(unittest.TestCase):
             if pid:
                 os.kill(pid, signal.SIGTERM)
                 poll(lambda: not alive(pid), 30, "dhcpcd %d to exit" % pid)
+        for dev, ext in [(d, e) for d in self.devs for e in ("lease", "lease6")]:
+            path = "/var/lib/dhcpcd/%s.%s" % (dev, ext)   # left when not released
+            if os.path.exists(path):
+                os.unlink(path)
 
     def setup(self, nets, options=None, agent=None):
         return (agent or self.agent).call("setupNetworks", nets, {},
