@@ -120,6 +120,17 @@ unsigned long net_generation(void);
  * and a reference (release with net_snapshot_unref) or -errno (-ENOTCONN before
  * net_monitor_start). Reads sysfs when it rebuilds; never blocks on the network. */
 int net_snapshot_get(const struct net_filter *f, const char *sysroot, struct net_snapshot **ret) _wur_;
+/* How much of sysfs a snapshot reads (the rtnetlink facts are always there). */
+enum net_detail {
+	NET_DETAIL_FULL,        /* everything (getVdsCapabilities) */
+	NET_DETAIL_STATS,       /* no bridge option files (~40 per bridge), no STP */
+	NET_DETAIL_NETLINK,     /* no sysfs at all: no speed, bond options, permhwaddr */
+	_NET_DETAIL_MAX,
+};
+/* net_snapshot_get at a level: a current cached snapshot of that level or a more
+ * detailed one serves; each level has its own cache slot. */
+int net_snapshot_get_level(const struct net_filter *f, const char *sysroot,
+			   enum net_detail level, struct net_snapshot **ret) _wur_;
 struct net_snapshot *net_snapshot_ref(struct net_snapshot *s);
 void net_snapshot_unref(struct net_snapshot *s);
 DEFINE_CLEANUP(struct net_snapshot, net_snapshot_unref)
@@ -145,6 +156,12 @@ int net_sysfs_bond(const char *sysroot, struct net_dev *d);         /* opts, act
 /* Permanent address of a bond slave from <sysroot>/proc/net/bonding/<bond>. */
 int net_bond_slave_permaddr(const char *sysroot, const char *bond, const char *slave,
 			    char ret[18]) _wur_;
+
+/* The same with only the sysfs reads of level (NET_DETAIL_FULL: net_snapshot_build). */
+int net_snapshot_build_level(struct nl_cache *links, struct nl_cache *addrs,
+			     struct nl_cache *routes, const struct net_filter *f,
+			     const char *sysroot, enum net_detail level, unsigned long generation,
+			     struct net_snapshot **ret) _wur_;
 
 void net_dev_clear(struct net_dev *d);
 

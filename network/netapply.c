@@ -34,7 +34,43 @@
 
 static const char *step_strerror(int r)
 {
+	if (r == SYS_ERR(ETIME))   /* only a DHCP client waiting for its lease */
+		return "no DHCP lease in time";
 	return r <= -1000 ? strerror(-r - 1000) : nl_geterror(r);
+}
+
+static int dhcp_start(const struct netdhcp_opts *o, const struct netstep *st, int flags)
+{
+	int r = o ? netdhcp_start(o, st->dev, flags) : -ENOTSUP;
+	return r < 0 ? SYS_ERR(-r) : 0;
+}
+
+static int dhcp_stop(const struct netdhcp_opts *o, const struct netstep *st)
+{
+	int r = o ? netdhcp_stop(o, st->dev, st->value) : -ENOTSUP;
+	return r < 0 ? SYS_ERR(-r) : 0;
+}
+
+/* SLAAC on (router advertisements accepted, addresses configured from them) or off. */
+static int autoconf6(const char *sysroot, const char *dev, bool on)
+{
+	static const char *const keys[] = { "accept_ra", "autoconf" };
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		char rel[96];
+		_cleanup_free_ char *path = NULL;
+		snprintf(rel, sizeof(rel), "/proc/sys/net/ipv6/conf/%s/%s", dev, keys[i]);
+		if (!(path = util_path(sysroot, rel)))
+			return SYS_ERR(ENOMEM);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return SYS_ERR(errno);
+		ssize_t n = write(fd, on ? "1" : "0", 1);
+		int e = n < 0 ? errno : 0;
+		close(fd);
+		if (e)
+			return SYS_ERR(e);
+	}
+	return 0;
 }
 
 static int sysfs_write(const char *sysroot, const char *dev, const char *sub, const char *key,
@@ -294,7 +330,8 @@ static size_t del_run_len(const struct netplan *p, size_t i)
 	return n;
 }
 
-static int run_step(struct nl_sock *sk, const struct netstep *st, const char *sysroot)
+static int run_step(struct nl_sock *sk, const struct netstep *st, const char *sysroot,
+		    const struct netdhcp_opts *dhcp)
 {
 	switch (st->op) {
 	case NETSTEP_LINK_ADD:
@@ -315,12 +352,19 @@ static int run_step(struct nl_sock *sk, const struct netstep *st, const char *sy
 	case NETSTEP_ROUTE_ADD:
 	case NETSTEP_ROUTE_DEL:
 		return route_op(sk, st, st->op == NETSTEP_ROUTE_ADD);
+	case NETSTEP_DHCP_START:
+		return dhcp_start(dhcp, st, st->value);
+	case NETSTEP_DHCP_STOP:
+		return dhcp_stop(dhcp, st);
+	case NETSTEP_AUTOCONF6:
+		return autoconf6(sysroot, st->dev, st->value);
 	}
 	return -NLE_INVAL;
 }
 
 /* The inverse of st (a LINK_DEL's undo recreates the device, then its MTU and flag). */
-static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *sysroot)
+static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *sysroot,
+		     const struct netdhcp_opts *dhcp)
 {
 	struct netstep u = *st;
 	int r;
@@ -351,6 +395,12 @@ static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *s
 	case NETSTEP_ROUTE_ADD:
 	case NETSTEP_ROUTE_DEL:
 		return route_op(sk, st, st->op == NETSTEP_ROUTE_DEL);
+	case NETSTEP_DHCP_START:
+		return dhcp_stop(dhcp, st);
+	case NETSTEP_DHCP_STOP:   /* the client again, in the background: undo never waits */
+		return dhcp_start(dhcp, st, st->value & ~NETSTEP_DHCP_WAIT);
+	case NETSTEP_AUTOCONF6:
+		return autoconf6(sysroot, st->dev, !st->value);
 	}
 	return -NLE_INVAL;
 }
@@ -374,13 +424,13 @@ static struct nl_sock *open_sock(struct vd_error *err)
 
 /* Undoes steps [0, n) in reverse; logs each failure. Returns the number that failed. */
 static size_t undo_range(struct nl_sock *sk, const struct netplan *p, size_t n,
-			 const char *sysroot)
+			 const char *sysroot, const struct netdhcp_opts *dhcp)
 {
 	size_t failed = 0;
 	char what[128];
 
 	while (n-- > 0) {
-		int r = undo_step(sk, &p->steps[n], sysroot);
+		int r = undo_step(sk, &p->steps[n], sysroot, dhcp);
 		if (r < 0) {
 			netstep_describe(&p->steps[n], what, sizeof(what));
 			log_err("network: undo of '%s' failed: %s", what, step_strerror(r));
@@ -390,8 +440,8 @@ static size_t undo_range(struct nl_sock *sk, const struct netplan *p, size_t n,
 	return failed;
 }
 
-int netplan_apply(const struct netplan *p, const char *sysroot, int stop_after,
-		  struct vd_error *err)
+int netplan_apply(const struct netplan *p, const char *sysroot, const struct netdhcp_opts *dhcp,
+		  int stop_after, struct vd_error *err)
 {
 	struct nl_sock *sk = open_sock(err);
 	char what[128];
@@ -406,12 +456,12 @@ int netplan_apply(const struct netplan *p, const char *sysroot, int stop_after,
 			log_warning("network: test hook: SIGKILL after %zu steps", i);
 			raise(SIGKILL);
 		}
-		int r = run > 1 ? delete_run(sk, &p->steps[i], run) : run_step(sk, &p->steps[i], sysroot);
+		int r = run > 1 ? delete_run(sk, &p->steps[i], run) : run_step(sk, &p->steps[i], sysroot, dhcp);
 		if (r < 0) {
 			netstep_describe(&p->steps[i], what, sizeof(what));
 			log_err("network: step %zu '%s' failed: %s; rolling back", i, what,
 				step_strerror(r));
-			size_t failed = undo_range(sk, p, i, sysroot);
+			size_t failed = undo_range(sk, p, i, sysroot, dhcp);
 			vd_error_set(err, VD_ERR_NET_FAILED_IFUP, "'%s' failed: %s; %s", what,
 				     step_strerror(r), failed ? "rollback incomplete (see log)" :
 				     "rolled back");
@@ -424,13 +474,14 @@ int netplan_apply(const struct netplan *p, const char *sysroot, int stop_after,
 	return 0;
 }
 
-int netplan_undo(const struct netplan *p, const char *sysroot, struct vd_error *err)
+int netplan_undo(const struct netplan *p, const char *sysroot, const struct netdhcp_opts *dhcp,
+		 struct vd_error *err)
 {
 	struct nl_sock *sk = open_sock(err);
 
 	if (!sk)
 		return -1;
-	size_t failed = undo_range(sk, p, p->n, sysroot);
+	size_t failed = undo_range(sk, p, p->n, sysroot, dhcp);
 	nl_socket_free(sk);
 	if (failed)
 		return vd_error_set(err, VD_ERR_NET_FAILED_IFDOWN, "rollback: %zu steps could not "

@@ -218,7 +218,6 @@ int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 {
 	const char *nm = n->name;
 	long long x;
-	bool b;
 
 	if (!strcmp(key, "remove")) {
 		if (parse_bool(nm, key, v, &n->remove, err) < 0)
@@ -253,9 +252,15 @@ int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 					    "is not an integer in 68-65535", nm, v);
 		n->mtu = (int)x;
 	} else if (!strcmp(key, "bootproto")) {
-		if (strcmp(v, "none") && strcmp(v, "") && strcmp(v, "static"))
+		if (!strcmp(v, "dhcp"))
+			n->dhcpv4 = true;
+		else if (!strcmp(v, "none") || !strcmp(v, "") || !strcmp(v, "static"))
+			n->dhcpv4 = false;
+		else
 			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bootproto "
-					    "'%.32s' is not supported by this agent (static only)", nm, v);
+					    "'%.32s' is not one of dhcp, none", nm, v);
+	} else if (!strcmp(key, "blockingdhcp")) {
+		return parse_bool(nm, key, v, &n->blocking_dhcp, err);
 	} else if (!strcmp(key, "ipaddr")) {
 		return copy_addr(nm, key, v, AF_INET, n->ipaddr, sizeof(n->ipaddr), err);
 	} else if (!strcmp(key, "netmask")) {
@@ -293,12 +298,10 @@ int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 		return copy_addr(nm, key, v, AF_INET6, n->ipv6gateway, sizeof(n->ipv6gateway), err);
 	} else if (!strcmp(key, "defaultRoute")) {
 		return parse_bool(nm, key, v, &n->default_route, err);
-	} else if (!strcmp(key, "ipv6autoconf") || !strcmp(key, "dhcpv6")) {
-		if (parse_bool(nm, key, v, &b, err) < 0)
-			return -1;
-		if (b)
-			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': %s is not "
-					    "supported by this agent", nm, key);
+	} else if (!strcmp(key, "ipv6autoconf")) {
+		return parse_bool(nm, key, v, &n->ipv6autoconf, err);
+	} else if (!strcmp(key, "dhcpv6")) {
+		return parse_bool(nm, key, v, &n->dhcpv6, err);
 	} else if (!strcmp(key, "switch")) {
 		if (strcmp(v, "legacy"))
 			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': switch "

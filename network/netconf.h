@@ -41,6 +41,10 @@ struct netconf_net {
 	char ipv6gateway[INET6_ADDRSTRLEN];
 	bool default_route;
 	char bridge_opts[NETCONF_BOND_OPTS_MAX];   /* custom bridge_opts, normalised "k=v k=v" */
+	bool dhcpv4;                    /* bootproto dhcp: a DHCP client on the top device */
+	bool dhcpv6;                    /* dhcpv6: a DHCPv6 client on the top device */
+	bool ipv6autoconf;              /* SLAAC: accept_ra and autoconf set on the top device */
+	bool blocking_dhcp;             /* blockingdhcp: the call waits for the first lease(s) */
 	unsigned seen;                  /* NETCONF_A_* bits: attributes given */
 };
 
@@ -124,6 +128,16 @@ enum netstep_op {
 	NETSTEP_ADDR_DEL,
 	NETSTEP_ROUTE_ADD,      /* default route via gw on dev */
 	NETSTEP_ROUTE_DEL,
+	NETSTEP_DHCP_START,     /* DHCP client on dev; value: NETSTEP_DHCP_* flags */
+	NETSTEP_DHCP_STOP,      /* release the lease, stop the client (value: its flags) */
+	NETSTEP_AUTOCONF6,      /* <proc>/sys/net/ipv6/conf/dev/{accept_ra,autoconf} = value */
+};
+
+enum {
+	NETSTEP_DHCP_WAIT = 1 << 0,     /* wait for the first lease (blockingdhcp) */
+	NETSTEP_DHCP_GATEWAY = 1 << 1,  /* the lease's router becomes the default route */
+	NETSTEP_DHCP_V6 = 1 << 2,       /* the DHCPv6 client (else DHCPv4) */
+	NETSTEP_DHCP_SLAAC = 1 << 3,    /* v6: the client may autoconfigure (ipv6autoconf) */
 };
 
 struct netstep {
@@ -161,16 +175,41 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 /* "link-add bridge br0" etc. into buf (tests, logs). */
 void netstep_describe(const struct netstep *st, char *buf, size_t size);
 
+/* ---- DHCP client (dhcp.c) ---- */
+
+/* dhcpcd (Debian 12 dhcpcd-base), run through util/exec with a timeout. It daemonises
+ * once started (with the lease when waiting), so a lease outlives an agent restart,
+ * and is stopped through its control socket (-k: release, then exit). */
+struct netdhcp_opts {
+	const char *client;             /* absolute path of dhcpcd */
+	const char *conf;               /* its configuration file (netdhcp_write_conf) */
+	int timeout;                    /* seconds to wait for the first lease */
+};
+
+/* Writes the client configuration: no hook script (no resolv.conf, hostname, NTP
+ * changes), no IPv4 link-local fallback. Atomic. 0 or -errno. */
+int netdhcp_write_conf(const char *path) _wur_;
+/* Starts the IPv4 (or with NETSTEP_DHCP_V6 the DHCPv6) client on dev (flags
+ * NETSTEP_DHCP_*). With NETSTEP_DHCP_WAIT:
+ * returns once a lease is bound, -ETIME if none came within o->timeout (no client left
+ * running). Without: returns once the client runs in the background. Starting it
+ * where it already runs is harmless. 0 or -errno. */
+int netdhcp_start(const struct netdhcp_opts *o, const char *dev, int flags) _wur_;
+/* Releases the lease and stops the client of dev (family from NETSTEP_DHCP_V6 in
+ * flags); 0 also when none ran. */
+int netdhcp_stop(const struct netdhcp_opts *o, const char *dev, int flags) _wur_;
+
 /* ---- applier (netapply.c) ---- */
 
 /* Applies the steps in order; on a failure undoes the applied ones in reverse and
  * returns -1 with err naming the step and the kernel's reason (29). stop_after >= 0
  * is a test hook: after that many steps the process raises SIGKILL on itself. */
-int netplan_apply(const struct netplan *p, const char *sysroot, int stop_after,
-		  struct vd_error *err) _wur_;
+int netplan_apply(const struct netplan *p, const char *sysroot, const struct netdhcp_opts *dhcp,
+		  int stop_after, struct vd_error *err) _wur_;
 /* Undoes all steps of an applied plan, in reverse (connectivity-check rollback).
  * Best effort: every step is tried; returns -1 with err set if any failed. */
-int netplan_undo(const struct netplan *p, const char *sysroot, struct vd_error *err) _wur_;
+int netplan_undo(const struct netplan *p, const char *sysroot, const struct netdhcp_opts *dhcp,
+		 struct vd_error *err) _wur_;
 
 /* ---- persistence (netstore.c) ---- */
 

@@ -25,6 +25,8 @@
 static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;   /* single flight */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* running, safe */
 static struct netmgr_opts opts;
+static struct netdhcp_opts dhcp;
+static char *dhcp_conf;
 static struct netconf running, safe;
 static atomic_bool dirty;
 static atomic_ulong generation = 1;
@@ -39,7 +41,8 @@ static double now(void)
 
 static int snapshot(struct net_snapshot **ret, struct vd_error *err)
 {
-	int r = net_snapshot_get(&opts.filter, opts.sysroot, ret);
+	/* the planner and the validation read nothing that comes from sysfs */
+	int r = net_snapshot_get_level(&opts.filter, opts.sysroot, NET_DETAIL_NETLINK, ret);
 	if (r < 0)
 		return vd_error_set(err, VD_ERR_UNEXPECTED, "cannot read the network state: %s",
 				    strerror(-r));
@@ -80,8 +83,12 @@ static int transact(const struct netconf *from, const struct netconf *to, bool v
 	net_snapshot_unref(s);
 	if (r < 0)
 		return -1;
+	if (!validate)   /* restore and teardown at start: never wait for a lease */
+		for (size_t i = 0; i < ret->n; i++)
+			if (ret->steps[i].op == NETSTEP_DHCP_START)
+				ret->steps[i].value &= ~NETSTEP_DHCP_WAIT;
 	t2 = now();
-	r = netplan_apply(ret, opts.sysroot, stop_after, err);
+	r = netplan_apply(ret, opts.sysroot, &dhcp, stop_after, err);
 	log_info("network: %zu steps %s: state read %.1f ms, validation and plan %.1f ms, "
 		 "apply %.1f ms", ret->n, r < 0 ? "failed" : "applied", (t1 - t0) * 1e3,
 		 (t2 - t1) * 1e3, (now() - t2) * 1e3);
@@ -194,6 +201,31 @@ out:
 	return r;
 }
 
+/* The clients of the running DHCP networks (after a reboot, or one that died). A
+ * failure is logged: the network itself is up, and the manager sees no address. */
+static void start_dhcp_clients(void)
+{
+	for (size_t i = 0; i < running.n_nets; i++) {
+		const struct netconf_net *n = &running.nets[i];
+		const char *base = n->nic[0] ? n->nic : n->bonding;
+		char top[32];
+		if (!n->dhcpv4 && !n->dhcpv6)
+			continue;
+		if (n->bridged)
+			snprintf(top, sizeof(top), "%s", n->name);
+		else if (n->vlan >= 0)
+			snprintf(top, sizeof(top), "%s.%d", base, n->vlan & 0xfff);
+		else
+			snprintf(top, sizeof(top), "%s", base);
+		int gw = n->default_route ? NETSTEP_DHCP_GATEWAY : 0;
+		if (n->dhcpv4 && netdhcp_start(&dhcp, top, gw) < 0)
+			log_err("network '%s': the DHCP client on %s did not start", n->name, top);
+		int v6 = gw | NETSTEP_DHCP_V6 | (n->ipv6autoconf ? NETSTEP_DHCP_SLAAC : 0);
+		if (n->dhcpv6 && netdhcp_start(&dhcp, top, v6) < 0)
+			log_err("network '%s': the DHCPv6 client on %s did not start", n->name, top);
+	}
+}
+
 int netmgr_start(const struct netmgr_opts *o)
 {
 	struct vd_error err = { 0 };
@@ -201,6 +233,19 @@ int netmgr_start(const struct netmgr_opts *o)
 	_cleanup_free_ char *pend_path = NULL;
 
 	opts = *o;
+	free(dhcp_conf);
+	_cleanup_free_ char *dir = util_path(o->state_root, "/var/lib/vdsm-c/netconf");
+	dhcp_conf = util_path(o->state_root, "/var/lib/vdsm-c/netconf/dhcpcd.conf");
+	int wr = !dir || !dhcp_conf ? -ENOMEM : util_mkdir_p(dir, 0755);
+	if (wr == 0)
+		wr = netdhcp_write_conf(dhcp_conf);
+	if (wr < 0) {
+		log_err("network: cannot write %s: %s", dhcp_conf ? dhcp_conf : "dhcpcd.conf",
+			strerror(-wr));
+		return -1;
+	}
+	dhcp = (struct netdhcp_opts){ .client = o->dhcp_client, .conf = dhcp_conf,
+				      .timeout = o->dhcp_timeout };
 	if (netstore_load(o->state_root, "safe", &safe, &err) < 0 ||
 	    netstore_load(o->state_root, "running", &running, &err) < 0 ||
 	    netstore_load(o->state_root, "pending", &pending, &err) < 0) {
@@ -232,6 +277,7 @@ int netmgr_start(const struct netmgr_opts *o)
 		}
 	}
 	netconf_free(&pending);
+	start_dhcp_clients();
 	atomic_store(&dirty, !netconf_equal(&running, &safe));
 	started = true;
 	return 0;
@@ -244,6 +290,8 @@ void netmgr_stop(void)
 	netconf_free(&safe);
 	started = false;
 	pthread_mutex_unlock(&lock);
+	free(dhcp_conf);
+	dhcp_conf = NULL;
 }
 
 bool netmgr_dirty(void)
@@ -294,7 +342,7 @@ int netmgr_setup(const struct netconf *req, const struct netmgr_check *check,
 			 check->timeout);
 		if (!wait_client(t0, check->timeout)) {
 			struct vd_error uerr = { 0 };
-			if (netplan_undo(&p, opts.sysroot, &uerr) < 0)
+			if (netplan_undo(&p, opts.sysroot, &dhcp, &uerr) < 0)
 				log_err("network: %s", uerr.msg);
 			drop_pending();
 			vd_error_set(err, VD_ERR_NOCONPEER, "connectivity check failed: no call from "
@@ -305,7 +353,7 @@ int netmgr_setup(const struct netconf *req, const struct netmgr_check *check,
 	}
 	if (save("running", &new, err) < 0) {
 		struct vd_error uerr = { 0 };
-		if (netplan_undo(&p, opts.sysroot, &uerr) < 0)
+		if (netplan_undo(&p, opts.sysroot, &dhcp, &uerr) < 0)
 			log_err("network: %s", uerr.msg);
 		drop_pending();
 		goto out;

@@ -14,6 +14,8 @@ struct netmgr_opts {
 	struct net_filter filter;
 	/* monotonic seconds of the manager's last call (the dispatcher's "client seen") */
 	double (*client_seen)(void);
+	const char *dhcp_client;        /* dhcpcd path (bootproto dhcp) */
+	int dhcp_timeout;               /* seconds a blockingdhcp network waits for a lease */
 	/* TEST ONLY (env VDSMC_TEST_NET_KILL_AT_STEP): setupNetworks raises SIGKILL before
 	 * applying step k; -1 = off. */
 	int stop_after_step;
@@ -25,7 +27,9 @@ struct netmgr_check {
 };
 
 /* Loads the persisted configurations and, when a setupNetworks did not finish or
- * running differs from safe, restores safe in the kernel. Returns 0 or -1 (logged). */
+ * running differs from safe, restores safe in the kernel; then (re)starts the DHCP
+ * client of every running network with bootproto dhcp (in the background). Returns 0
+ * or -1 (logged). */
 int netmgr_start(const struct netmgr_opts *o);
 void netmgr_stop(void);
 

@@ -160,7 +160,9 @@ static bool net_same(const struct netconf_net *a, const struct netconf_net *b)
 	       !strcmp(a->ipaddr, b->ipaddr) && a->prefix == b->prefix &&
 	       !strcmp(a->gateway, b->gateway) && !strcmp(a->ipv6addr, b->ipv6addr) &&
 	       a->ipv6prefix == b->ipv6prefix && !strcmp(a->ipv6gateway, b->ipv6gateway) &&
-	       a->default_route == b->default_route && !strcmp(a->bridge_opts, b->bridge_opts);
+	       a->default_route == b->default_route && !strcmp(a->bridge_opts, b->bridge_opts) &&
+	       a->dhcpv4 == b->dhcpv4 && a->dhcpv6 == b->dhcpv6 &&
+	       a->ipv6autoconf == b->ipv6autoconf && a->blocking_dhcp == b->blocking_dhcp;
 }
 
 static bool bond_same(const struct netconf_bond *a, const struct netconf_bond *b)
@@ -214,7 +216,14 @@ static void top_name(const struct netconf_net *n, char buf[IFNAMSIZ])
 		snprintf(buf, IFNAMSIZ, "%s", base_of(n));
 }
 
-/* Pass 0: default routes and addresses; 1: NIC/bond bridge ports released; 2: VLAN
+static int dhcp_flags(const struct netconf_net *n, bool v6)
+{
+	return (n->blocking_dhcp ? NETSTEP_DHCP_WAIT : 0) |
+	       (n->default_route ? NETSTEP_DHCP_GATEWAY : 0) | (v6 ? NETSTEP_DHCP_V6 : 0) |
+	       (v6 && n->ipv6autoconf ? NETSTEP_DHCP_SLAAC : 0);
+}
+
+/* Pass 0: DHCP client, default routes and addresses; 1: NIC/bond bridge ports released; 2: VLAN
  * devices deleted (a bridge port goes with its device; the undo recreates it and puts it
  * back in the bridge the later undo recreated first); 3: bridges deleted. The deletions
  * of all networks are consecutive steps, which the applier sends as one batch (one
@@ -235,10 +244,18 @@ static void teardown_net(struct planner *pl, const struct net_snapshot *s,
 				set_master(pl, pl->sims[i].name, "");
 		return;
 	}
+	for (int v6 = 0; pass == 0 && v6 < 2; v6++) {   /* first: the clients release */
+		struct netstep *st;
+		if ((v6 ? n->dhcpv6 : n->dhcpv4) && (st = emit(pl, NETSTEP_DHCP_STOP, top)))
+			st->value = dhcp_flags(n, v6);
+	}
+	/* SLAAC off again on a device that stays (bridgeless, untagged) */
+	if (pass == 0 && n->ipv6autoconf && !n->bridged && n->vlan < 0)
+		emit(pl, NETSTEP_AUTOCONF6, top);   /* value 0, undo 1 */
 	if (pass == 0 && (d = net_snapshot_find(s, top)) && sim_get(pl, top) && sim_get(pl, top)->exists) {
 		/* the addresses go with a deleted device; the ones of a NIC/bond are ours only */
 		bool deleted = n->bridged || n->vlan >= 0;
-		if (n->default_route && d->gateway[0]) {
+		if (n->default_route && d->gateway[0] && !n->dhcpv4) {   /* the client's own */
 			struct netstep *st = emit(pl, NETSTEP_ROUTE_DEL, top);
 			if (st) {
 				st->family = AF_INET;
@@ -338,6 +355,9 @@ static void add_net(struct planner *pl, const struct net_snapshot *s, const stru
 		addr_step(pl, NETSTEP_ADDR_ADD, top, AF_INET, n->ipaddr, n->prefix);
 	if (n->ipv6addr[0])
 		addr_step(pl, NETSTEP_ADDR_ADD, top, AF_INET6, n->ipv6addr, n->ipv6prefix);
+	struct netstep *ac;
+	if (n->ipv6autoconf && (ac = emit(pl, NETSTEP_AUTOCONF6, top)))
+		ac->value = 1;
 	if (n->default_route && n->gateway[0]) {
 		struct netstep *st = emit(pl, NETSTEP_ROUTE_ADD, top);
 		if (st) {
@@ -482,6 +502,19 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 			add_net(&pl, s, &new->nets[i]);
 	/* (5) MTUs */
 	plan_mtus(&pl, old, new);
+	/* (6) DHCP clients, once the devices have their final MTU */
+	for (size_t i = 0; i < new->n_nets; i++) {
+		const struct netconf_net *n = &new->nets[i];
+		char top[IFNAMSIZ];
+		if (!(n->dhcpv4 || n->dhcpv6) || !net_changed(old, new, n))
+			continue;
+		top_name(n, top);
+		for (int v6 = 0; v6 < 2; v6++) {
+			struct netstep *st;
+			if ((v6 ? n->dhcpv6 : n->dhcpv4) && (st = emit(&pl, NETSTEP_DHCP_START, top)))
+				st->value = dhcp_flags(n, v6);
+		}
+	}
 	free(pl.sims);
 	if (pl.oom) {
 		netplan_free(&p);
@@ -525,6 +558,16 @@ void netstep_describe(const struct netstep *st, char *buf, size_t size)
 	case NETSTEP_ROUTE_DEL:
 		snprintf(buf, size, "route-%s %s default via %s",
 			 st->op == NETSTEP_ROUTE_ADD ? "add" : "del", st->dev, st->addr);
+		break;
+	case NETSTEP_DHCP_START:
+	case NETSTEP_DHCP_STOP:
+		snprintf(buf, size, "dhcp%s-%s %s%s%s", st->value & NETSTEP_DHCP_V6 ? "v6" : "",
+			 st->op == NETSTEP_DHCP_START ? "start" : "stop",
+			 st->dev, st->value & NETSTEP_DHCP_WAIT ? " wait" : "",
+			 st->value & NETSTEP_DHCP_GATEWAY ? " gateway" : "");
+		break;
+	case NETSTEP_AUTOCONF6:
+		snprintf(buf, size, "ipv6-autoconf %s %s", st->dev, st->value ? "on" : "off");
 		break;
 	}
 }

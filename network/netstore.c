@@ -79,6 +79,14 @@ int netconf_format(const struct netconf *c, char **ret)
 			add_value(&b, "defaultRoute", "true");
 		if (n->bridge_opts[0])
 			add_value(&b, "bridge_opts", n->bridge_opts);
+		if (n->dhcpv4)
+			add_value(&b, "bootproto", "dhcp");
+		if (n->dhcpv6)
+			add_value(&b, "dhcpv6", "true");
+		if (n->ipv6autoconf)
+			add_value(&b, "ipv6autoconf", "true");
+		if (n->blocking_dhcp)
+			add_value(&b, "blockingdhcp", "true");
 		util_buf_addc(&b, '\n');
 	}
 	*ret = util_buf_steal(&b, NULL);

@@ -72,7 +72,14 @@ static int check_net_entry(const struct netconf_net *n, struct vd_error *err)
 	if (n->ipv6gateway[0] && !n->ipv6addr[0])
 		return vd_error_set(err, VD_ERR_NET_BAD_ADDR, "network '%s': ipv6gateway without "
 				    "ipv6addr", n->name);
-	if (n->default_route && !n->gateway[0])
+	if (n->dhcpv4 && n->ipaddr[0])
+		return vd_error_set(err, VD_ERR_NET_BAD_ADDR, "network '%s': bootproto dhcp "
+				    "and a static ipaddr are mutually exclusive", n->name);
+	if ((n->dhcpv6 || n->ipv6autoconf) && n->ipv6addr[0])
+		return vd_error_set(err, VD_ERR_NET_BAD_ADDR, "network '%s': %s and a static "
+				    "ipv6addr are mutually exclusive", n->name,
+				    n->dhcpv6 ? "dhcpv6" : "ipv6autoconf");
+	if (n->default_route && !n->gateway[0] && !n->dhcpv4)
 		return vd_error_set(err, VD_ERR_NET_BAD_ADDR, "network '%s': defaultRoute without "
 				    "gateway", n->name);
 	return 0;

@@ -216,9 +216,9 @@ static void route_gateways(struct nl_cache *routes, struct net_snapshot *s)
 	}
 }
 
-int net_snapshot_build(struct nl_cache *links, struct nl_cache *addrs, struct nl_cache *routes,
-		       const struct net_filter *f, const char *sysroot, unsigned long generation,
-		       struct net_snapshot **ret)
+static int build(struct nl_cache *links, struct nl_cache *addrs, struct nl_cache *routes,
+		 const struct net_filter *f, const char *sysroot, enum net_detail level,
+		 unsigned long generation, struct net_snapshot **ret)
 {
 	struct net_snapshot *s = calloc(1, sizeof(*s));
 	int n = nl_cache_nitems(links), r = 0;
@@ -281,11 +281,11 @@ int net_snapshot_build(struct nl_cache *links, struct nl_cache *addrs, struct nl
 				d->addrs[b] = t;
 			}
 		}
-		if (d->kind == NET_KIND_OTHER || d->hidden)
+		if (d->kind == NET_KIND_OTHER || d->hidden || level == NET_DETAIL_NETLINK)
 			continue;
 		if (d->kind == NET_KIND_NIC)
 			d->speed = net_sysfs_speed(sysroot, d->name);
-		else if (d->kind == NET_KIND_BRIDGE)
+		else if (d->kind == NET_KIND_BRIDGE && level == NET_DETAIL_FULL)
 			net_sysfs_bridge(sysroot, d);   /* a bridge without sysfs keeps defaults */
 		else if (d->kind == NET_KIND_BOND)
 			net_sysfs_bond(sysroot, d);
@@ -302,4 +302,19 @@ int net_snapshot_build(struct nl_cache *links, struct nl_cache *addrs, struct nl
 fail:
 	snapshot_free(s);
 	return r;
+}
+
+int net_snapshot_build(struct nl_cache *links, struct nl_cache *addrs, struct nl_cache *routes,
+		       const struct net_filter *f, const char *sysroot, unsigned long generation,
+		       struct net_snapshot **ret)
+{
+	return build(links, addrs, routes, f, sysroot, NET_DETAIL_FULL, generation, ret);
+}
+
+int net_snapshot_build_level(struct nl_cache *links, struct nl_cache *addrs,
+			     struct nl_cache *routes, const struct net_filter *f,
+			     const char *sysroot, enum net_detail level, unsigned long generation,
+			     struct net_snapshot **ret)
+{
+	return build(links, addrs, routes, f, sysroot, level, generation, ret);
 }

@@ -66,6 +66,10 @@ static const struct conf_key keys[] = {
 	STR("vars", fake_nics, "dummy_*,veth_*"),
 	STR("vars", hidden_bonds, ""),
 	STR("vars", hidden_vlans, ""),
+	/* Not VDSM keys: the DHCP client of bootproto dhcp networks (dhcpcd 9), and how long
+	 * a blockingdhcp network's setupNetworks waits for the first lease. */
+	STR("vars", dhcp_client, "/usr/sbin/dhcpcd"),
+	INT("vars", dhcp_timeout, 1, 3600, "60"),
 	BOOL("vars", report_host_threads_as_cores, "false"),
 	STR("vars", dpkg_query, "/usr/bin/dpkg-query"),
 	/* Host identity for getVdsCapabilities' uuid; "" = DMI, else generated and persisted.
@@ -424,6 +428,9 @@ int vd_config_validate(const struct vd_config *c, struct vd_error *err)
 		if (abs_paths[i][0] && abs_paths[i][0] != '/')
 			return key_error(err, c, abs_paths[i],
 					 "'%s' is not an absolute path", abs_paths[i]);
+	if (c->dhcp_client[0] != '/')
+		return key_error(err, c, c->dhcp_client, "'%s' is not an absolute path",
+				 c->dhcp_client);
 	if (c->trust_store_path[0] != '/')
 		return key_error(err, c, c->trust_store_path,
 				 "'%s' is not an absolute path", c->trust_store_path);

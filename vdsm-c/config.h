@@ -51,6 +51,8 @@ struct vd_config {
 	char fake_nics[256];
 	char hidden_bonds[256];
 	char hidden_vlans[256];
+	char dhcp_client[VD_CONF_STR_MAX]; /* dhcpcd for bootproto dhcp networks */
+	int dhcp_timeout;                /* s a blockingdhcp network waits for its lease */
 	bool report_host_threads_as_cores;
 	char dpkg_query[VD_CONF_STR_MAX]; /* package versions for packages2 ("" = skip) */
 	char host_uuid[37];             /* "" = from DMI or persisted (host/hostid.c) */

@@ -225,6 +225,8 @@ static int netmgr_module_start(void)
 		.sysroot = vd_rt.host_root,
 		.filter = { c->fake_nics, c->hidden_bonds, c->hidden_vlans },
 		.client_seen = vd_client_seen_last,
+		.dhcp_client = c->dhcp_client,
+		.dhcp_timeout = c->dhcp_timeout,
 		.stop_after_step = kill_at && *kill_at ? atoi(kill_at) : -1,
 	};
 	return netmgr_start(&o);

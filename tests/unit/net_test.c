@@ -239,6 +239,23 @@ static void test_snapshot_build(void **state)
 	assert_true(d->hidden);
 	assert_null(net_snapshot_find(s, "nope"));
 
+	/* the lighter levels: the same devices, less of sysfs */
+	struct net_snapshot *st = NULL, *nl = NULL;
+	assert_int_equal(net_snapshot_build_level(links, addrs, routes, &filter, root,
+						  NET_DETAIL_STATS, 7, &st), 0);
+	assert_int_equal(net_snapshot_build_level(links, addrs, routes, &filter, root,
+						  NET_DETAIL_NETLINK, 7, &nl), 0);
+	assert_int_equal(st->n_devs, s->n_devs);
+	assert_int_equal(nl->n_devs, s->n_devs);
+	assert_int_equal(net_snapshot_find(st, "br0")->n_opts, 0);   /* no bridge files */
+	assert_int_equal(net_snapshot_find(st, "eth0")->speed, 10000);
+	assert_int_equal(net_snapshot_find(st, "bond0")->n_opts, 3);
+	assert_int_equal(net_snapshot_find(nl, "eth0")->speed, 0);   /* no sysfs at all */
+	assert_int_equal(net_snapshot_find(nl, "bond0")->n_opts, 0);
+	assert_string_equal(net_snapshot_find(nl, "veth_a")->master_name, "br0");
+	net_snapshot_unref(st);
+	net_snapshot_unref(nl);
+
 	nl_cache_free(links);
 	nl_cache_free(addrs);
 	nl_cache_free(routes);
@@ -315,7 +332,30 @@ static void test_live_netns(void **state)
 	d = net_snapshot_find(s2, "veth_t1");
 	assert_non_null(d);
 	assert_int_equal(d->kind, NET_KIND_NIC);
+	/* a less detailed level is served by the current full snapshot */
+	struct net_snapshot *s3 = NULL;
+	assert_int_equal(net_snapshot_get_level(&f, "", NET_DETAIL_NETLINK, &s3), 0);
+	assert_ptr_equal(s3, s2);
+	net_snapshot_unref(s3);
 	net_snapshot_unref(s2);
+
+	/* after a change: each level is built and cached on its own (this namespace's
+	 * devices are not in the test's /sys: the sysfs part is tested with fixtures) */
+	assert_int_equal(rtnl_link_bridge_add(sk, "vdtbr1"), 0);
+	assert_int_equal(net_snapshot_get_level(&f, "", NET_DETAIL_STATS, &s3), 0);
+	assert_non_null(net_snapshot_find(s3, "vdtbr1"));
+	assert_int_equal(net_snapshot_get_level(&f, "", NET_DETAIL_NETLINK, &s2), 0);
+	assert_ptr_equal(s2, s3);   /* the current STATS one is more detailed */
+	net_snapshot_unref(s2);
+	assert_int_equal(net_snapshot_get(&f, "", &s2), 0);   /* FULL: built, not the STATS one */
+	assert_ptr_not_equal(s2, s3);
+	assert_non_null(net_snapshot_find(s2, "vdtbr1"));
+	net_snapshot_unref(s2);
+	net_snapshot_unref(s3);
+	struct rtnl_link *br1 = rtnl_link_alloc();
+	rtnl_link_set_name(br1, "vdtbr1");
+	assert_int_equal(rtnl_link_delete(sk, br1), 0);
+	rtnl_link_put(br1);
 
 	assert_int_equal(rtnl_link_delete(sk, v0), 0);   /* takes its peer along */
 	assert_int_equal(rtnl_link_delete(sk, br), 0);

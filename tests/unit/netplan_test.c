@@ -170,7 +170,11 @@ static void test_validation_codes(void **state)
 	expect_err(NULL, "net n1 nic=eth0 ipv6addr=zz::1/64", 22, "IPv6");
 	expect_err(NULL, "net n1 nic=eth0 mtu=50", 21, "network 'n1': mtu");
 	expect_err(NULL, "net n1 nic=eth0 mtu=abc", 21, "mtu");
-	expect_err(NULL, "net n1 nic=eth0 bootproto=dhcp", 21, "bootproto");
+	expect_err(NULL, "net n1 nic=eth0 bootproto=bootp", 21, "network 'n1': bootproto 'bootp'");
+	expect_err(NULL, "net n1 nic=eth0 bootproto=dhcp ipaddr=10.0.0.1 prefix=8", 22,
+		   "mutually exclusive");
+	expect_err(NULL, "net n1 nic=eth0 bootproto=dhcp gateway=10.0.0.254", 22, "gateway without");
+	expect_err(NULL, "net n1 nic=eth0 bootproto=dhcp blockingdhcp=perhaps", 21, "blockingdhcp");
 	expect_err(NULL, "net n1 nic=eth0 hostQos=x", 21, "hostQos");
 	expect_err(NULL, "net n1 remove=true", 27, "does not exist");
 	expect_err("net n1 nic=eth0", "net n1 remove=true nic=eth0", 21, "remove with other");
@@ -213,6 +217,36 @@ static void test_bridge_opts(void **state)
 }
 
 /* ---- planner ---- */
+
+static void test_plan_dhcp(void **state)
+{
+	(void)state;
+	/* the client starts last (after the MTUs); defaultRoute without a gateway is the
+	 * lease's router */
+	expect_plan(NULL, "net d nic=eth0 vlan=3 mtu=9000 bootproto=dhcp blockingdhcp=true "
+		    "defaultRoute=true",
+		    "link-add vlan eth0.3 eth0.3; link-add bridge d; master eth0.3 d; mtu eth0 9000; "
+		    "mtu eth0.3 9000; mtu d 9000; dhcp-start d wait gateway");
+	expect_plan(NULL, "net d bridged=false nic=eth1 bootproto=dhcp", "dhcp-start eth1");
+	/* removal: the client is stopped first; its route and address are not ours to delete */
+	expect_plan("net d bridged=false nic=eth1 bootproto=dhcp defaultRoute=true",
+		    "net d remove=true", "dhcp-stop eth1 gateway");
+	/* dhcp → static is an edit: stop, then the address */
+	expect_plan("net d bridged=false nic=eth1 bootproto=dhcp",
+		    "net d bridged=false nic=eth1 ipaddr=192.0.2.3 prefix=24",
+		    "dhcp-stop eth1; addr-add eth1 192.0.2.3/24");
+	/* DHCPv6 after DHCPv4, each its own client; SLAAC with the addresses */
+	expect_plan(NULL, "net d nic=eth0 bootproto=dhcp dhcpv6=true ipv6autoconf=true",
+		    "link-add bridge d; master eth0 d; ipv6-autoconf d on; mtu d 1500; "
+		    "dhcp-start d; dhcpv6-start d");
+	expect_plan("net d bridged=false nic=eth1 dhcpv6=true ipv6autoconf=true mtu=1500",
+		    "net d remove=true", "dhcpv6-stop eth1; ipv6-autoconf eth1 off");
+	expect_err(NULL, "net n1 nic=eth0 dhcpv6=true ipv6addr=fd00::1", 22, "dhcpv6 and a static");
+	expect_err(NULL, "net n1 nic=eth0 ipv6autoconf=1 ipv6addr=fd00::1", 22, "ipv6autoconf and");
+	/* unchanged networks keep their client */
+	expect_plan("net d bridged=false nic=eth1 bootproto=dhcp mtu=1500",
+		    "net d bridged=false nic=eth1 bootproto=dhcp", "");
+}
 
 static void test_plan_vlan_bridge(void **state)
 {
@@ -338,12 +372,14 @@ static void test_format_parse_roundtrip(void **state)
 			     "net a bonding=bond0 vlan=3 mtu=9000 ipaddr=10.1.1.1 prefix=8 "
 			     "gateway=10.0.0.1 defaultRoute=true ipv6addr=fd00::1/48 stp=on "
 			     "bridge_opts=priority=7+group_addr=01:80:c2:00:00:0e\n"
-			     "net b nic=eth2 bridged=false", &err), 0);
+			     "net b nic=eth2 bridged=false bootproto=dhcp blockingdhcp=true dhcpv6=true "
+			     "ipv6autoconf=true", &err), 0);
 	assert_int_equal(netconf_merge(&empty, &c, &merged, &err), 0);
 	assert_int_equal(netconf_format(&merged, &text), 0);
 	assert_int_equal(netconf_parse(text, strlen(text), &back, &err), 0);
 	assert_true(netconf_equal(&merged, &back));
 	assert_non_null(strstr(text, "options=mode%3D1%20miimon%3D100%20primary%3Deth1"));
+	assert_non_null(strstr(text, "bootproto=dhcp dhcpv6=true ipv6autoconf=true blockingdhcp=true"));
 	free(text);
 	netconf_free(&c);
 	netconf_free(&back);
@@ -379,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_plan_deletions_are_consecutive),
 		cmocka_unit_test(test_plan_bridge_takes_over_nic_ip),
 		cmocka_unit_test(test_bridge_opts),
+		cmocka_unit_test(test_plan_dhcp),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};

@@ -110,7 +110,8 @@ static int nic_list(struct hs_nic_raw **ret, size_t *ret_n)
 
 	*ret = NULL;
 	*ret_n = 0;
-	if ((r = net_snapshot_get(&opts.filter, opts.host_root, &s)) < 0)
+	/* speeds and bond active slaves; no bridge option files (40 reads per bridge) */
+	if ((r = net_snapshot_get_level(&opts.filter, opts.host_root, NET_DETAIL_STATS, &s)) < 0)
 		return r;
 	struct hs_nic_raw *v = calloc(s->n_devs ? s->n_devs : 1, sizeof(*v));
 	size_t n = 0;

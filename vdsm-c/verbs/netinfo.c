@@ -153,13 +153,17 @@ static xmlrpc_value *network(xmlrpc_env *env, const struct netconf_net *n,
 	if (n->ipaddr[0])
 		rpc_set_str(env, cfg, "IPADDR", n->ipaddr);
 	rpc_set_strf(env, cfg, "MTU", "%d", n->mtu);
-	if (d) {
-		common_keys(env, st, d, cfg);
-	} else {
-		struct net_dev none = { .mtu = n->mtu };
-		snprintf(none.ipv6gateway, sizeof(none.ipv6gateway), "::");
-		common_keys(env, st, &none, cfg);
-	}
+	/* bootproto dhcp: reported as configured (VDSM: a client runs), lease or not */
+	rpc_set_str(env, st, "bootproto4", n->dhcpv4 ? "dhcp" : "none");
+	struct net_dev dev = { .mtu = n->mtu };
+	if (d)
+		dev = *d;   /* shallow: only read below */
+	else
+		snprintf(dev.ipv6gateway, sizeof(dev.ipv6gateway), "::");
+	dev.dhcpv4 |= n->dhcpv4;
+	dev.dhcpv6 |= n->dhcpv6;
+	rpc_set_bool(env, st, "ipv6autoconf", n->ipv6autoconf);
+	common_keys(env, st, &dev, cfg);
 	return st;
 }
 

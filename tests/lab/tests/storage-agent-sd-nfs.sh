@@ -10,36 +10,17 @@
 set -eu
 . "$LAB_SRC/tests/lab/fixtures.sh"
 
-VDSMD=${VDSMD:-$LAB_SRC/build/vdsmd}
-CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
-[ -x "$VDSMD" ] && [ -x "$CLIENT" ] || lab_die "build vdsmd and vdsm-client first (make)"
 BLANK=00000000-0000-0000-0000-000000000000
 
 lab_nfs_server
 s=$LAB_NFS_SERVER
 
-pki=$LAB_TMP/pki root=$LAB_TMP/root
-"$LAB_SRC/scripts/vdsm-c-certs" --dir "$pki" --cn localhost >/dev/null
-mkdir -p "$root"
 # The defaults of VDSM: a monitor read every 10 s (each bounded by the same 10 s).
-cat >"$LAB_TMP/vdsm.conf" <<CONF
-[vars]
-trust_store_path = $pki
-root = $root
-management_ip = 127.0.0.1
-management_port = 0
-libvirt_uri = qemu:///system?socket=/nonexistent/libvirt-sock
-[irs]
-mount_timeout = 10
-sd_health_check_delay = 10
-process_pool_timeout = 10
-CONF
-lab_daemon vdsmd "$VDSMD" --config "$LAB_TMP/vdsm.conf" --foreground
-lab_defer "lab_daemon_stop vdsmd"
-lab_wait 30 "vdsmd port file" test -s "$root/run/vdsm-c/vdsmd.port"
-port=$(cat "$root/run/vdsm-c/vdsmd.port")
-call() { timeout 5 "$CLIENT" --port "$port" --pki "$pki" "$@"; }
-lab_wait 60 "vdsmd ready" call ping
+lab_agent vdsmd "[irs]" "mount_timeout = 10" "sd_health_check_delay = 10" "process_pool_timeout = 10"
+root=$LAB_AGENT_ROOT
+CLIENT=${VDSM_CLIENT:-$LAB_SRC/build/vdsm-client}
+# every call bounded by 5 s: the agent must answer while the server is dead
+call() { timeout 5 "$CLIENT" --port "$LAB_AGENT_PORT" --pki "$LAB_AGENT_PKI" "$@"; }
 mnt=$root/rhev/data-center/mnt
 lab_defer "for m in \$(findmnt -rn -o TARGET | grep '^$mnt/'); do umount -f -l \"\$m\"; done"
 
@@ -119,7 +100,7 @@ lab_check "dead server: domain invalid after ${dt}s (limit 30 s)" \
 lab_check "... code 379" [ "$(py "r['info']['storageDomains']['$sd']['code']" "$LAB_TMP/st.json")" = 379 ]
 lab_check "... ping and getVdsStats answered every time within 5 s ($answered polls)" [ "$slow" = 0 ]
 # (a scan of the dead mount is bounded by process_pool_timeout, 10 s here)
-lab_check "getStorageDomainsList still answers" timeout 15 "$CLIENT" --port "$port" --pki "$pki" getStorageDomainsList
+lab_check "getStorageDomainsList still answers" timeout 15 "$CLIENT" --port "$LAB_AGENT_PORT" --pki "$LAB_AGENT_PKI" getStorageDomainsList
 
 lab_nfs_server_resume
 t0=$(lab_uptime)
