@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,17 +150,80 @@ static int teardown(const struct netconf *c, struct vd_error *err)
 	return r;
 }
 
-/* Every entry that differs between safe and running or pending is torn down in each
- * of its versions (whatever of it exists in the kernel), then safe is applied with the
- * untouched entries taken as present. */
-static int restore_safe(const struct netconf *pending, struct vd_error *err)
+/* The device that stands for a network in the kernel: its bridge, its VLAN device,
+ * or NULL for an untagged bridgeless network (its NIC or bond is there anyway). */
+static const char *top_device(const struct netconf_net *n, char *buf, size_t len)
 {
-	struct netconf d[4] = { { 0 } }, keep = { 0 };
+	const char *base = n->nic[0] ? n->nic : n->bonding;
+	if (n->bridged)
+		return n->name;
+	if (n->vlan < 0)
+		return NULL;
+	snprintf(buf, len, "%s.%d", base, n->vlan & 0xfff);
+	return buf;
+}
+
+/* The bonds and networks of c whose device, or static IPv4 address, is missing from
+ * the kernel: after a reboot the persisted running configuration equals safe, yet none
+ * of it exists. A network over a missing bond counts as missing too. */
+static int missing_devices(const struct netconf *c, struct netconf *ret, struct vd_error *err)
+{
+	struct net_snapshot *s = NULL;
+
+	memset(ret, 0, sizeof(*ret));
+	if (snapshot(&s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < c->n_bonds; i++) {
+		struct netconf_bond *b;
+		if (net_snapshot_find(s, c->bonds[i].name))
+			continue;
+		if (netconf_add_bond(ret, c->bonds[i].name, &b, err) < 0)
+			goto fail;
+		*b = c->bonds[i];
+	}
+	for (size_t i = 0; i < c->n_nets; i++) {
+		const struct netconf_net *n = &c->nets[i];
+		char buf[32];
+		const char *name = top_device(n, buf, sizeof(buf));
+		const struct net_dev *dev = net_snapshot_find(s, name ? name :
+							      n->nic[0] ? n->nic : n->bonding);
+		bool gone = !dev || (n->bonding[0] && netconf_find_bond(ret, n->bonding));
+		if (!gone && n->ipaddr[0]) {   /* a static address the kernel lost */
+			gone = true;
+			for (size_t k = 0; k < dev->n_addrs; k++)
+				if (dev->addrs[k].family == AF_INET &&
+				    strcmp(dev->addrs[k].addr, n->ipaddr) == 0)
+					gone = false;
+		}
+		struct netconf_net *x;
+		if (!gone)
+			continue;
+		if (netconf_add_net(ret, n->name, &x, err) < 0)
+			goto fail;
+		*x = *n;
+	}
+	net_snapshot_unref(s);
+	return 0;
+fail:
+	net_snapshot_unref(s);
+	netconf_free(ret);
+	return -1;
+}
+
+/* Every entry that differs between safe and running or pending, or whose device is
+ * missing (gone: see missing_devices), is torn down in each of its versions (whatever
+ * of it exists in the kernel), then safe is applied with the untouched entries taken
+ * as present. */
+static int restore_safe(const struct netconf *pending, const struct netconf *gone,
+			struct vd_error *err)
+{
+	struct netconf d[5] = { { 0 } }, keep = { 0 }, none = { 0 };
 	struct netplan p = { 0 };
 	int r = -1;
 
 	if (differing(pending, &safe, &d[0]) < 0 || differing(&running, &safe, &d[1]) < 0 ||
-	    differing(&safe, &running, &d[2]) < 0 || differing(&safe, pending, &d[3]) < 0) {
+	    differing(&safe, &running, &d[2]) < 0 || differing(&safe, pending, &d[3]) < 0 ||
+	    differing(gone, &none, &d[4]) < 0) {
 		vd_error_set(err, VD_ERR_UNEXPECTED, "out of memory");
 		goto out;
 	}
@@ -207,16 +271,12 @@ static void start_dhcp_clients(void)
 {
 	for (size_t i = 0; i < running.n_nets; i++) {
 		const struct netconf_net *n = &running.nets[i];
-		const char *base = n->nic[0] ? n->nic : n->bonding;
-		char top[32];
+		char buf[32];
 		if (!n->dhcpv4 && !n->dhcpv6)
 			continue;
-		if (n->bridged)
-			snprintf(top, sizeof(top), "%s", n->name);
-		else if (n->vlan >= 0)
-			snprintf(top, sizeof(top), "%s.%d", base, n->vlan & 0xfff);
-		else
-			snprintf(top, sizeof(top), "%s", base);
+		const char *top = top_device(n, buf, sizeof(buf));
+		if (!top)
+			top = n->nic[0] ? n->nic : n->bonding;
 		int gw = n->default_route ? NETSTEP_DHCP_GATEWAY : 0;
 		if (n->dhcpv4 && netdhcp_start(&dhcp, top, gw) < 0)
 			log_err("network '%s': the DHCP client on %s did not start", n->name, top);
@@ -257,10 +317,26 @@ int netmgr_start(const struct netmgr_opts *o)
 	}
 	pend_path = util_path(o->state_root, "/var/lib/vdsm-c/netconf/pending/networks");
 	bool crashed = pend_path && access(pend_path, F_OK) == 0;
-	if (crashed || !netconf_equal(&running, &safe)) {
-		log_notice("network: %s; restoring the safe configuration",
-			   crashed ? "a setupNetworks did not finish" : "running differs from safe");
-		if (restore_safe(&pending, &err) < 0 || save("running", &safe, &err) < 0) {
+	struct netconf gone = { 0 };
+	if (missing_devices(&safe, &gone, &err) < 0) {
+		log_err("network: %s", err.msg);
+		netconf_free(&pending);
+		netconf_free(&safe);
+		netconf_free(&running);
+		return -1;
+	}
+	if (crashed || !netconf_equal(&running, &safe) || gone.n_nets || gone.n_bonds) {
+		if (crashed || !netconf_equal(&running, &safe))
+			log_notice("network: %s; restoring the safe configuration",
+				   crashed ? "a setupNetworks did not finish" :
+					     "running differs from safe");
+		else
+			log_notice("network: %zu network(s) and %zu bond(s) of the safe configuration "
+				   "missing from the kernel (after a reboot); restoring them",
+				   gone.n_nets, gone.n_bonds);
+		int rr = restore_safe(&pending, &gone, &err);
+		netconf_free(&gone);
+		if (rr < 0 || save("running", &safe, &err) < 0) {
 			log_err("network: restore failed: %s", err.msg);
 			netconf_free(&pending);
 			netconf_free(&safe);

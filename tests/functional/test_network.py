@@ -258,6 +258,34 @@ class NetTest(unittest.TestCase):
         self.assertNotIn("veth_a0", a.call("getVdsCapabilities")["info"]["nics"])
         self.assertCode(self.setup({"n": {"nic": "veth_a0"}}, agent=a), 23, "unknown nic")
 
+    def test_safe_config_restored_after_a_reboot(self):
+        # After a reboot the persisted running configuration equals safe, yet the
+        # kernel has none of it: the agent must make it again at start.
+        self.assertCode(self.setup({"boot1": {"nic": "veth_a0", "mtu": "3000",
+                                              "ipaddr": "192.0.2.21", "prefix": "24"},
+                                    "boot2": {"nic": "veth_a1", "bridged": "false",
+                                              "ipaddr": "192.0.2.41", "prefix": "28"}}), 0)
+        self.assertCode(self.agent.call("setSafeNetworkConfig"), 0)
+        safe_state = self.state()
+        self.agent.stop()
+        # "reboot": the bridge goes, the NICs lose their addresses and MTUs
+        self.ns.run("ip", "link", "del", "boot1")
+        for nic in ("veth_a0", "veth_a1"):
+            self.ns.run("ip", "addr", "flush", "dev", nic)
+            self.ns.run("ip", "link", "set", nic, "mtu", "1500")
+        self.assertNotEqual(self.state(), safe_state)
+        self.agent.start()
+        self.agent.wait_ready()
+        self.assertIn("missing from the kernel", self.agent.log())
+        self.assertEqual(self.state(), safe_state)
+        self.assertEqual(self.caps()["netConfigDirty"], "False")
+        # and a restart with everything in place changes nothing
+        self.agent.stop()
+        self.agent.start()
+        self.agent.wait_ready()
+        self.assertEqual(self.agent.log().count("missing from the kernel"), 1)
+        self.assertEqual(self.state(), safe_state)
+
     def test_sigkill_at_each_step_restores_safe_config(self):
         # safe: one bridged network on veth_a0
         self.assertCode(self.setup({"safe1": {"nic": "veth_a0", "mtu": "3000"}}), 0)
