@@ -22,8 +22,17 @@ enum {
 	ISCSI_ERR_NO_OBJS_FOUND = 21,
 	ISCSI_ERR_TRANS_TIMEOUT = 8,
 	ISCSI_ERR_FATAL_LOGIN = 19,
+	ISCSI_ERR_ISCSID_NOTCONN = 20,
 	ISCSI_ERR_LOGIN_AUTH_FAILED = 24,
 };
+
+/* What an admin should read when iscsiadm could not talk to iscsid at all. */
+static const char *iscsid_hint(int r, const struct util_exec_result *res)
+{
+	if (r == -ECHILD && !res->signal && res->status == ISCSI_ERR_ISCSID_NOTCONN)
+		return " (iscsiadm cannot reach iscsid: is the iscsid service running?)";
+	return "";
+}
 
 static struct {
 	char *iscsiadm;
@@ -251,9 +260,9 @@ int stg_iscsi_discover(const struct stg_portal *p, struct stg_target **ret, size
 	}
 	if (r < 0) {
 		vd_error_set(err, stg_iscsi_code(STG_ISCSI_DISCOVERY, res.status),
-			     "%s: portal %s: iscsiadm exit status %d: %s",
+			     "%s: portal %s: iscsiadm exit status %d: %s%s",
 			     vd_code_message(VD_ERR_ISCSI_DISCOVERY), portal, res.status,
-			     util_exec_last_line(&res, line, sizeof(line)));
+			     util_exec_last_line(&res, line, sizeof(line)), iscsid_hint(r, &res));
 		util_exec_result_clear(&res);
 		return -1;
 	}
@@ -381,9 +390,9 @@ static int node_run(const struct stg_conn *c, const char *const *extra, int ok_s
 		vd_error_set(err, code, "%s: %s %s (%s): no answer in %.0f s", vd_code_message(code),
 			     portal, c->iqn, extra[0], isc.timeout);
 	else
-		vd_error_set(err, code, "%s: %s %s (%s): iscsiadm exit status %d: %s",
+		vd_error_set(err, code, "%s: %s %s (%s): iscsiadm exit status %d: %s%s",
 			     vd_code_message(code), portal, c->iqn, extra[0], res.status,
-			     util_exec_last_line(&res, line, sizeof(line)));
+			     util_exec_last_line(&res, line, sizeof(line)), iscsid_hint(r, &res));
 	util_exec_result_clear(&res);
 	return -1;
 }
