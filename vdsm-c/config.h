@@ -65,6 +65,10 @@ struct vd_config {
 	char umount_cmd[VD_CONF_STR_MAX];
 	char iscsiadm_cmd[VD_CONF_STR_MAX];
 	int iscsi_timeout;               /* seconds one iscsiadm run may take */
+	char lvm_cmd[VD_CONF_STR_MAX];   /* getDeviceList: pvs through lvm(8) */
+	char blkid_cmd[VD_CONF_STR_MAX]; /* getDeviceList checkStatus: signatures */
+	int lvm_timeout;                 /* seconds for pvs, blkid, the multipathd query */
+	char multipathd_socket[VD_CONF_STR_MAX]; /* abstract socket name */
 	/* Live migration (vdsm-c/migration) */
 	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */
 	int migration_destination_timeout; /* s an incoming VM waits to be resumed here */

@@ -17,6 +17,7 @@
 #include "host/hostcaps.h"
 #include "host/hoststats.h"
 #include "../network/net.h"
+#include "../storage/dev.h"
 #include "../storage/stg.h"
 #include "../network/netmgr.h"
 #include "api.h"
@@ -163,11 +164,25 @@ static int storage_module_start(void)
 		.timeout = c->iscsi_timeout,
 	};
 
+	const struct stg_devlist_opts dlo = {
+		.sysroot = vd_rt.host_root,
+		.mpathd_socket = c->multipathd_socket,
+		.lvm = c->lvm_cmd,
+		.blkid = c->blkid_cmd,
+		.timeout = c->lvm_timeout,
+	};
+
 	if (!repo || !mountinfo)
 		return -1;
-	if (stg_iscsi_start(&io) < 0)
+	if (stg_iscsi_start(&io) < 0 || stg_devlist_start(&dlo) < 0)
 		return -1;
 	return stg_start(&o) < 0 ? -1 : 0;
+}
+
+static void storage_module_stop(void)
+{
+	stg_stop();
+	stg_devlist_stop();
 }
 
 /* setupNetworks: persisted configurations, restore of the safe one at start. */
@@ -197,7 +212,7 @@ static const struct vd_module modules[] = {
 	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
 	{ "vm", vm_module_start, vm_module_stop, 1 },
 	/* storage server connections (mount root under the state root) */
-	{ "storage", storage_module_start, stg_stop, 0 },
+	{ "storage", storage_module_start, storage_module_stop, 0 },
 	/* live migration (destination side: migrationCreate) */
 	{ "migration", migration_module_start, migration_module_stop, 1 },
 	{ NULL, NULL, NULL, 0 },
