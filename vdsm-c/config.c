@@ -88,6 +88,7 @@ static const struct conf_key keys[] = {
 	INT("irs", iscsi_timeout, 1, 3600, "30"),
 	/* getDeviceList (not VDSM keys): lvm(8) and blkid(8), the bound of each of their
 	 * runs and of the multipathd query, multipathd's abstract socket name */
+	INT("irs", scsi_rescan_maximal_timeout, 1, 3600, "30"),
 	STR("irs", lvm_cmd, "/usr/sbin/lvm"),
 	STR("irs", blkid_cmd, "/usr/sbin/blkid"),
 	INT("irs", lvm_timeout, 1, 3600, "10"),

@@ -65,6 +65,7 @@ struct vd_config {
 	char umount_cmd[VD_CONF_STR_MAX];
 	char iscsiadm_cmd[VD_CONF_STR_MAX];
 	int iscsi_timeout;               /* seconds one iscsiadm run may take */
+	int scsi_rescan_maximal_timeout; /* seconds an FC HBA rescan is waited for */
 	char lvm_cmd[VD_CONF_STR_MAX];   /* getDeviceList: pvs through lvm(8) */
 	char blkid_cmd[VD_CONF_STR_MAX]; /* getDeviceList checkStatus: signatures */
 	int lvm_timeout;                 /* seconds for pvs, blkid, the multipathd query */

@@ -18,6 +18,7 @@
 #include "host/hoststats.h"
 #include "../network/net.h"
 #include "../storage/dev.h"
+#include "../storage/fc.h"
 #include "../storage/stg.h"
 #include "../network/netmgr.h"
 #include "api.h"
@@ -174,7 +175,11 @@ static int storage_module_start(void)
 
 	if (!repo || !mountinfo)
 		return -1;
-	if (stg_iscsi_start(&io) < 0 || stg_devlist_start(&dlo) < 0)
+	const struct stg_fc_opts fo = {
+		.sysroot = vd_rt.host_root,
+		.rescan_timeout = c->scsi_rescan_maximal_timeout,
+	};
+	if (stg_iscsi_start(&io) < 0 || stg_devlist_start(&dlo) < 0 || stg_fc_start(&fo) < 0)
 		return -1;
 	return stg_start(&o) < 0 ? -1 : 0;
 }
@@ -183,6 +188,7 @@ static void storage_module_stop(void)
 {
 	stg_stop();
 	stg_devlist_stop();
+	stg_fc_stop();
 }
 
 /* setupNetworks: persisted configurations, restore of the safe one at start. */
