@@ -10,6 +10,7 @@
 #include "verbs.h"
 #include "../util/log.h"
 #include "../util/macros.h"
+#include "../util/util.h"
 #include "../../storage/dev.h"
 #include "../../storage/stg.h"
 
@@ -156,6 +157,7 @@ xmlrpc_value *verb_get_device_list(struct vd_call *c, xmlrpc_env *env, struct vd
 	bool check = true;
 	char **guids = NULL;
 	size_t nguids = 0;
+	double t0 = util_now_monotonic();
 
 	if (arg_type(c, &transport, err) < 0)
 		return NULL;
@@ -177,7 +179,8 @@ xmlrpc_value *verb_get_device_list(struct vd_call *c, xmlrpc_env *env, struct vd
 	for (size_t i = 0; i < l.n; i++)
 		rpc_append_take(env, list, dev_struct(env, &l, &l.devs[i]));
 	rpc_set_take(env, payload, "devList", list);
-	log_info("storage: getDeviceList: %zu device(s)%s%s", l.n,
+	log_info("storage: getDeviceList: %zu device(s) in %.0f ms%s%s", l.n,
+		 (util_now_monotonic() - t0) * 1000,
 		 l.mpathd_ok ? "" : ", multipathd not answering (path states from sysfs)",
 		 l.pvs_ok || !l.n ? "" : ", no LVM report");
 	stg_devlist_free(&l);
