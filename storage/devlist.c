@@ -135,7 +135,9 @@ static void argv_free(char **argv)
 }
 
 /* One pvs over the selected maps only (--devices: nothing else is scanned, and the
- * filter keeps lvm off every other device even if it looked). 0, or -1 when the report
+ * filter keeps lvm off every other device even if it looked). The device list is not
+ * taken from udev: lvm would wait up to 10 s for each device udev has not processed yet
+ * (a busy udev queue after a rescan), and the nodes are given anyway. 0, or -1 when the report
  * is unusable (the caller then knows nothing about PVs). */
 static int run_pvs(struct stg_dev *devs, size_t n, const bool *sel, struct stg_pv **pvs,
 		   size_t *npvs)
@@ -143,7 +145,9 @@ static int run_pvs(struct stg_dev *devs, size_t n, const bool *sel, struct stg_p
 	const char *pre[] = { dl.lvm, "pvs", "--reportformat", "json", "--units", "b",
 			      "--nosuffix", "-o", "pv_name,pv_uuid,vg_uuid,pv_size", "--config",
 			      "devices { filter = [ \"a|/dev/mapper/|\", \"r|.*|\" ] "
-			      "use_devicesfile = 0 } global { use_lvmpolld = 0 }",
+			      "use_devicesfile = 0 obtain_device_list_from_udev = 0 "
+			      "external_device_info_source = \"none\" } "
+			      "global { use_lvmpolld = 0 }",
 			      "--devices" };
 	char **argv = dev_argv(pre, sizeof(pre) / sizeof(pre[0]), devs, sel, n, true);
 	struct util_exec_opts o = { .timeout = dl.timeout, .cap = (size_t)16 << 20 };

@@ -50,7 +50,10 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # (`multipathd show maps json` + one pvs over the maps), measured in the same run.
 if [ -n "${LAB_DEV_BENCH:-}" ]; then
 	for n in $LAB_DEV_BENCH; do
-		lab_scsi_debug "$n" 2 8
+		# its udevadm settle may give up under load before the 2n disks are processed:
+		# the maps below are waited for on their own
+		lab_scsi_debug "$n" 2 8 || true
+		[ "$(echo $LAB_SD_DEVS | wc -w)" = $((2 * n)) ] || lab_die "bench: $((2 * n)) disks expected: $LAB_SD_DEVS"
 		active_is() { [ "$(multipathd show paths raw format '%d %m %t' | awk -v re="^($(echo $LAB_SD_DEVS | tr ' ' '|'))\$" '$1 ~ re && $2 != "[orphan]" && $3 == "active"' | wc -l)" = "$1" ]; }
 		lab_wait 900 "$n maps with 2 active paths" active_is $((2 * n))
 		list=$(lab_mpath_maps_of $LAB_SD_DEVS | sed 's|^|/dev/mapper/|' | paste -sd, -)
@@ -58,6 +61,7 @@ if [ -n "${LAB_DEV_BENCH:-}" ]; then
 		multipathd show maps json >/dev/null
 		t1=$(lab_uptime)
 		pvs --reportformat json --units b --nosuffix -o pv_name,pv_uuid,vg_uuid,pv_size \
+			--config 'devices { obtain_device_list_from_udev = 0 }' \
 			--devices "$list" >/dev/null 2>&1 || true
 		t2=$(lab_uptime)
 		call getDeviceList 0 '[]' false >"$LAB_TMP/b.json"
@@ -69,7 +73,8 @@ if [ -n "${LAB_DEV_BENCH:-}" ]; then
 		base=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 		echo "BENCH getDeviceList n=$n: agent ${a1ms} ms (checkStatus ${a2ms} ms), client wall $(secs "$t2" "$t3") s;" \
 			"baseline multipathd $(secs "$t0" "$t1") s + pvs $(secs "$t1" "$t2") s = ${base} ms;" \
-			"ratio $(awk -v a="$a1ms" -v b="$base" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }')"
+			"ratio $(awk -v a="$a1ms" -v b="$base" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }')" |
+			tee -a "$LAB_DAEMON_LOGDIR/bench-devices.log"
 		_lab_scsi_debug_remove
 	done
 	lab_ok "bench-devices"
