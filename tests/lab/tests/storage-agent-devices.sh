@@ -57,24 +57,36 @@ if [ -n "${LAB_DEV_BENCH:-}" ]; then
 		active_is() { [ "$(multipathd show paths raw format '%d %m %t' | awk -v re="^($(echo $LAB_SD_DEVS | tr ' ' '|'))\$" '$1 ~ re && $2 != "[orphan]" && $3 == "active"' | wc -l)" = "$1" ]; }
 		lab_wait 900 "$n maps with 2 active paths" active_is $((2 * n))
 		list=$(lab_mpath_maps_of $LAB_SD_DEVS | sed 's|^|/dev/mapper/|' | paste -sd, -)
-		t0=$(lab_uptime)
-		multipathd show maps json >/dev/null
-		t1=$(lab_uptime)
-		pvs --reportformat json --units b --nosuffix -o pv_name,pv_uuid,vg_uuid,pv_size \
-			--config 'devices { obtain_device_list_from_udev = 0 }' \
-			--devices "$list" >/dev/null 2>&1 || true
-		t2=$(lab_uptime)
+		udevadm settle -t 300 || true
+		# the first call after the LUNs appeared (caches cold), then the best of 3 of each
 		call getDeviceList 0 '[]' false >"$LAB_TMP/b.json"
-		t3=$(lab_uptime)
-		a1ms=$(agent_ms)
-		call getDeviceList >"$LAB_TMP/bc.json"
-		a2ms=$(agent_ms)
+		cold=$(agent_ms)
 		lab_check "bench n=$n: $n maps listed" python3 -c 'import json,sys; assert sum(1 for d in json.load(open(sys.argv[1]))["devList"] if len(d["pathstatus"]) == 2) == int(sys.argv[2])' "$LAB_TMP/b.json" "$n"
-		base=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
-		echo "BENCH getDeviceList n=$n: agent ${a1ms} ms (checkStatus ${a2ms} ms), client wall $(secs "$t2" "$t3") s;" \
-			"baseline multipathd $(secs "$t0" "$t1") s + pvs $(secs "$t1" "$t2") s = ${base} ms;" \
-			"ratio $(awk -v a="$a1ms" -v b="$base" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }')" |
-			tee -a "$LAB_DAEMON_LOGDIR/bench-devices.log"
+		bm=999999 bp=999999 ba=999999 bc=999999 bw=999999
+		for i in 1 2 3; do
+			t0=$(lab_uptime)
+			multipathd show maps json >/dev/null
+			t1=$(lab_uptime)
+			pvs --reportformat json --units b --nosuffix -o pv_name,pv_uuid,vg_uuid,pv_size \
+				--config 'devices { obtain_device_list_from_udev = 0 }' \
+				--devices "$list" >/dev/null 2>&1 || true
+			t2=$(lab_uptime)
+			call getDeviceList 0 '[]' false >/dev/null
+			t3=$(lab_uptime)
+			a=$(agent_ms)
+			call getDeviceList >/dev/null
+			c=$(agent_ms)
+			read -r bm bp ba bc bw < <(awk -v bm="$bm" -v bp="$bp" -v ba="$ba" -v bc="$bc" -v bw="$bw" \
+				-v m="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) * 1000 }')" \
+				-v p="$(awk -v a="$t1" -v b="$t2" 'BEGIN { print (b - a) * 1000 }')" \
+				-v w="$(awk -v a="$t2" -v b="$t3" 'BEGIN { print (b - a) * 1000 }')" -v a="$a" -v c="$c" \
+				'function min(x, y) { return x < y ? x : y }
+				 BEGIN { printf "%.0f %.0f %.0f %.0f %.0f\n", min(bm, m), min(bp, p), min(ba, a), min(bc, c), min(bw, w) }')
+		done
+		echo "BENCH getDeviceList n=$n (best of 3): agent ${ba} ms, checkStatus ${bc} ms," \
+			"vdsm-client wall ${bw} ms; baseline multipathd show maps json ${bm} ms + pvs ${bp} ms;" \
+			"ratio agent/baseline $(awk -v a="$ba" -v b="$((bm + bp))" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }');" \
+			"first call after the LUNs appeared ${cold} ms" | tee -a "$LAB_DAEMON_LOGDIR/bench-devices.log"
 		_lab_scsi_debug_remove
 	done
 	lab_ok "bench-devices"
