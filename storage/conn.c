@@ -26,7 +26,7 @@ const char *stg_type_to_string(int type)
 bool stg_type_supported(int type)
 {
 	return type == STG_TYPE_NFS || type == STG_TYPE_LOCALFS || type == STG_TYPE_POSIXFS ||
-	       type == STG_TYPE_ISCSI;
+	       type == STG_TYPE_ISCSI || type == STG_TYPE_FCP;
 }
 
 /* Mount options a manager may add (mnt_options). Everything else is refused: options
@@ -309,6 +309,8 @@ int stg_conn_parse(int type, const struct stg_kv *kv, size_t n, struct stg_conn 
 	if (!stg_type_supported(type))
 		return vd_error_set(err, VD_ERR_STORAGE_TYPE, "%s: domType %d is not supported",
 				    vd_code_message(VD_ERR_STORAGE_TYPE), type);
+	if (type == STG_TYPE_FCP)
+		return 0;   /* id only: the connect is the HBA rescan, once per call (fc.c) */
 	if (!con || !*con)
 		return illegal_path("empty connection", "", err);
 	if (strlen(con) >= STG_PATH_MAX)

@@ -122,14 +122,21 @@ static void path_topology(const char *block, const char *name, struct stg_path *
 	char link[PATH_MAX], path[PATH_MAX];
 	p->transport = STG_TR_UNKNOWN;
 	p->lun = -1;
+	p->session = -1;
 	if (snprintf(path, sizeof(path), "%s/%s", block, name) >= (int)sizeof(path))
 		return;
 	ssize_t n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return;
 	link[n] = '\0';
-	if (strstr(link, "/session"))
+	const char *sess = strstr(link, "/session");
+	int id;
+	char slash;
+	if (sess) {
 		p->transport = STG_TR_ISCSI;
+		if (sscanf(sess + 8, "%d%c", &id, &slash) == 2 && slash == '/' && id >= 0)
+			p->session = id;
+	}
 	else if (strstr(link, "/rport-"))
 		p->transport = STG_TR_FCP;
 	char *b = strstr(link, "/block/");
@@ -176,6 +183,24 @@ static int cmp_dev(const void *a, const void *b)
 	return strcmp(((const struct stg_dev *)a)->guid, ((const struct stg_dev *)b)->guid);
 }
 
+/* Number of entries (other than . and ..) of <base>/<rel>; 0 when unreadable. */
+static unsigned count_entries(const char *base, const char *rel)
+{
+	char dir[PATH_MAX];
+	unsigned n = 0;
+	if (snprintf(dir, sizeof(dir), "%s/%s", base, rel) >= (int)sizeof(dir))
+		return 0;
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(dp)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(dp);
+	return n;
+}
+
 /* The slaves of a map and the inquiry data of its first path. */
 static int read_paths(const char *block, struct stg_dev *d)
 {
@@ -218,6 +243,7 @@ static int read_paths(const char *block, struct stg_dev *d)
 		if (read_int(base, "size", &sectors) == 0 && sectors <= INT64_MAX / 512)
 			p->size = sectors * 512;
 		path_topology(block, p->dev, p);
+		(void)read_text(base, "device/state", p->sdev_state, sizeof(p->sdev_state));
 		d->transports |= (unsigned)p->transport;
 		if (i == 0) {
 			unsigned char pg[260];
@@ -296,6 +322,11 @@ int stg_dev_scan(const char *root, struct stg_dev **ret)
 			d->logical_bs = (int)v;
 		if (read_int(base, "queue/physical_block_size", &v) == 0 && v > 0 && v <= 65536)
 			d->physical_bs = (int)v;
+		if (read_int(base, "queue/discard_max_bytes", &v) == 0)
+			d->discard_max_bytes = v;
+		if (read_int(base, "queue/discard_zeroes_data", &v) == 0 && v <= 1)
+			d->discard_zeroes_data = (int)v;
+		d->holders = count_entries(base, "holders");
 		if ((rc = read_paths(block, d)) < 0)
 			break;
 	}
@@ -355,4 +386,88 @@ size_t stg_dev_filter(struct stg_dev *devs, size_t n, unsigned transport,
 			free(devs[i].paths);
 	}
 	return o;
+}
+
+/* "(null)" is what the kernel shows for an unset session parameter. */
+static void read_param(const char *base, const char *rel, char *buf, size_t size)
+{
+	if (read_text(base, rel, buf, size) < 0 || strcmp(buf, "(null)") == 0)
+		buf[0] = '\0';
+}
+
+int stg_iscsi_session_read(const char *root, int id, struct stg_iscsi_session *ret)
+{
+	const char *r = root && strcmp(root, "/") != 0 ? root : "";
+	char sbase[PATH_MAX], cbase[PATH_MAX];
+	int64_t v;
+
+	*ret = (struct stg_iscsi_session){ .id = id };
+	if (id < 0 ||
+	    snprintf(sbase, sizeof(sbase), "%s/sys/class/iscsi_session/session%d", r, id) >=
+		    (int)sizeof(sbase) ||
+	    snprintf(cbase, sizeof(cbase), "%s/sys/class/iscsi_connection/connection%d:0", r, id) >=
+		    (int)sizeof(cbase))
+		return -EINVAL;
+	int n = read_text(sbase, "targetname", ret->iqn, sizeof(ret->iqn));
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	if (read_int(sbase, "tpgt", &v) < 0 || v > 65535)
+		return -EINVAL;
+	ret->tpgt = (int)v;
+	read_param(sbase, "ifacename", ret->iface, sizeof(ret->iface));
+	if (!ret->iface[0])
+		copy_str(ret->iface, sizeof(ret->iface), "default");
+	read_param(sbase, "username", ret->user, sizeof(ret->user));
+	read_param(sbase, "password", ret->password, sizeof(ret->password));
+	/* the address the session was made to (the portal), else the current one */
+	read_param(cbase, "persistent_address", ret->address, sizeof(ret->address));
+	if (read_int(cbase, "persistent_port", &v) < 0 || v < 1 || v > 65535)
+		v = 0;
+	if (!ret->address[0] || !v) {
+		read_param(cbase, "address", ret->address, sizeof(ret->address));
+		if (read_int(cbase, "port", &v) < 0)
+			v = 0;
+	}
+	if (!ret->address[0] || v < 1 || v > 65535) {
+		explicit_bzero(ret->password, sizeof(ret->password));
+		return -EINVAL;
+	}
+	ret->port = (int)v;
+	return 0;
+}
+
+size_t stg_blkid_mark_used(const char *text, size_t len, struct stg_dev *devs, size_t n)
+{
+	struct stg_dev *cur = NULL;
+	size_t marked = 0;
+
+	for (size_t pos = 0; pos < len;) {
+		const char *l = text + pos;
+		const char *nl = memchr(l, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - l) : len - pos;
+		pos += ll + 1;
+		if (ll == 0) {
+			cur = NULL;          /* a blank line ends a device's block */
+			continue;
+		}
+		if (ll > 8 && memcmp(l, "DEVNAME=", 8) == 0) {
+			/* "[<root>]/dev/mapper/<GUID>": the name ends the value */
+			cur = NULL;
+			for (size_t i = 0; i < n && !cur; i++) {
+				size_t g = strlen(devs[i].guid);
+				if (g && ll >= 8 + 12 + g &&
+				    memcmp(l + ll - g - 12, "/dev/mapper/", 12) == 0 &&
+				    memcmp(l + ll - g, devs[i].guid, g) == 0)
+					cur = &devs[i];
+			}
+			continue;
+		}
+		if (cur && ((ll > 5 && memcmp(l, "TYPE=", 5) == 0) ||
+			    (ll > 7 && memcmp(l, "PTTYPE=", 7) == 0))) {
+			if (strcmp(cur->status, "used") != 0)
+				marked++;
+			snprintf(cur->status, sizeof(cur->status), "used");
+		}
+	}
+	return marked;
 }

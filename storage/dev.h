@@ -8,9 +8,11 @@
 #ifndef VD_STG_DEV_H
 #define VD_STG_DEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../vdsm-c/util/error.h"
 #include "../vdsm-c/util/macros.h"
 
 enum stg_transport {
@@ -25,6 +27,8 @@ struct stg_path {
 	int64_t size;                 /* bytes */
 	enum stg_transport transport;
 	char state[16];               /* multipathd's dm state ("active", "failed"), "" unknown */
+	int session;                  /* iSCSI session number (sessionN in the path), -1 none */
+	char sdev_state[16];          /* the SCSI device's sysfs state ("running", "offline", ...) */
 };
 
 struct stg_dev {
@@ -37,6 +41,10 @@ struct stg_dev {
 	struct stg_path *paths;
 	size_t npaths;
 	char pv_uuid[64], vg_uuid[64], pv_size[24];   /* "" when not an LVM PV / not in a VG */
+	int64_t discard_max_bytes;    /* queue/discard_max_bytes, 0 unknown */
+	int discard_zeroes_data;      /* queue/discard_zeroes_data, 0 unknown */
+	unsigned holders;             /* entries of holders/ (partitions, LVs on top) */
+	char status[8];               /* "free", "used", "unknown" (getDeviceList checkStatus) */
 };
 
 struct stg_mpath_map;
@@ -67,5 +75,56 @@ void stg_devs_free(struct stg_dev *devs, size_t n);
  * blanks around it removed. Returns the length, or -EINVAL for a page that is not
  * 0x80, is truncated, or holds non-printable bytes. */
 int stg_vpd80_serial(const unsigned char *page, size_t len, char *buf, size_t size) _wur_;
+
+/* An iSCSI session as sysfs shows it (getDeviceList pathlist). */
+struct stg_iscsi_session {
+	int id;                       /* N of sessionN */
+	char address[256];            /* portal address the session was made to */
+	int port;
+	char iqn[224];
+	int tpgt;
+	char iface[64];               /* iscsiadm iface ("default") */
+	char user[256], password[256];   /* CHAP, "" none; the password is a secret */
+};
+
+/* Reads <root>/sys/class/iscsi_session/session<id> and its connection <id>:0. 0, or a
+ * negative errno (no such session, text not sane). */
+int stg_iscsi_session_read(const char *root, int id, struct stg_iscsi_session *ret) _wur_;
+
+/* ---- getDeviceList (devlist.c) ---- */
+
+struct stg_devlist_opts {
+	const char *sysroot;          /* "" or "/" = the host; a tree for tests */
+	const char *mpathd_socket;    /* abstract socket name, NULL = STG_MPATHD_SOCKET */
+	const char *lvm;              /* absolute path of lvm(8) */
+	const char *blkid;            /* absolute path of blkid(8) */
+	double timeout;               /* seconds for the multipathd query, pvs, blkid each */
+};
+int stg_devlist_start(const struct stg_devlist_opts *o) _wur_;
+void stg_devlist_stop(void);
+
+struct stg_devlist {
+	struct stg_dev *devs;
+	size_t n;
+	struct stg_iscsi_session *sessions;   /* behind the devices' iSCSI paths */
+	size_t nsessions;
+	bool mpathd_ok;               /* path states from multipathd (else from sysfs) */
+	bool pvs_ok;                  /* PV fields from a usable pvs report */
+};
+
+/* The multipath maps of the given transport (0 = any) and GUIDs (nguids 0 = any), with
+ * path states, PV facts (one pvs run over the maps with an active path) and, when
+ * check_status, each device's status (one blkid run; maps without an active path stay
+ * "unknown"). multipathd not answering is no error (states then from sysfs). 0, or -1
+ * with err set (600: sysfs unreadable). Free with stg_devlist_free. */
+int stg_devlist_get(unsigned transport, const char *const *guids, size_t nguids,
+		    bool check_status, struct stg_devlist *ret, struct vd_error *err) _wur_;
+void stg_devlist_free(struct stg_devlist *l);
+const struct stg_iscsi_session *stg_devlist_session(const struct stg_devlist *l, int id);
+
+/* Marks "used" each of devs whose block in `blkid -p -o export` output (DEVNAME=
+ * [<root>]/dev/mapper/<GUID>, then NAME=value lines, blocks separated by blank lines) has a
+ * TYPE or PTTYPE. Returns the number of devices newly marked. */
+size_t stg_blkid_mark_used(const char *text, size_t len, struct stg_dev *devs, size_t n);
 
 #endif

@@ -473,3 +473,29 @@ int stg_iscsi_logout(const struct stg_conn *c, struct vd_error *err)
 		log_warning("storage: %s, ignoring", ignored.msg);
 	return 0;
 }
+
+int stg_iscsi_rescan(struct vd_error *err)
+{
+	struct util_exec_opts o = { .timeout = isc.timeout, .cap = 64 << 10 };
+	struct util_exec_result res = { 0 };
+	char line[160];
+
+	if (!isc.iscsiadm)
+		return vd_error_set(err, VD_ERR_ISCSI_SETUP, "%s: iSCSI not started",
+				    vd_code_message(VD_ERR_ISCSI_SETUP));
+	const char *argv[] = { isc.iscsiadm, "-m", "session", "-R", NULL };
+	int r = util_exec(argv, &o, &res);
+	if (r == 0 || (r == -ECHILD && !res.signal && res.status == ISCSI_ERR_NO_OBJS_FOUND)) {
+		util_exec_result_clear(&res);
+		return 0;
+	}
+	if (r == -ETIME)
+		vd_error_set(err, VD_ERR_ISCSI_SETUP, "%s: session rescan: no answer in %.0f s",
+			     vd_code_message(VD_ERR_ISCSI_SETUP), isc.timeout);
+	else
+		vd_error_set(err, VD_ERR_ISCSI_SETUP, "%s: session rescan: iscsiadm exit status %d: %s",
+			     vd_code_message(VD_ERR_ISCSI_SETUP), res.status,
+			     util_exec_last_line(&res, line, sizeof(line)));
+	util_exec_result_clear(&res);
+	return -1;
+}

@@ -250,6 +250,8 @@ int stg_connect(const struct stg_conn *c, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_STORAGE_SERVER_CONNECTION,
 				    "%s: storage module not started",
 				    vd_code_message(VD_ERR_STORAGE_SERVER_CONNECTION));
+	if (c->type == STG_TYPE_FCP)
+		return 0;   /* nothing per connection: the caller rescans the HBAs once */
 	path = stg_mount_point(c);
 	if (!path)
 		return vd_error_set(err, VD_ERR_STORAGE_SERVER_CONNECTION, "out of memory");
@@ -276,6 +278,8 @@ int stg_disconnect(const struct stg_conn *c, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_STORAGE_SERVER_DISCONNECTION,
 				    "%s: storage module not started",
 				    vd_code_message(VD_ERR_STORAGE_SERVER_DISCONNECTION));
+	if (c->type == STG_TYPE_FCP)
+		return 0;
 	path = stg_mount_point(c);
 	if (!path)
 		return vd_error_set(err, VD_ERR_STORAGE_SERVER_DISCONNECTION, "out of memory");

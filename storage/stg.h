@@ -178,4 +178,9 @@ int stg_iscsi_start(const struct stg_iscsi_opts *o) _wur_;
 int stg_iscsi_discover(const struct stg_portal *p, struct stg_target **ret, size_t *ret_n,
 		       struct vd_error *err) _wur_;
 
+/* Rescan of every iSCSI session's SCSI host for LUNs added since login
+ * (`iscsiadm -m session -R`, the iscsiadm timeout); no session is success. 0 or -1 with
+ * err (465). */
+int stg_iscsi_rescan(struct vd_error *err) _wur_;
+
 #endif

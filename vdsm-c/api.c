@@ -71,6 +71,10 @@ static struct vd_verb verbs[] = {
 	{ .name = "disconnectStorageServer", .fn = verb_disconnect_storage_server, .min_args = 3,
 	  .max_args = 3, .flags = READY | AUDIT, .args = "domType, spUUID, conList",
 	  .help = "Disconnects storage server connections (unmount, unlink, iSCSI logout); statuslist per connection." },
+	{ .name = "getDeviceList", .fn = verb_get_device_list, .max_args = 3, .flags = READY,
+	  .args = "[storageType], [guids], [checkStatus]",
+	  .help = "Multipath devices (GUID, size, inquiry data, paths and their states, LVM PV); "
+		  "filtered by type and GUIDs; checkStatus tells free from used." },
 	{ .name = "validateStorageServerConnection", .fn = verb_validate_storage_server_connection,
 	  .min_args = 3, .max_args = 3, .flags = READY, .args = "domType, spUUID, conList",
 	  .help = "No-op kept for old engines: status 0 for every connection id." },

@@ -97,6 +97,13 @@ static const struct conf_key keys[] = {
 	/* Not a VDSM key: directories besides the repository (and the image run links) that
 	 * VM drive paths may lie in, comma-separated absolute paths (ISO libraries, ...). */
 	STR("irs", drive_roots, ""),
+	/* getDeviceList (not VDSM keys): lvm(8) and blkid(8), the bound of each of their
+	 * runs and of the multipathd query, multipathd's abstract socket name */
+	INT("irs", scsi_rescan_maximal_timeout, 1, 3600, "30"),
+	STR("irs", lvm_cmd, "/usr/sbin/lvm"),
+	STR("irs", blkid_cmd, "/usr/sbin/blkid"),
+	INT("irs", lvm_timeout, 1, 3600, "10"),
+	STR("irs", multipathd_socket, "/org/kernel/linux/storage/multipathd"),
 	/* Live migration (API.md §6) */
 	INT("vars", max_incoming_migrations, 1, 64, "2"),
 	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),

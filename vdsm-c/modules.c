@@ -17,6 +17,8 @@
 #include "host/hostcaps.h"
 #include "host/hoststats.h"
 #include "../network/net.h"
+#include "../storage/dev.h"
+#include "../storage/fc.h"
 #include "../storage/stg.h"
 #include "../storage/sd.h"
 #include "../network/netmgr.h"
@@ -184,9 +186,21 @@ static int storage_module_start(void)
 		.timeout = c->iscsi_timeout,
 	};
 
+	const struct stg_devlist_opts dlo = {
+		.sysroot = vd_rt.host_root,
+		.mpathd_socket = c->multipathd_socket,
+		.lvm = c->lvm_cmd,
+		.blkid = c->blkid_cmd,
+		.timeout = c->lvm_timeout,
+	};
+
 	if (!repo || !mountinfo)
 		return -1;
-	if (stg_iscsi_start(&io) < 0)
+	const struct stg_fc_opts fo = {
+		.sysroot = vd_rt.host_root,
+		.rescan_timeout = c->scsi_rescan_maximal_timeout,
+	};
+	if (stg_iscsi_start(&io) < 0 || stg_devlist_start(&dlo) < 0 || stg_fc_start(&fo) < 0)
 		return -1;
 	return stg_start(&o) < 0 ? -1 : 0;
 }
@@ -213,6 +227,13 @@ static int sd_module_start(void)
 	if (!repo || !mountinfo || !run_dir)
 		return -1;
 	return sd_start(&o) < 0 ? -1 : 0;
+}
+
+static void storage_module_stop(void)
+{
+	stg_stop();
+	stg_devlist_stop();
+	stg_fc_stop();
 }
 
 /* setupNetworks: persisted configurations, restore of the safe one at start. */
@@ -244,7 +265,7 @@ static const struct vd_module modules[] = {
 	/* libvirt connection, VM recovery (API.md §2.2: verbs answer 99 until done) */
 	{ "vm", vm_module_start, vm_module_stop, 1 },
 	/* storage server connections (mount root under the state root) */
-	{ "storage", storage_module_start, stg_stop, 0 },
+	{ "storage", storage_module_start, storage_module_stop, 0 },
 	/* storage domains and their monitors (after the connections' mount root) */
 	{ "domains", sd_module_start, sd_stop, 0 },
 	/* live migration (destination side: migrationCreate) */

@@ -146,12 +146,22 @@ class StorageTest(unittest.TestCase):
         for dom, conlist, code in [
                 (POSIXFS, [good, self.conn(id="not-a-uuid", connection="x", vfs_type="tmpfs")], 451),
                 (POSIXFS, [good, "a string"], 451),
-                (FCP, [good], 468),
+                (5, [good], 468),          # CIFS
                 (99, [good], 468),
         ]:
             r = self.call("connectStorageServer", dom, conlist)
             self.assertEqual(r["status"]["code"], code, (dom, conlist, r))
             self.assertNotIn("statuslist", r)
+        self.assertEqual(os.listdir(self.mnt), [])
+
+    def test_fcp_connect_rescans_and_answers(self):
+        # No FC HBA here: the rescan finds none; every id gets 0 (FCP connections
+        # carry an id only), the audit line names them.
+        a, b = self.conn(), self.conn(connection="")
+        self.assertEqual(self.statuses(self.call("connectStorageServer", FCP, [a, b])),
+                         [(a["id"], 0), (b["id"], 0)])
+        self.assertEqual(self.statuses(self.call("disconnectStorageServer", FCP, [a])),
+                         [(a["id"], 0)])
         self.assertEqual(os.listdir(self.mnt), [])
 
     def test_bad_iscsi_inputs_run_nothing(self):

@@ -1,6 +1,6 @@
 /* libFuzzer target: storage/json.c, the reader of multipathd's and lvm's JSON replies
  * (and storage/mpath.c's readers of `show maps json` and of the pvs report),
- * and the VPD page 0x80 decoder of storage/dev.c. Whatever parses must form a
+ * the VPD page 0x80 decoder of storage/dev.c and its reader of blkid's export output. Whatever parses must form a
  * consistent tree (every index in range, children counted right, strings inside the
  * input), and every string must decode without overrunning the buffer. */
 #include <stdint.h>
@@ -76,6 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		free(pv);
 	}
+	struct stg_dev devs[2] = { { .guid = "36001405abc000001" }, { .guid = "a" } };
+	size_t used = stg_blkid_mark_used((const char *)data, size, devs, 2);
+	if (used > 2 || (used == 2 && strcmp(devs[0].status, "used") != 0))
+		abort();
 	int r = stg_vpd80_serial(data, size, serial, sizeof(serial));
 	if (r >= 0 && (size_t)r != strlen(serial))
 		abort();

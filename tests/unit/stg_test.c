@@ -143,7 +143,7 @@ static void test_parse_refusals(void **state)
 		{ STG_TYPE_LOCALFS, "/a/..", NULL, NULL, 390 },
 		{ STG_TYPE_ISCSI, "1.2.3.4", NULL, NULL, 1000 },          /* no iqn */
 		{ STG_TYPE_ISCSI, "-p", "iqn", "iqn.2026-11.lab:t", 472 },
-		{ STG_TYPE_FCP, "", NULL, NULL, 468 },
+		{ STG_TYPE_CIFS, "", NULL, NULL, 468 },
 	};
 	struct stg_conn c;
 	struct vd_error err = { 0 };

@@ -1,4 +1,5 @@
-/* Storage connection verbs (API.md §5.5): connectStorageServer,
+/* Storage connection verbs (API.md §5.5): connectStorageServer (NFS, POSIXFS, LOCALFS,
+ * iSCSI, FCP),
  * disconnectStorageServer, validateStorageServerConnection.
  *
  * The adapter turns each conList entry into key/value strings and lets storage/ parse
@@ -16,6 +17,7 @@
 #include "../util/log.h"
 #include "../util/macros.h"
 #include "../util/util.h"
+#include "../../storage/fc.h"
 #include "../../storage/stg.h"
 
 #define CONLIST_MAX 64
@@ -192,6 +194,33 @@ static void audit_obj(struct vd_call *c, int type, const struct entry *e, int n)
 	}
 }
 
+/* After a connect of block storage, once per call (as VDSM): FCP rescans every FC
+ * HBA (bounded by irs.scsi_rescan_maximal_timeout; HBAs still scanning are left to
+ * finish); iSCSI rescans the sessions for LUNs added since their login. Neither
+ * changes an entry's status: the connection itself is made; a failed rescan is
+ * logged, and getDeviceList shows what the host sees. */
+static void rescan(int type, const struct entry *entries, int n)
+{
+	bool any = false;
+	for (int i = 0; i < n && !any; i++)
+		any = entries[i].valid && !entries[i].err.code;
+	if (!any)
+		return;
+	if (type == STG_TYPE_FCP) {
+		struct stg_fc_scan s;
+		int r = stg_fc_connect(&s);
+		if (r < 0)
+			log_warning("storage: FC rescan: %s", strerror(-r));
+		else
+			log_info("storage: FC rescan: %zu HBA(s), %zu done, %zu failed, %zu still scanning",
+				 s.hosts, s.done, s.failed, s.hosts - s.done - s.failed);
+	} else if (type == STG_TYPE_ISCSI) {
+		struct vd_error e = { 0 };
+		if (stg_iscsi_rescan(&e) < 0)
+			log_warning("storage: %s", e.msg);
+	}
+}
+
 static xmlrpc_value *run_conlist(struct vd_call *c, xmlrpc_env *env, struct vd_error *err,
 				 bool disconnect)
 {
@@ -216,6 +245,8 @@ static xmlrpc_value *run_conlist(struct vd_call *c, xmlrpc_env *env, struct vd_e
 	for (int i = 0; i < n; i++)
 		if (entries[i].thread_started)
 			pthread_join(entries[i].thread, NULL);
+	if (!disconnect)
+		rescan(type, entries, n);
 
 	payload = rpc_struct_new(env);
 	list = rpc_array_new(env);

@@ -36,6 +36,8 @@ xmlrpc_value *verb_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err
 int verb_get_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err) _wur_;
 int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_error *err) _wur_;
 
+/* devices.c */
+xmlrpc_value *verb_get_device_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 /* storage.c */
 xmlrpc_value *verb_connect_storage_server(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_disconnect_storage_server(struct vd_call *c, xmlrpc_env *env,
