@@ -182,7 +182,7 @@ lab_udevd() {
 	lab_daemon udevd /lib/systemd/systemd-udevd
 	lab_wait 20 "systemd-udevd control socket" udevadm control --ping
 	udevadm trigger --action=add --subsystem-match=block
-	udevadm settle -t 60
+	udevadm settle -t 60 || lab_log "udev queue still busy after 60 s; going on"
 }
 
 # lab_multipathd  — multipathd (-d -s) with /etc/multipath.conf.  The file is only
@@ -367,7 +367,7 @@ lab_scsi_debug() {
 		vpd_use_hostno=0 dev_size_mb="$size" || lab_die "modprobe scsi_debug"
 	lab_defer "_lab_scsi_debug_remove"
 	lab_wait 60 "$((luns * paths)) scsi_debug disks" _lab_sd_count_is $((luns * paths))
-	udevadm settle -t 60
+	udevadm settle -t 60 || lab_log "udev queue still busy after 60 s; going on"
 	LAB_SD_DEVS=$(_lab_scsi_debug_devs)
 }
 _lab_scsi_debug_devs() {
@@ -383,7 +383,7 @@ _lab_scsi_debug_remove() {
 	for d in $(_lab_scsi_debug_devs); do
 		echo 1 >"/sys/block/$d/device/delete"
 	done
-	udevadm settle -t 30
+	udevadm settle -t 30 || lab_log "udev queue still busy after 30 s; going on"
 	for m in $(dmsetup ls --target multipath 2>/dev/null | awk '$1 ~ /scsi_debug/ { print $1 }'); do
 		multipath -f "$m" || dmsetup remove --retry "$m"
 	done
@@ -495,7 +495,7 @@ lab_iscsi_login() {
 		iscsiadm -m node -T "$iqn" -p "$p" --login >/dev/null || lab_die "login to $iqn at $p"
 	done
 	lab_wait 60 "disks of $iqn" _lab_iscsi_has_disks "$iqn"
-	udevadm settle -t 60
+	udevadm settle -t 60 || lab_log "udev queue still busy after 60 s; going on"
 	LAB_ISCSI_DEVS=$(lab_iscsi_devs "$iqn")
 }
 _lab_iscsi_has_disks() { [ -n "$(lab_iscsi_devs "$1")" ]; }
@@ -524,7 +524,7 @@ lab_iscsi_devs() {
 lab_iscsi_logout() {
 	iscsiadm -m node -T "$1" --logout >/dev/null 2>&1
 	iscsiadm -m node -T "$1" -o delete >/dev/null 2>&1
-	udevadm settle -t 30 2>/dev/null
+	udevadm settle -t 30 2>/dev/null || lab_log "udev queue still busy after 30 s; going on"
 	return 0
 }
 
