@@ -22,6 +22,34 @@
 #define NETCONF_BOND_NICS_MAX 32
 #define NETCONF_MTU_DEFAULT 1500
 
+/* hostQos (API.md §5.4): outbound HFSC service curves of the network's class on its
+ * underlying device. Rates in bit/s as the manager sends them (VDSM passes them to
+ * tc as "bit"), d in µs. ls is required; ul needs ls (the kernel refuses an upper
+ * limit without a link-share curve); rt m2 may not exceed ul m2. */
+enum { NETQOS_LS, NETQOS_UL, NETQOS_RT, NETQOS_N };
+#define NETQOS_RATE_MAX 34359738360ULL   /* UINT32_MAX bytes/s, the kernel's limit */
+
+struct netqos_curve {
+	bool set;
+	unsigned long long m1, m2;      /* bit/s */
+	unsigned long long d;           /* µs */
+};
+
+struct netqos {
+	bool set;
+	struct netqos_curve c[NETQOS_N];
+};
+
+/* Text form, used on the persisted text and built by the verb from the wire struct:
+ * "ls:M1,D,M2 ul:M1,D,M2 rt:M1,D,M2" (curves in any order, each at most once;
+ * "" = no hostQos). Checks every value and the rules above; 0 or -1 with err (21)
+ * naming network and curve. */
+int netqos_parse(const char *net, const char *text, struct netqos *ret,
+		 struct vd_error *err) _wur_;
+/* The canonical text (ls, ul, rt order) into buf; "" when q->set is false. */
+void netqos_format(const struct netqos *q, char *buf, size_t size);
+extern const char *const netqos_curve_names[NETQOS_N];
+
 /* One logical network: optional bridge (named like the network) over an optional
  * VLAN device over a NIC or a bond. */
 struct netconf_net {
@@ -45,6 +73,7 @@ struct netconf_net {
 	bool dhcpv6;                    /* dhcpv6: a DHCPv6 client on the top device */
 	bool ipv6autoconf;              /* SLAAC: accept_ra and autoconf set on the top device */
 	bool blocking_dhcp;             /* blockingdhcp: the call waits for the first lease(s) */
+	struct netqos qos;              /* hostQos */
 	unsigned seen;                  /* NETCONF_A_* bits: attributes given */
 };
 
