@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
 
 #include "../vdsm-c/util/error.h"
 #include "../vdsm-c/util/macros.h"
@@ -160,6 +162,10 @@ enum netstep_op {
 	NETSTEP_DHCP_START,     /* DHCP client on dev; value: NETSTEP_DHCP_* flags */
 	NETSTEP_DHCP_STOP,      /* release the lease, stop the client (value: its flags) */
 	NETSTEP_AUTOCONF6,      /* <proc>/sys/net/ipv6/conf/dev/{accept_ra,autoconf} = value */
+	NETSTEP_QOS_ROOT_ADD,   /* hfsc 1389: on dev, default class 1388 with qos (its ls) */
+	NETSTEP_QOS_ROOT_DEL,   /* qos: the default class to recreate on undo */
+	NETSTEP_QOS_CLASS_ADD,  /* class 1389:<vlan> on dev with qos, leaf, filter */
+	NETSTEP_QOS_CLASS_DEL,  /* qos: the curves to recreate on undo */
 };
 
 enum {
@@ -182,6 +188,7 @@ struct netstep {
 	int value;                     /* mtu, up, stp, prefix */
 	int family;
 	char addr[INET6_ADDRSTRLEN];
+	struct netqos qos;             /* QOS_* steps */
 	/* undo data: what the kernel had before this step */
 	char prev_master[IFNAMSIZ];
 	int prev_value;
@@ -239,6 +246,23 @@ int netplan_apply(const struct netplan *p, const char *sysroot, const struct net
  * Best effort: every step is tried; returns -1 with err set if any failed. */
 int netplan_undo(const struct netplan *p, const char *sysroot, const struct netdhcp_opts *dhcp,
 		 struct vd_error *err) _wur_;
+
+/* ---- HFSC shaping (netshape.c), used by the applier ---- */
+
+#define NETSHAPE_ROOT 0x1389            /* root qdisc handle 1389: (VDSM's) */
+#define NETSHAPE_DEFAULT 0x1388         /* default class 1389:1388 */
+#define NETSHAPE_ENODEV (-1000 - ENODEV)
+struct nl_sock;
+/* Class minor of a network: its VLAN tag, or the default class when untagged. */
+uint32_t netshape_minor(int vlan);
+/* Replaces dev's root qdisc by hfsc 1389: with default class 1388 (curves of deflt)
+ * and its fq_codel leaf. 0 or a negative libnl error. */
+int netshape_root_add(struct nl_sock *sk, const char *dev, const struct netqos *deflt) _wur_;
+/* Deletes the root qdisc (the kernel puts its default back) and every class with it. */
+int netshape_root_del(struct nl_sock *sk, const char *dev) _wur_;
+int netshape_class_add(struct nl_sock *sk, const char *dev, int vlan,
+		       const struct netqos *q) _wur_;
+int netshape_class_del(struct nl_sock *sk, const char *dev, int vlan) _wur_;
 
 /* ---- persistence (netstore.c) ---- */
 

@@ -107,3 +107,8 @@ void netqos_format(const struct netqos *q, char *buf, size_t size)
 		len += (size_t)w;
 	}
 }
+
+uint32_t netshape_minor(int vlan)
+{
+	return vlan < 0 ? NETSHAPE_DEFAULT : (uint32_t)vlan;
+}

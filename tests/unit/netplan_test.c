@@ -408,8 +408,60 @@ static void test_host_qos(void **state)
 	/* through the network attributes: checked, then refused as not applied yet */
 	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,-5", 21, "network 'n1': hostQos: ls");
 	expect_err(NULL, "net n1 hostQos=ls:0,0,5", 21, "hostQos needs a nic or a bonding");
-	expect_err(NULL, "net n1 nic=eth0 vlan=10 hostQos=ls:0,0,5", 21,
-		   "network 'n1': hostQos: outbound shaping is not applied by this agent yet");
+	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,5", 21,
+		   "network 'n1': hostQos on an untagged network is not supported");
+}
+
+#define QNET "net n1 nic=eth0 vlan=10 mtu=1500 hostQos=ls:0,0,5"
+
+/* The kernel with QNET applied. */
+static const struct fdev qk[] = {
+	{ "eth0", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "eth1", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "eth0.10", NET_KIND_VLAN, 0, "n1", NULL, NULL },
+	{ "n1", NET_KIND_BRIDGE, 0, NULL, NULL, NULL },
+};
+
+static void expect_qplan(const char *request, const char *want)
+{
+	char *out = plan(qk, ELEMENTSOF(qk), QNET, request);
+	if (strcmp(out, want))
+		fail_msg("request '%s':\n want %s\n got  %s", request, want, out);
+	free(out);
+}
+
+static void test_plan_host_qos(void **state)
+{
+	(void)state;
+	/* a new network: root and default class on the NIC, then its class (minor = tag
+	 * in hex, as VDSM), after the devices */
+	expect_plan(NULL, QNET, "link-add vlan eth0.10 eth0.10; link-add bridge n1; "
+		    "master eth0.10 n1; mtu eth0.10 1500; mtu n1 1500; "
+		    "qos-root-add eth0 1389: default 1388 ls:0,0,5; qos-class-add eth0 1389:a ls:0,0,5");
+	/* an edit of hostQos alone: only the class */
+	expect_qplan("net n1 nic=eth0 vlan=10 hostQos=ls:0,0,5+ul:0,0,800",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-class-add eth0 1389:a ls:0,0,5 ul:0,0,800");
+	expect_qplan(QNET, "");
+	/* removal: class and root go before the devices */
+	expect_qplan("net n1 remove=true",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-del vlan eth0.10; link-del bridge n1");
+	/* removing hostQos keeps the network */
+	expect_qplan("net n1 nic=eth0 vlan=10",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5");
+	/* a second shaped network with a larger link share changes the default class: the
+	 * root is made again, with both classes */
+	expect_qplan(QNET "\nnet n2 nic=eth0 vlan=20 hostQos=ls:0,0,9",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-add vlan eth0.20 eth0.20; link-add bridge n2; master eth0.20 n2; "
+		    "mtu eth0.20 1500; mtu n2 1500; qos-root-add eth0 1389: default 1388 ls:0,0,9; "
+		    "qos-class-add eth0 1389:a ls:0,0,5; qos-class-add eth0 1389:14 ls:0,0,9");
+	/* moved to another NIC: off eth0, onto eth1 */
+	expect_qplan("net n1 nic=eth1 vlan=10 hostQos=ls:0,0,5",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-del vlan eth0.10; link-del bridge n1; link-add vlan eth1.10 eth1.10; link-add bridge n1; master eth1.10 n1; "
+		    "mtu eth1.10 1500; mtu n1 1500; qos-root-add eth1 1389: default 1388 ls:0,0,5; "
+		    "qos-class-add eth1 1389:a ls:0,0,5");
 
 	/* persisted text round trip (values %-escaped) */
 	struct netconf r = { 0 }, c = { 0 }, back = { 0 }, empty = { 0 };
@@ -485,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_bridge_opts),
 		cmocka_unit_test(test_plan_dhcp),
 		cmocka_unit_test(test_host_qos),
+		cmocka_unit_test(test_plan_host_qos),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};
