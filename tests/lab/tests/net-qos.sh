@@ -46,6 +46,14 @@ lab_check "create: fq_codel leaves under both classes" \
 lab_check "create: basic filter vlan 10 → 1389:a" has 'flowid 1389:a'
 lab_check "create: ... matching the tag" has 'meta\(vlan mask 0x00000fff eq 10\)'
 created=$(tcstate)
+lab_call getVdsCapabilities >"$LAB_TMP/caps.json"
+lab_check "caps: networks.q10.hostQos as sent" python3 - "$LAB_TMP/caps.json" <<'PY'
+import json, sys
+q = json.load(open(sys.argv[1]))["info"]["networks"]["q10"]["hostQos"]
+want = {"out": {"ls": {"m1": 0, "d": 0, "m2": 50}, "ul": {"m1": 0, "d": 0, "m2": 2000000},
+                "rt": {"m1": 8000000, "d": 500, "m2": 1000000}}}
+assert q == want, q
+PY
 
 # 2. an edit of hostQos alone: the VLAN device stays (same ifindex), the class changes
 idx=$(cat /sys/class/net/labnic0.10/ifindex)
