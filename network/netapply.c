@@ -1,7 +1,7 @@
 /* The applier: runs a plan's steps through libnl-route-3 (links, masters, MTU, flags,
  * addresses, routes) and sysfs where libnl 3.7 has no API (bond options:
  * <sys>/class/net/<bond>/bonding/<key>; bridge STP: <sys>/class/net/<br>/bridge/
- * stp_state). On a failure, the applied steps are undone in reverse. */
+ * stp_state), tc through netshape.c (hostQos). On a failure, the applied steps are undone in reverse. */
 #include "netconf.h"
 
 #include <errno.h>
@@ -358,6 +358,14 @@ static int run_step(struct nl_sock *sk, const struct netstep *st, const char *sy
 		return dhcp_stop(dhcp, st);
 	case NETSTEP_AUTOCONF6:
 		return autoconf6(sysroot, st->dev, st->value);
+	case NETSTEP_QOS_ROOT_ADD:
+		return netshape_root_add(sk, st->dev, &st->qos);
+	case NETSTEP_QOS_ROOT_DEL:
+		return netshape_root_del(sk, st->dev);
+	case NETSTEP_QOS_CLASS_ADD:
+		return netshape_class_add(sk, st->dev, st->vlan, &st->qos);
+	case NETSTEP_QOS_CLASS_DEL:
+		return netshape_class_del(sk, st->dev, st->vlan);
 	}
 	return -NLE_INVAL;
 }
@@ -401,6 +409,14 @@ static int undo_step(struct nl_sock *sk, const struct netstep *st, const char *s
 		return dhcp_start(dhcp, st, st->value & ~NETSTEP_DHCP_WAIT);
 	case NETSTEP_AUTOCONF6:
 		return autoconf6(sysroot, st->dev, !st->value);
+	case NETSTEP_QOS_ROOT_ADD:
+		return netshape_root_del(sk, st->dev);
+	case NETSTEP_QOS_ROOT_DEL:
+		return netshape_root_add(sk, st->dev, &st->qos);
+	case NETSTEP_QOS_CLASS_ADD:
+		return netshape_class_del(sk, st->dev, st->vlan);
+	case NETSTEP_QOS_CLASS_DEL:
+		return netshape_class_add(sk, st->dev, st->vlan, &st->qos);
 	}
 	return -NLE_INVAL;
 }

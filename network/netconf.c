@@ -228,6 +228,8 @@ int netconf_net_set(struct netconf_net *n, const char *key, const char *v,
 	n->seen |= NETCONF_A_OTHER;
 	if (!strcmp(key, "bridge_opts"))   /* from custom {bridge_opts} or the persisted text */
 		return bridge_opts_set(n, v, err);
+	if (!strcmp(key, "hostQos"))       /* text form (netqos.c): persisted or from the verb */
+		return netqos_parse(nm, v, &n->qos, err);
 	if (!strcmp(key, "nic") || !strcmp(key, "bonding")) {
 		if (!dev_name_ok(v))
 			return vd_error_set(err, !strcmp(key, "nic") ? VD_ERR_NET_BAD_NIC :

@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
 
 #include "../vdsm-c/util/error.h"
 #include "../vdsm-c/util/macros.h"
@@ -21,6 +23,34 @@
 #define NETCONF_BOND_OPTS_MAX 256
 #define NETCONF_BOND_NICS_MAX 32
 #define NETCONF_MTU_DEFAULT 1500
+
+/* hostQos (API.md §5.4): outbound HFSC service curves of the network's class on its
+ * underlying device. Rates in bit/s as the manager sends them (VDSM passes them to
+ * tc as "bit"), d in µs. ls is required; ul needs ls (the kernel refuses an upper
+ * limit without a link-share curve); rt m2 may not exceed ul m2. */
+enum { NETQOS_LS, NETQOS_UL, NETQOS_RT, NETQOS_N };
+#define NETQOS_RATE_MAX 34359738360ULL   /* UINT32_MAX bytes/s, the kernel's limit */
+
+struct netqos_curve {
+	bool set;
+	unsigned long long m1, m2;      /* bit/s */
+	unsigned long long d;           /* µs */
+};
+
+struct netqos {
+	bool set;
+	struct netqos_curve c[NETQOS_N];
+};
+
+/* Text form, used on the persisted text and built by the verb from the wire struct:
+ * "ls:M1,D,M2 ul:M1,D,M2 rt:M1,D,M2" (curves in any order, each at most once;
+ * "" = no hostQos). Checks every value and the rules above; 0 or -1 with err (21)
+ * naming network and curve. */
+int netqos_parse(const char *net, const char *text, struct netqos *ret,
+		 struct vd_error *err) _wur_;
+/* The canonical text (ls, ul, rt order) into buf; "" when q->set is false. */
+void netqos_format(const struct netqos *q, char *buf, size_t size);
+extern const char *const netqos_curve_names[NETQOS_N];
 
 /* One logical network: optional bridge (named like the network) over an optional
  * VLAN device over a NIC or a bond. */
@@ -45,6 +75,7 @@ struct netconf_net {
 	bool dhcpv6;                    /* dhcpv6: a DHCPv6 client on the top device */
 	bool ipv6autoconf;              /* SLAAC: accept_ra and autoconf set on the top device */
 	bool blocking_dhcp;             /* blockingdhcp: the call waits for the first lease(s) */
+	struct netqos qos;              /* hostQos */
 	unsigned seen;                  /* NETCONF_A_* bits: attributes given */
 };
 
@@ -131,6 +162,10 @@ enum netstep_op {
 	NETSTEP_DHCP_START,     /* DHCP client on dev; value: NETSTEP_DHCP_* flags */
 	NETSTEP_DHCP_STOP,      /* release the lease, stop the client (value: its flags) */
 	NETSTEP_AUTOCONF6,      /* <proc>/sys/net/ipv6/conf/dev/{accept_ra,autoconf} = value */
+	NETSTEP_QOS_ROOT_ADD,   /* hfsc 1389: on dev, default class 1388 with qos (its ls) */
+	NETSTEP_QOS_ROOT_DEL,   /* qos: the default class to recreate on undo */
+	NETSTEP_QOS_CLASS_ADD,  /* class 1389:<vlan> on dev with qos, leaf, filter */
+	NETSTEP_QOS_CLASS_DEL,  /* qos: the curves to recreate on undo */
 };
 
 enum {
@@ -153,6 +188,7 @@ struct netstep {
 	int value;                     /* mtu, up, stp, prefix */
 	int family;
 	char addr[INET6_ADDRSTRLEN];
+	struct netqos qos;             /* QOS_* steps */
 	/* undo data: what the kernel had before this step */
 	char prev_master[IFNAMSIZ];
 	int prev_value;
@@ -210,6 +246,23 @@ int netplan_apply(const struct netplan *p, const char *sysroot, const struct net
  * Best effort: every step is tried; returns -1 with err set if any failed. */
 int netplan_undo(const struct netplan *p, const char *sysroot, const struct netdhcp_opts *dhcp,
 		 struct vd_error *err) _wur_;
+
+/* ---- HFSC shaping (netshape.c), used by the applier ---- */
+
+#define NETSHAPE_ROOT 0x1389            /* root qdisc handle 1389: (VDSM's) */
+#define NETSHAPE_DEFAULT 0x1388         /* default class 1389:1388 */
+#define NETSHAPE_ENODEV (-1000 - ENODEV)
+struct nl_sock;
+/* Class minor of a network: its VLAN tag, or the default class when untagged. */
+uint32_t netshape_minor(int vlan);
+/* Replaces dev's root qdisc by hfsc 1389: with default class 1388 (curves of deflt)
+ * and its fq_codel leaf. 0 or a negative libnl error. */
+int netshape_root_add(struct nl_sock *sk, const char *dev, const struct netqos *deflt) _wur_;
+/* Deletes the root qdisc (the kernel puts its default back) and every class with it. */
+int netshape_root_del(struct nl_sock *sk, const char *dev) _wur_;
+int netshape_class_add(struct nl_sock *sk, const char *dev, int vlan,
+		       const struct netqos *q) _wur_;
+int netshape_class_del(struct nl_sock *sk, const char *dev, int vlan) _wur_;
 
 /* ---- persistence (netstore.c) ---- */
 

@@ -7,7 +7,10 @@
  * ports, bridge, VLAN device), (2) removed/edited bonds, (3) new bonds and their
  * slaves, (4) new networks (VLAN device, bridge, port, up, addresses, default route),
  * (5) MTUs: raises bottom-up (NIC/bond, VLAN, bridge), then lowerings top-down, so a
- * lower device is never below an upper one. An edit is a removal plus an addition. */
+ * lower device is never below an upper one. An edit is a removal plus an addition.
+ * hostQos: its classes and roots that go are removed first (0), those that come are
+ * added last (7); an edit of hostQos alone touches only the class (and the root when
+ * the device's default class changes). */
 #include "netconf.h"
 
 #include <stdio.h>
@@ -449,6 +452,111 @@ static void plan_mtus(struct planner *pl, const struct netconf *old, const struc
 	free(w);
 }
 
+/* ---- hostQos ---- */
+
+static bool qos_same(const struct netqos *a, const struct netqos *b)
+{
+	char x[NETQOS_N * 72], y[NETQOS_N * 72];
+	netqos_format(a, x, sizeof(x));
+	netqos_format(b, y, sizeof(y));
+	return !strcmp(x, y);
+}
+
+/* Default class curves on dev in c: link share of the largest ls among its classes
+ * (VDSM's rule), so unclassified traffic keeps a fair share. False: no shaped network
+ * on dev. */
+static bool dev_default(const struct netconf *c, const char *dev, struct netqos *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < c->n_nets; i++) {
+		const struct netconf_net *n = &c->nets[i];
+		if (!n->qos.set || strcmp(base_of(n), dev))
+			continue;
+		ret->set = true;
+		if (n->qos.c[NETQOS_LS].m2 > ret->c[NETQOS_LS].m2)
+			ret->c[NETQOS_LS] = (struct netqos_curve){ .set = true,
+								   .m2 = n->qos.c[NETQOS_LS].m2 };
+	}
+	return ret->set;
+}
+
+/* dev's root qdisc stays: shaped before and after with the same default class, and
+ * dev is not a bond this call recreates. */
+static bool root_kept(const struct netconf *old, const struct netconf *new, const char *dev)
+{
+	struct netqos a, b;
+	return dev_default(old, dev, &a) && dev_default(new, dev, &b) && qos_same(&a, &b) &&
+	       !(netconf_find_bond(old, dev) && bond_changed(old, new, dev));
+}
+
+/* The class of network n stays as it is: same device, tag and curves, the network not
+ * torn down, and its root kept. */
+static bool qos_kept(const struct netconf *old, const struct netconf *new,
+		     const struct netconf_net *n)
+{
+	const struct netconf_net *o = netconf_find_net(old, n->name);
+	const struct netconf_net *m = netconf_find_net(new, n->name);
+	return o && m && o->qos.set && m->qos.set && !net_changed(old, new, n) &&
+	       qos_same(&o->qos, &m->qos) && root_kept(old, new, base_of(o));
+}
+
+/* First shaped network of c on dev is c->nets[i] (one root step per device). */
+static bool first_on_dev(const struct netconf *c, size_t i)
+{
+	const char *dev = base_of(&c->nets[i]);
+	if (!c->nets[i].qos.set)
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (c->nets[k].qos.set && !strcmp(base_of(&c->nets[k]), dev))
+			return false;
+	return true;
+}
+
+/* Removal, before any teardown (a device deleted later takes its qdisc along, but a
+ * kept device must lose it): classes that go or change, then roots that do. */
+static void plan_qos_removal(struct planner *pl, const struct netconf *old,
+			     const struct netconf *new)
+{
+	struct netstep *st;
+
+	for (size_t i = 0; i < old->n_nets; i++) {
+		const struct netconf_net *o = &old->nets[i];
+		if (o->qos.set && !qos_kept(old, new, o) &&
+		    (st = emit(pl, NETSTEP_QOS_CLASS_DEL, base_of(o)))) {
+			st->vlan = o->vlan;
+			st->qos = o->qos;
+		}
+	}
+	for (size_t i = 0; i < old->n_nets; i++) {
+		const char *dev = base_of(&old->nets[i]);
+		if (first_on_dev(old, i) && !root_kept(old, new, dev) &&
+		    (st = emit(pl, NETSTEP_QOS_ROOT_DEL, dev)))
+			(void)dev_default(old, dev, &st->qos);
+	}
+}
+
+/* Addition, last (devices exist, MTUs final): roots, then classes. */
+static void plan_qos_addition(struct planner *pl, const struct netconf *old,
+			      const struct netconf *new)
+{
+	struct netstep *st;
+
+	for (size_t i = 0; i < new->n_nets; i++) {
+		const char *dev = base_of(&new->nets[i]);
+		if (first_on_dev(new, i) && !root_kept(old, new, dev) &&
+		    (st = emit(pl, NETSTEP_QOS_ROOT_ADD, dev)))
+			(void)dev_default(new, dev, &st->qos);
+	}
+	for (size_t i = 0; i < new->n_nets; i++) {
+		const struct netconf_net *n = &new->nets[i];
+		if (n->qos.set && !qos_kept(old, new, n) &&
+		    (st = emit(pl, NETSTEP_QOS_CLASS_ADD, base_of(n)))) {
+			st->vlan = n->vlan;
+			st->qos = n->qos;
+		}
+	}
+}
+
 int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 		  const struct netconf *new, struct netplan *ret, struct vd_error *err)
 {
@@ -465,6 +573,8 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 		x->up = d->up;
 		snprintf(x->master, sizeof(x->master), "%s", d->master_name);
 	}
+	/* (0) hostQos classes and roots that go or change */
+	plan_qos_removal(&pl, old, new);
 	/* (1) networks removed or edited */
 	for (int pass = 0; pass < 4; pass++)
 		for (size_t i = 0; i < old->n_nets; i++)
@@ -515,6 +625,8 @@ int netplan_build(const struct net_snapshot *s, const struct netconf *old,
 				st->value = dhcp_flags(n, v6);
 		}
 	}
+	/* (7) hostQos roots and classes that come or change */
+	plan_qos_addition(&pl, old, new);
 	free(pl.sims);
 	if (pl.oom) {
 		netplan_free(&p);
@@ -569,5 +681,21 @@ void netstep_describe(const struct netstep *st, char *buf, size_t size)
 	case NETSTEP_AUTOCONF6:
 		snprintf(buf, size, "ipv6-autoconf %s %s", st->dev, st->value ? "on" : "off");
 		break;
+	case NETSTEP_QOS_ROOT_ADD:
+	case NETSTEP_QOS_ROOT_DEL:
+	case NETSTEP_QOS_CLASS_ADD:
+	case NETSTEP_QOS_CLASS_DEL: {
+		char q[NETQOS_N * 72];
+		bool root = st->op == NETSTEP_QOS_ROOT_ADD || st->op == NETSTEP_QOS_ROOT_DEL;
+		bool add = st->op == NETSTEP_QOS_ROOT_ADD || st->op == NETSTEP_QOS_CLASS_ADD;
+		netqos_format(&st->qos, q, sizeof(q));
+		if (root)
+			snprintf(buf, size, "qos-root-%s %s %x: default %x %s", add ? "add" : "del",
+				 st->dev, NETSHAPE_ROOT, NETSHAPE_DEFAULT, q);
+		else
+			snprintf(buf, size, "qos-class-%s %s %x:%x %s", add ? "add" : "del", st->dev,
+				 NETSHAPE_ROOT, netshape_minor(st->vlan), q);
+		break;
+	}
 	}
 }

@@ -87,6 +87,11 @@ int netconf_format(const struct netconf *c, char **ret)
 			add_value(&b, "ipv6autoconf", "true");
 		if (n->blocking_dhcp)
 			add_value(&b, "blockingdhcp", "true");
+		if (n->qos.set) {
+			char q[NETQOS_N * 72];
+			netqos_format(&n->qos, q, sizeof(q));
+			add_value(&b, "hostQos", q);
+		}
 		util_buf_addc(&b, '\n');
 	}
 	*ret = util_buf_steal(&b, NULL);

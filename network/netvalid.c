@@ -79,6 +79,9 @@ static int check_net_entry(const struct netconf_net *n, struct vd_error *err)
 		return vd_error_set(err, VD_ERR_NET_BAD_ADDR, "network '%s': %s and a static "
 				    "ipv6addr are mutually exclusive", n->name,
 				    n->dhcpv6 ? "dhcpv6" : "ipv6autoconf");
+	if (n->qos.set && !n->nic[0] && !n->bonding[0])
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': hostQos needs a "
+				    "nic or a bonding (the device it shapes)", n->name);
 	if (n->default_route && !n->gateway[0] && !n->dhcpv4)
 		return vd_error_set(err, VD_ERR_NET_BAD_ADDR, "network '%s': defaultRoute without "
 				    "gateway", n->name);
@@ -247,6 +250,10 @@ int netconf_validate(const struct netconf *c, const struct netconf *old,
 			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s: unknown bond '%s' "
 					    "(not defined in bondings)", who, n->bonding);
 		}
+		/* the untagged network's class would be the device's default class */
+		if (n->qos.set && n->vlan < 0)
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s: hostQos on an untagged "
+					    "network is not supported by this agent", who);
 		if (n->vlan >= 0 && strlen(base) + 1 + (n->vlan >= 1000 ? 4 : n->vlan >= 100 ? 3 :
 							 n->vlan >= 10 ? 2 : 1) >= IFNAMSIZ)
 			return vd_error_set(err, VD_ERR_NET_BAD_VLAN, "%s: vlan device name "

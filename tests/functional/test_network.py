@@ -166,6 +166,37 @@ class NetTest(unittest.TestCase):
                 self.assertCode(self.setup(nets, bonds), code, needle)
                 self.assertEqual(self.state(), before)
 
+    def test_host_qos_checked_from_the_wire(self):
+        # hostQos is checked on the wire before anything is applied (this host's kernel
+        # has no VLANs nor sch_hfsc: the apply side is tested in tests/lab/tests/net-qos.sh)
+        self.assertCode(self.setup({"keep": {"nic": "veth_a0"}}), 0)
+        before = self.state()
+
+        def net(qos):
+            return {"n1": {"nic": "veth_a1", "vlan": "10", "hostQos": qos}}
+        cases = [
+            ("x", "hostQos: not a struct"),
+            ({"in": {}}, "hostQos: unknown key 'in'"),
+            ({"out": {"sc": {"m2": 5}}}, "hostQos: out: unknown key 'sc'"),
+            ({"out": {"ls": {"m2": 5, "rate": 1}}}, "hostQos: ls: unknown key 'rate'"),
+            ({"out": {"ls": {"m1": 5}}}, "hostQos: ls: m2 is required"),
+            ({"out": {"ls": {"m2": -5}}}, "hostQos: ls: m2 is not a non-negative integer"),
+            ({"out": {"ls": {"m2": "5 rt:0,0,7"}}}, "ls: m2 is not a non-negative integer"),
+            ({"out": {"ls": {"m2": 0}}}, "ls: m2 must be at least 1 bit/s"),
+            ({"out": {"ls": {"m1": 1000, "m2": 5}}}, "ls: m1 needs a duration d"),
+            ({"out": {"ul": {"m2": 5}}}, "the link-share curve ls is required"),
+            ({"out": {"ls": {"m2": 50}, "ul": {"m2": 100}, "rt": {"m2": 200}}},
+             "rt m2 200 exceeds ul m2 100"),
+            ({"out": {"ls": {"m2": "34359738361"}}}, "ls: m1 and m2 must be integers"),
+        ]
+        for qos, needle in cases:
+            with self.subTest(qos=qos):
+                self.assertCode(self.setup(net(qos)), 21, needle)
+                self.assertEqual(self.state(), before)
+        r = self.setup({"n1": {"nic": "veth_a1", "hostQos": {"out": {"ls": {"m2": 50}}}}})
+        self.assertCode(r, 21, "network 'n1': hostQos on an untagged network is not supported")
+        self.assertEqual(self.state(), before)
+
     def bridge_info(self, name):
         return self.links()[name]["linkinfo"]["info_data"]
 

@@ -361,6 +361,126 @@ static void test_plan_deletions_are_consecutive(void **state)
 
 /* ---- persisted text ---- */
 
+/* ---- hostQos: text form, rules, persistence; refused until the apply side exists ---- */
+
+static void expect_qos(const char *text, int code, const char *want)
+{
+	struct netqos q = { 0 };
+	struct vd_error err = { 0 };
+	char buf[256];
+
+	int r = netqos_parse("n1", text, &q, &err);
+	if (code) {
+		if (r == 0 || err.code != code || !strstr(err.msg, want))
+			fail_msg("hostQos '%s': want code %d with '%s', got %d '%s'", text, code,
+				 want, err.code, err.msg);
+		return;
+	}
+	if (r < 0)
+		fail_msg("hostQos '%s': refused: %s", text, err.msg);
+	netqos_format(&q, buf, sizeof(buf));
+	if (strcmp(buf, want))
+		fail_msg("hostQos '%s': want '%s', got '%s'", text, want, buf);
+}
+
+static void test_host_qos(void **state)
+{
+	(void)state;
+	/* canonical order ls ul rt, whatever the input order */
+	expect_qos("rt:0,0,1000000 ul:0,0,2000000  ls:8000000,500,50", 0,
+		   "ls:8000000,500,50 ul:0,0,2000000 rt:0,0,1000000");
+	expect_qos("", 0, "");
+	expect_qos("ls:0,0,34359738360", 0, "ls:0,0,34359738360");
+	expect_qos("ls:0,0,34359738361", 21, "network 'n1': hostQos: ls: m1 and m2 must be");
+	expect_qos("ls:0,4294967296,1", 21, "ls: m1 and m2");
+	expect_qos("ls:0,0,99999999999999999999999", 21, "ls: m1 and m2");
+	expect_qos("ls:0,0,0", 21, "ls: m2 must be at least 1 bit/s");
+	expect_qos("ls:1000,0,5", 21, "ls: m1 needs a duration d");
+	expect_qos("ul:0,0,5", 21, "link-share curve ls is required");
+	expect_qos("ls:0,0,5 ls:0,0,6", 21, "ls given twice");
+	expect_qos("sc:0,0,5", 21, "unknown service curve 'sc:0,0,5'");
+	expect_qos("ls:0,0", 21, "ls: m1 and m2");
+	expect_qos("ls:0,0,5x", 21, "ls: m1 and m2");
+	expect_qos("ls:-1,0,5", 21, "ls: m1 and m2");
+	expect_qos("ls:0,0,5,", 21, "ls: m1 and m2");
+	expect_qos("ls:0,0,10 ul:0,0,100 rt:0,0,101", 21, "rt m2 101 exceeds ul m2 100");
+
+	/* through the network attributes: checked, then refused as not applied yet */
+	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,-5", 21, "network 'n1': hostQos: ls");
+	expect_err(NULL, "net n1 hostQos=ls:0,0,5", 21, "hostQos needs a nic or a bonding");
+	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,5", 21,
+		   "network 'n1': hostQos on an untagged network is not supported");
+}
+
+#define QNET "net n1 nic=eth0 vlan=10 mtu=1500 hostQos=ls:0,0,5"
+
+/* The kernel with QNET applied. */
+static const struct fdev qk[] = {
+	{ "eth0", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "eth1", NET_KIND_NIC, 0, NULL, NULL, NULL },
+	{ "eth0.10", NET_KIND_VLAN, 0, "n1", NULL, NULL },
+	{ "n1", NET_KIND_BRIDGE, 0, NULL, NULL, NULL },
+};
+
+static void expect_qplan(const char *request, const char *want)
+{
+	char *out = plan(qk, ELEMENTSOF(qk), QNET, request);
+	if (strcmp(out, want))
+		fail_msg("request '%s':\n want %s\n got  %s", request, want, out);
+	free(out);
+}
+
+static void test_plan_host_qos(void **state)
+{
+	(void)state;
+	/* a new network: root and default class on the NIC, then its class (minor = tag
+	 * in hex, as VDSM), after the devices */
+	expect_plan(NULL, QNET, "link-add vlan eth0.10 eth0.10; link-add bridge n1; "
+		    "master eth0.10 n1; mtu eth0.10 1500; mtu n1 1500; "
+		    "qos-root-add eth0 1389: default 1388 ls:0,0,5; qos-class-add eth0 1389:a ls:0,0,5");
+	/* an edit of hostQos alone: only the class */
+	expect_qplan("net n1 nic=eth0 vlan=10 hostQos=ls:0,0,5+ul:0,0,800",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-class-add eth0 1389:a ls:0,0,5 ul:0,0,800");
+	expect_qplan(QNET, "");
+	/* removal: class and root go before the devices */
+	expect_qplan("net n1 remove=true",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-del vlan eth0.10; link-del bridge n1");
+	/* removing hostQos keeps the network */
+	expect_qplan("net n1 nic=eth0 vlan=10",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5");
+	/* a second shaped network with a larger link share changes the default class: the
+	 * root is made again, with both classes */
+	expect_qplan(QNET "\nnet n2 nic=eth0 vlan=20 hostQos=ls:0,0,9",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-add vlan eth0.20 eth0.20; link-add bridge n2; master eth0.20 n2; "
+		    "mtu eth0.20 1500; mtu n2 1500; qos-root-add eth0 1389: default 1388 ls:0,0,9; "
+		    "qos-class-add eth0 1389:a ls:0,0,5; qos-class-add eth0 1389:14 ls:0,0,9");
+	/* moved to another NIC: off eth0, onto eth1 */
+	expect_qplan("net n1 nic=eth1 vlan=10 hostQos=ls:0,0,5",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-del vlan eth0.10; link-del bridge n1; link-add vlan eth1.10 eth1.10; link-add bridge n1; master eth1.10 n1; "
+		    "mtu eth1.10 1500; mtu n1 1500; qos-root-add eth1 1389: default 1388 ls:0,0,5; "
+		    "qos-class-add eth1 1389:a ls:0,0,5");
+
+	/* persisted text round trip (values %-escaped) */
+	struct netconf r = { 0 }, c = { 0 }, back = { 0 }, empty = { 0 };
+	struct vd_error err = { 0 };
+	char *text = NULL;
+	assert_int_equal(req(&r, "net n1 nic=eth0 vlan=10 hostQos=ul:0,0,2000+ls:8000,100,50", &err),
+			 0);
+	assert_int_equal(netconf_merge(&empty, &r, &c, &err), 0);
+	assert_int_equal(netconf_format(&c, &text), 0);
+	assert_non_null(strstr(text, " hostQos=ls:8000,100,50%20ul:0,0,2000\n"));
+	assert_int_equal(netconf_parse(text, strlen(text), &back, &err), 0);
+	assert_true(netconf_equal(&c, &back));
+	assert_true(back.nets[0].qos.set && back.nets[0].qos.c[NETQOS_UL].m2 == 2000);
+	free(text);
+	netconf_free(&r);
+	netconf_free(&c);
+	netconf_free(&back);
+}
+
 static void test_format_parse_roundtrip(void **state)
 {
 	(void)state;
@@ -416,6 +536,8 @@ int main(void)
 		cmocka_unit_test(test_plan_bridge_takes_over_nic_ip),
 		cmocka_unit_test(test_bridge_opts),
 		cmocka_unit_test(test_plan_dhcp),
+		cmocka_unit_test(test_host_qos),
+		cmocka_unit_test(test_plan_host_qos),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};

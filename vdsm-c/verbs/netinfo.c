@@ -123,6 +123,25 @@ static xmlrpc_value *bond(xmlrpc_env *env, const struct net_dev *d)
 	return st;
 }
 
+/* hostQos as the manager sent it: {out: {ls|ul|rt: {m1, d, m2}}} (bit/s, µs). */
+static xmlrpc_value *host_qos(xmlrpc_env *env, const struct netqos *q)
+{
+	xmlrpc_value *top = rpc_struct_new(env), *out = rpc_struct_new(env);
+
+	for (int i = 0; i < NETQOS_N; i++) {
+		const struct netqos_curve *c = &q->c[i];
+		if (!c->set)
+			continue;
+		xmlrpc_value *v = rpc_struct_new(env);
+		rpc_set_i64(env, v, "m1", (long long)c->m1);
+		rpc_set_i64(env, v, "d", (long long)c->d);
+		rpc_set_i64(env, v, "m2", (long long)c->m2);
+		rpc_set_take(env, out, netqos_curve_names[i], v);
+	}
+	rpc_set_take(env, top, "out", out);
+	return top;
+}
+
 /* networks[name] (API.md §5.1) from the running configuration and the kernel state of
  * the device carrying the network's addresses. */
 static xmlrpc_value *network(xmlrpc_env *env, const struct netconf_net *n,
@@ -163,6 +182,8 @@ static xmlrpc_value *network(xmlrpc_env *env, const struct netconf_net *n,
 	dev.dhcpv4 |= n->dhcpv4;
 	dev.dhcpv6 |= n->dhcpv6;
 	rpc_set_bool(env, st, "ipv6autoconf", n->ipv6autoconf);
+	if (n->qos.set)
+		rpc_set_take(env, st, "hostQos", host_qos(env, &n->qos));
 	common_keys(env, st, &dev, cfg);
 	return st;
 }

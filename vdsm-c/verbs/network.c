@@ -59,6 +59,88 @@ static int custom_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env
 	return r;
 }
 
+/* Every member name of struct st is one of names (NULL-terminated); else -1 with err. */
+static int known_keys(const char *net, const char *where, xmlrpc_value *st,
+		      const char *const *names, xmlrpc_env *env, struct vd_error *err)
+{
+	if (xmlrpc_value_type(st) != XMLRPC_TYPE_STRUCT)
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': %s: not a struct",
+				    net, where);
+	int size = xmlrpc_struct_size(env, st), r = 0;
+	for (int i = 0; i < size && !env->fault_occurred && r == 0; i++) {
+		xmlrpc_value *k = NULL, *v = NULL;
+		const char *key = NULL;
+		xmlrpc_struct_read_member(env, st, (unsigned)i, &k, &v);
+		if (!env->fault_occurred)
+			xmlrpc_read_string(env, k, &key);
+		if (!env->fault_occurred) {
+			const char *const *p = names;
+			while (*p && strcmp(*p, key))
+				p++;
+			if (!*p)
+				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': %s: unknown "
+						 "key '%.32s'", net, where, key);
+		}
+		free((char *)key);
+		if (k)
+			xmlrpc_DECREF(k);
+		if (v)
+			xmlrpc_DECREF(v);
+	}
+	if (r == 0 && env->fault_occurred)
+		r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': %s: bad struct", net,
+				 where);
+	return r;
+}
+
+/* hostQos: {out: {ls|ul|rt: {m1, d, m2}}} (integers, or decimal strings) → the text
+ * form netconf_net_set checks ("ls:M1,D,M2 ..."; absent m1/d = 0). Only digits reach
+ * the text, so a value cannot smuggle another curve in. */
+static int qos_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
+		     struct vd_error *err)
+{
+	static const char *const top[] = { "out", NULL };
+	static const char *const curves[] = { "ls", "ul", "rt", NULL };
+	static const char *const params[] = { "m1", "d", "m2", NULL };
+	char text[3 * 72] = "", where[32];
+	size_t len = 0;
+
+	if (known_keys(n->name, "hostQos", st, top, env, err) < 0)
+		return -1;
+	xmlrpc_value *out = rpc_struct_get(st, "out");
+	if (!out)
+		return netconf_net_set(n, "hostQos", "", err);
+	if (known_keys(n->name, "hostQos: out", out, curves, env, err) < 0)
+		return -1;
+	for (size_t i = 0; curves[i]; i++) {
+		xmlrpc_value *c = rpc_struct_get(out, curves[i]);
+		long long x[3] = { 0, 0, -1 };
+		if (!c)
+			continue;
+		snprintf(where, sizeof(where), "hostQos: %s", curves[i]);
+		if (known_keys(n->name, where, c, params, env, err) < 0)
+			return -1;
+		for (size_t j = 0; params[j]; j++) {
+			xmlrpc_value *v = rpc_struct_get(c, params[j]);
+			int r = v ? rpc_to_ll(v, &x[j]) : RPC_ABSENT;
+			if (r == RPC_BADTYPE || (r == RPC_OK && x[j] < 0))
+				return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': %s: %s "
+						    "is not a non-negative integer", n->name, where,
+						    params[j]);
+		}
+		if (x[2] < 0)
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': %s: m2 is "
+					    "required", n->name, where);
+		int w = snprintf(text + len, sizeof(text) - len, "%s%s:%lld,%lld,%lld",
+				 len ? " " : "", curves[i], x[0], x[1], x[2]);
+		if (w < 0 || (size_t)w >= sizeof(text) - len)
+			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': hostQos: too "
+					    "long", n->name);
+		len += (size_t)w;
+	}
+	return netconf_net_set(n, "hostQos", text, err);
+}
+
 static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 		     struct vd_error *err)
 {
@@ -77,6 +159,8 @@ static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 					 n->name);
 		} else if (!strcmp(key, "custom")) {
 			r = custom_attrs(n, v, env, err);
+		} else if (!strcmp(key, "hostQos")) {
+			r = qos_attrs(n, v, env, err);
 		} else {
 			_cleanup_free_ char *s = attr_string(v);
 			r = s ? netconf_net_set(n, key, s, err) :
