@@ -19,16 +19,9 @@ import time
 import unittest
 
 import vdsmtest
-from vdsmtest import Agent, Netns, run_pair, veth_to
+from vdsmtest import Agent, Netns, run_pair, veth_to, wait_for
 
 
-def wait_for(pred, timeout, what, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
 def fd_count(pid):

@@ -15,16 +15,9 @@ import unittest
 import uuid
 
 import vdsmtest
-from vdsmtest import Agent, Netns, private_libvirtd
+from vdsmtest import Agent, Netns, private_libvirtd, wait_for
 
 
-def wait_for(pred, timeout, what, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
 @unittest.skipUnless(shutil.which("libvirtd") and shutil.which("qemu-system-x86_64")

@@ -18,7 +18,7 @@ import time
 import unittest
 import uuid
 
-from vdsmtest import Agent, Netns, TEST_TMP, private_libvirtd, veth_to
+from vdsmtest import Agent, Netns, TEST_TMP, private_libvirtd, veth_to, wait_for
 
 KERNELS = sorted(glob.glob("/boot/vmlinuz-*"))
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
@@ -72,15 +72,6 @@ def build_initramfs(path):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def wait_for(pred, timeout, what, step=0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
 
 
 def mac_for(n):

@@ -32,6 +32,19 @@ BUILD = os.environ.get("VDSM_BUILD", os.path.join(SRC, "build"))
 VDSMD = os.environ.get("VDSMD", os.path.join(BUILD, "vdsmd"))
 
 
+def wait_for(pred, timeout, what, step=0.2):
+    """Polls pred until it returns a true value (returned) or the deadline passes (a hang
+    guard, never a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
+
+
 def sanitizer_build():
     """True when the vdsmd under test is built with ASan (its RSS is not the product's)."""
     try:

@@ -33,6 +33,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "functional"))
 
+import vdsmtest  # noqa: E402
 from vdsmtest import Agent, TEST_TMP, private_libvirtd  # noqa: E402
 
 KERNELS = sorted(glob.glob("/boot/vmlinuz-*"))
@@ -110,15 +111,8 @@ def build_initramfs(path, kernel):
 
 
 def wait_for(pred, timeout, what, step=0.1):
-    """Polls pred until it returns a true value (returned) or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
+    """vdsmtest.wait_for, polling every 0.1 s."""
+    return vdsmtest.wait_for(pred, timeout, what, step)
 
 
 def ip(*args, check=True):
