@@ -15,6 +15,12 @@ static void check_accepted(const struct stg_conn *c)
 {
 	char opts[STG_OPTS_MAX + 128];
 
+	if (c->type == STG_TYPE_FCP) {
+		/* id only (the connect is an HBA rescan): nothing reaches argv or a path */
+		if (c->connection[0] || c->escaped[0])
+			abort();
+		return;
+	}
 	if (c->type == STG_TYPE_ISCSI) {
 		/* values that go into argv and into the node record file */
 		if (!stg_iqn_valid(c->iqn) || c->connection[0] == '-' || c->iface[0] == '-' ||
