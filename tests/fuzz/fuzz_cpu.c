@@ -2,23 +2,16 @@
  * from /sys/devices/system/cpu/online), /proc/meminfo, /proc/stat, cpu lists, and
  * libvirt's capabilities and domain capabilities XML (libvirtd's output). The first
  * byte picks the parser; the rest is its text. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzzcommon.h"
 
 #include "../../cpu/cpu.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1)
-		return 0;
-	char *text = malloc(size);
+	char *text = fuzz_cstr(data, size, 1);
+
 	if (!text)
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
 
 	switch (data[0] % 6) {
 	case 0: {

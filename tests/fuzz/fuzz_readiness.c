@@ -1,23 +1,16 @@
 /* libFuzzer target: the readiness parsers of untrusted text in vdsm-c/host — storage
  * connection specs (vdsm-c-ready --storage, getHostReadiness's storage list) and the
  * output of `getent ahosts`. The first byte picks the parser. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzzcommon.h"
 
 #include "../../vdsm-c/host/readiness.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1)
-		return 0;
-	char *text = malloc(size);
+	char *text = fuzz_cstr(data, size, 1);
+
 	if (!text)
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
 	if (data[0] & 1) {
 		struct rd_storage s;
 		struct vd_error err = { 0 };

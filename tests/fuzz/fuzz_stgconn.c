@@ -5,9 +5,7 @@
  * path: an absolute or server:/ path without '.'/'..' components or blanks, a mount
  * point name without '/', not "." or "..", options from the allow-list only (never
  * "hard"), and an escaped name that never overflows. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzzcommon.h"
 
 #include "../../storage/stg.h"
 
@@ -73,9 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 8192)
 		return 0;
-	buf = malloc(size);
-	memcpy(buf, data + 1, size - 1);
-	buf[size - 1] = '\0';
+	if (!(buf = fuzz_cstr(data, size, 1)))
+		return 0;
 	(void)stg_mountinfo_has(buf, size - 1, "/rhev/data-center/mnt/a:_b");
 	struct stg_target t[8];
 	size_t nt = stg_iscsi_parse_targets(buf, t, 8);
