@@ -116,3 +116,20 @@ struct bench_pcts bench_lat_pcts(struct bench_lat *l)
 	return (struct bench_pcts){ .p50 = l->v[l->n / 2], .p99 = l->v[(size_t)(l->n * 0.99)],
 				    .max = l->v[l->n - 1] };
 }
+
+int bench_target_opt(struct bench_target *t, int c, const char *arg)
+{
+	switch (c) {
+	case 'u': t->url = arg; return 1;
+	case 'c': t->cert = arg; return 1;
+	case 'k': t->key = arg; return 1;
+	case 'a': t->ca = arg; return 1;
+	case 'p': t->plain = 1; return 1;
+	default: return 0;
+	}
+}
+
+int bench_target_check(const struct bench_target *t)
+{
+	return t->url && (t->plain || (t->cert && t->key && t->ca)) ? 0 : -1;
+}

@@ -25,6 +25,18 @@ struct bench_target {
 	int plain;
 };
 
+/* The options naming the target, for getopt_long's table (their values are 'u' 'c' 'k'
+ * 'a' 'p'; a tool's own options use other letters). */
+#define BENCH_TARGET_OPTIONS                                                          \
+	{ "url", 1, 0, 'u' }, { "cert", 1, 0, 'c' }, { "key", 1, 0, 'k' },            \
+	{ "ca", 1, 0, 'a' }, { "plain", 0, 0, 'p' }
+
+/* Takes option c (with its arg) into t: 1 when it was one of the target's, else 0. */
+int bench_target_opt(struct bench_target *t, int c, const char *arg);
+
+/* 0 when t names a URL and, unless plain, all three certificate files. */
+int bench_target_check(const struct bench_target *t);
+
 /* A handle posting text/xml to t->url (no Expect, TCP_NODELAY, timeout seconds), with
  * the client certificate unless plain, writing replies into *reply. *ret_headers is
  * the header list to free with curl_slist_free_all() after curl_easy_cleanup(). */

@@ -73,21 +73,17 @@ static void *run(void *arg)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "url", 1, 0, 'u' },    { "cert", 1, 0, 'c' },     { "key", 1, 0, 'k' },
-		{ "ca", 1, 0, 'a' },     { "plain", 0, 0, 'p' },    { "method", 1, 0, 'm' },
-		{ "conns", 1, 0, 'n' },  { "warmup", 1, 0, 'w' },   { "duration", 1, 0, 'd' },
+		BENCH_TARGET_OPTIONS,   { "method", 1, 0, 'm' },   { "conns", 1, 0, 'n' },
+		{ "warmup", 1, 0, 'w' }, { "duration", 1, 0, 'd' },
 		{ 0, 0, 0, 0 },
 	};
 	struct opts o = { .method = "ping", .conns = 1, .warmup = 0.5, .duration = 5 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (bench_target_opt(&o.t, c, optarg))
+			continue;
 		switch (c) {
-		case 'u': o.t.url = optarg; break;
-		case 'c': o.t.cert = optarg; break;
-		case 'k': o.t.key = optarg; break;
-		case 'a': o.t.ca = optarg; break;
-		case 'p': o.t.plain = 1; break;
 		case 'm': o.method = optarg; break;
 		case 'n': o.conns = atoi(optarg); break;
 		case 'w': o.warmup = atof(optarg); break;
@@ -95,7 +91,7 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!o.t.url || o.conns < 1 || (!o.t.plain && (!o.t.cert || !o.t.key || !o.t.ca))) {
+	if (bench_target_check(&o.t) < 0 || o.conns < 1) {
 		fprintf(stderr, "usage: loadgen --url URL --cert F --key F --ca F --method M --conns N\n");
 		return 2;
 	}

@@ -159,9 +159,8 @@ static int parse_methods(struct opts *o, const char *list)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "url", 1, 0, 'u' },   { "cert", 1, 0, 'c' },	  { "key", 1, 0, 'k' },
-		{ "ca", 1, 0, 'a' },	{ "plain", 0, 0, 'p' },	  { "methods", 1, 0, 'm' },
-		{ "conns", 1, 0, 'n' }, { "duration", 1, 0, 'd' }, { "interval", 1, 0, 'i' },
+		BENCH_TARGET_OPTIONS,   { "methods", 1, 0, 'm' },  { "conns", 1, 0, 'n' },
+		{ "duration", 1, 0, 'd' }, { "interval", 1, 0, 'i' },
 		{ 0, 0, 0, 0 },
 	};
 	struct opts o = { .conns = 64, .duration = 60, .interval = 60 };
@@ -169,12 +168,9 @@ int main(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (bench_target_opt(&o.t, c, optarg))
+			continue;
 		switch (c) {
-		case 'u': o.t.url = optarg; break;
-		case 'c': o.t.cert = optarg; break;
-		case 'k': o.t.key = optarg; break;
-		case 'a': o.t.ca = optarg; break;
-		case 'p': o.t.plain = 1; break;
 		case 'm': methods = optarg; break;
 		case 'n': o.conns = atoi(optarg); break;
 		case 'd': o.duration = atof(optarg); break;
@@ -182,8 +178,8 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (!o.t.url || o.conns < 1 || o.interval <= 0 || parse_methods(&o, methods) < 0 ||
-	    (!o.t.plain && (!o.t.cert || !o.t.key || !o.t.ca))) {
+	if (bench_target_check(&o.t) < 0 || o.conns < 1 || o.interval <= 0 ||
+	    parse_methods(&o, methods) < 0) {
 		fprintf(stderr, "usage: soakgen --url URL --cert F --key F --ca F --conns N "
 				"--duration S --interval S --methods M[:ARG],...\n");
 		return 2;
