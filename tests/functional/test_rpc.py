@@ -12,7 +12,7 @@ import unittest
 import xmlrpc.client
 
 import vdsmtest
-from vdsmtest import Agent
+from vdsmtest import Agent, AgentTestCase
 
 
 def tls_connect(agent, client_cert=True, cert_dir=None):
@@ -26,25 +26,6 @@ def post_over(sock, body, path="/"):
            % (path, len(body))).encode() + body
     sock.sendall(req)
     return sock.recv(65536)
-
-
-class AgentTestCase(unittest.TestCase):
-    """One agent per class, started with `conf`; it must exit 0 on SIGTERM at the end."""
-    conf = {}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = Agent(conf=cls.conf).start()
-        cls.agent.wait_ready()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.agent.stop()
-        cls.agent.__exit__(None, None, None)
-        assert rc == 0, "vdsmd exited %s" % rc
-
-    def assertAlive(self):
-        self.assertEqual(self.agent.call("ping")["status"]["code"], 0)
 
 
 class RpcTest(AgentTestCase):

@@ -13,8 +13,8 @@ import unittest
 import xmlrpc.client
 
 import vdsmtest
-from vdsmtest import Agent
-from test_rpc import AgentTestCase, tls_connect
+from vdsmtest import Agent, AgentTestCase
+from test_rpc import tls_connect
 
 PING = xmlrpc.client.dumps((), "ping").encode()
 

@@ -14,7 +14,7 @@ import unittest
 import xmlrpc.client
 
 import test_vm
-from vdsmtest import Agent
+from vdsmtest import Agent, AgentTestCase
 
 EMOJI = "\U0001F600"
 
@@ -28,21 +28,14 @@ def call_body(method, value_xml):
             + b"</value></param></params></methodCall>")
 
 
-class WireValuesTest(unittest.TestCase):
+class WireValuesTest(AgentTestCase):
     """One agent for the class; if a value kills it (the unfixed build), the next check
     starts a new one so that every value gets its own observation."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.restarts = 0
-        cls.agent = Agent().start()
-        cls.agent.wait_ready()
+    restarts = 0
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.agent.stop()
-        cls.agent.__exit__(None, None, None)
-        assert rc == 0, "vdsmd exited %s" % rc
+        super().tearDownClass()
         assert cls.restarts == 0, "vdsmd died %d times" % cls.restarts
 
     def ensure_agent(self):

@@ -24,6 +24,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 import uuid
 import xmlrpc.client
 
@@ -295,6 +296,25 @@ class Agent:
 
     def kill(self):
         return self.stop(signal.SIGKILL)
+
+
+class AgentTestCase(unittest.TestCase):
+    """One agent per class, started with `conf`; it must exit 0 on SIGTERM at the end."""
+    conf = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(conf=cls.conf).start()
+        cls.agent.wait_ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.agent.stop()
+        cls.agent.__exit__(None, None, None)
+        assert rc == 0, "vdsmd exited %s" % rc
+
+    def assertAlive(self):
+        self.assertEqual(self.agent.call("ping")["status"]["code"], 0)
 
 
 class SyslogCapture:
