@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "../vdsm-c/util/log.h"
 
 const char STG_LVM_VG_COLUMNS[] = "vg_name,vg_uuid,vg_attr,vg_tags,vg_size,vg_free,"
 	"vg_extent_size,vg_extent_count,vg_free_count,pv_count";
@@ -97,12 +98,12 @@ nomem:
 	return -ENOMEM;
 }
 
-int stg_lvm_run(const struct stg_lvm *l, const char *const *guids, size_t n,
-		const char *const *args, struct util_exec_result *res,
-		struct vd_error *err)
+static int run(const struct stg_lvm *l, const char *const *guids, size_t n,
+	       const char *const *args, int code, struct util_exec_result *res,
+	       struct vd_error *err)
 {
 	struct util_exec_opts o = { .timeout = l->timeout };
-	const char *argv[64];
+	const char *argv[STG_LVM_MAX_DEVS + 32];
 	size_t argc = 0;
 	char *cfg = NULL, line[256];
 	int r;
@@ -134,10 +135,17 @@ int stg_lvm_run(const struct stg_lvm *l, const char *const *guids, size_t n,
 		return vd_error_set(err, VD_ERR_VOLUME_GROUP_ACTION,
 				    "lvm %s: no answer within %g s", args[0], l->timeout);
 	if (r < 0)
-		return vd_error_set(err, VD_ERR_VOLUME_GROUP_ACTION, "lvm %s: %s", args[0],
+		return vd_error_set(err, code, "lvm %s: %s", args[0],
 				    r == -ECHILD ? util_exec_last_line(res, line, sizeof(line)) :
 				    strerror(-r));
 	return 0;
+}
+
+int stg_lvm_run(const struct stg_lvm *l, const char *const *guids, size_t n,
+		const char *const *args, struct util_exec_result *res,
+		struct vd_error *err)
+{
+	return run(l, guids, n, args, VD_ERR_VOLUME_GROUP_ACTION, res, err);
 }
 
 /* ---- reports ---- */
@@ -281,4 +289,142 @@ int stg_lvm_parse_pvs(const char *text, size_t len, struct stg_lvm_pv **ret, siz
 int stg_lvm_parse_lvs(const char *text, size_t len, struct stg_lvm_lv **ret, size_t *n)
 {
 	return parse_report(text, len, "lv", lv_fields, sizeof(**ret), (void **)ret, n);
+}
+
+/* ---- createVG ---- */
+
+#define MB(x) #x "m"
+#define XMB(x) MB(x)
+
+/* args[0..k) + /dev/mapper/<guid> for each guid; paths[] holds the strings. */
+static int dev_args(const char **argv, size_t k, size_t max, const char *const *guids,
+		    size_t n, char (*paths)[160])
+{
+	if (k + n + 1 > max)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "/dev/mapper/%s", guids[i]);
+		argv[k++] = paths[i];
+	}
+	argv[k] = NULL;
+	return 0;
+}
+
+static int step(const struct stg_lvm *l, const char *const *guids, size_t n,
+		const char *const *argv, int code, struct vd_error *err)
+{
+	struct util_exec_result res;
+	int r = run(l, guids, n, argv, code, &res, err);
+
+	util_exec_result_clear(&res);
+	return r;
+}
+
+int stg_lvm_create_vg(const struct stg_lvm *l, const char *name,
+		      const char *const *guids, size_t n, bool force, char uuid[64],
+		      struct vd_error *err)
+{
+	enum { MAX = STG_LVM_MAX_DEVS + 16 };
+	const char *argv[MAX];
+	char (*paths)[160] = NULL;
+	struct util_exec_result res = { 0 };
+	struct stg_lvm_vg *vg = NULL;
+	size_t k = 0, nvg = 0;
+	int r = -1;
+
+	uuid[0] = 0;
+	if (n == 0 || n > STG_LVM_MAX_DEVS)
+		return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
+				    "createVG: %zu devices (1..%d)", n, STG_LVM_MAX_DEVS);
+	paths = calloc(n, sizeof(*paths));
+	if (!paths)
+		return vd_error_set(err, VD_ERR_VOLUME_GROUP_CREATE, "createVG: out of memory");
+
+	argv[k++] = "pvcreate";
+	argv[k++] = "--metadatasize";
+	argv[k++] = XMB(STG_LVM_PV_MDA_MB);
+	argv[k++] = "--metadatacopies";
+	argv[k++] = "2";
+	argv[k++] = "--metadataignore";
+	argv[k++] = "y";
+	if (force) {
+		argv[k++] = "-ff";
+		argv[k++] = "--yes";
+	}
+	if (dev_args(argv, k, MAX, guids, n, paths) < 0 ||
+	    step(l, guids, n, argv, VD_ERR_PHYS_DEV_INITIALIZATION, err) < 0)
+		goto out;     /* pvcreate makes all or none of the PVs */
+
+	k = 0;
+	argv[k++] = "vgcreate";
+	argv[k++] = "--physicalextentsize";
+	argv[k++] = XMB(STG_LVM_EXTENT_MB);
+	argv[k++] = "--addtag";
+	argv[k++] = STG_LVM_TAG_UNREADY;
+	argv[k++] = name;
+	if (dev_args(argv, k, MAX, guids, n, paths) < 0 ||
+	    step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_CREATE, err) < 0)
+		goto undo_pvs;
+
+	/* the VG's metadata lives on the first PV only, as VDSM keeps it */
+	k = 0;
+	argv[k++] = "pvchange";
+	argv[k++] = "--metadataignore";
+	argv[k++] = "n";
+	argv[k++] = paths[0];
+	argv[k] = NULL;
+	if (step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_CREATE, err) < 0)
+		goto undo_vg;
+
+	k = 0;
+	argv[k++] = "vgs";
+	argv[k++] = "--reportformat";
+	argv[k++] = "json";
+	argv[k++] = "--units";
+	argv[k++] = "b";
+	argv[k++] = "--nosuffix";
+	argv[k++] = "-o";
+	argv[k++] = STG_LVM_VG_COLUMNS;
+	argv[k++] = name;
+	argv[k] = NULL;
+	if (run(l, guids, n, argv, VD_ERR_VOLUME_GROUP_CREATE, &res, err) < 0)
+		goto undo_vg;
+	if (stg_lvm_parse_vgs(res.out, res.out_len, &vg, &nvg) < 0 || nvg != 1 ||
+	    strcmp(vg[0].name, name) != 0 || !vg[0].uuid[0]) {
+		vd_error_set(err, VD_ERR_VOLUME_GROUP_CREATE,
+			     "createVG %s: vgs does not report the new VG", name);
+		goto undo_vg;
+	}
+	snprintf(uuid, 64, "%s", vg[0].uuid);
+	r = 0;
+	goto out;
+
+undo_vg:
+	k = 0;
+	argv[k++] = "vgremove";
+	argv[k++] = "-f";
+	argv[k++] = name;
+	argv[k] = NULL;
+	{
+		struct vd_error e = { 0 };
+
+		if (step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_ACTION, &e) < 0)
+			log_warning("createVG %s: undo: %s", name, e.msg);
+	}
+undo_pvs:
+	/* without -ff: pvremove refuses a PV that is (still) in a VG */
+	k = 0;
+	argv[k++] = "pvremove";
+	argv[k++] = "--yes";
+	if (dev_args(argv, k, MAX, guids, n, paths) == 0) {
+		struct vd_error e = { 0 };
+
+		if (step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_ACTION, &e) < 0)
+			log_warning("createVG %s: undo: %s", name, e.msg);
+	}
+out:
+	util_exec_result_clear(&res);
+	free(vg);
+	free(paths);
+	return r;
 }

@@ -69,4 +69,20 @@ int stg_lvm_parse_vgs(const char *text, size_t len, struct stg_lvm_vg **ret, siz
 int stg_lvm_parse_pvs(const char *text, size_t len, struct stg_lvm_pv **ret, size_t *n) _wur_;
 int stg_lvm_parse_lvs(const char *text, size_t len, struct stg_lvm_lv **ret, size_t *n) _wur_;
 
+/* VDSM's layout of a domain VG: 128 MiB extents, 128 MiB PV metadata areas (two
+ * copies, ignored but on the first PV), the VG tagged "not yet a domain". */
+#define STG_LVM_EXTENT_MB 128
+#define STG_LVM_PV_MDA_MB 128
+#define STG_LVM_TAG_UNREADY "RHAT_storage_domain_UNREADY"
+
+/* Makes the PVs /dev/mapper/<guid> (pvcreate; force = -ff --yes, which overwrites a
+ * PV of another VG), the VG `name` on them with STG_LVM_TAG_UNREADY, and enables the
+ * metadata area of the first PV. Nothing half-made: when a later step fails, the PVs
+ * this call made are removed again. The caller validates name and devices first.
+ * Returns 0 and the new VG's UUID in uuid[64]; -1 with err set
+ * (PHYS_DEV_INITIALIZATION: pvcreate, VOLUME_GROUP_CREATE: the rest). */
+int stg_lvm_create_vg(const struct stg_lvm *l, const char *name,
+		      const char *const *guids, size_t n, bool force, char uuid[64],
+		      struct vd_error *err) _wur_;
+
 #endif

@@ -253,6 +253,114 @@ static void test_parse_bad(void **state)
 	}
 }
 
+/* ---- createVG: the command sequence and the undo, through the hook ---- */
+
+struct script {
+	char cmds[8][64];             /* argv[1] and the flags seen, per call */
+	char full[8][2048];
+	int ncalls;
+	int fail_at;                  /* call index that fails, -1 none */
+};
+
+static int script_exec(const char *const *argv, struct util_exec_result *ret, void *ud)
+{
+	struct script *s = ud;
+	int i = s->ncalls++;
+
+	if (i < 8) {
+		snprintf(s->cmds[i], sizeof(s->cmds[i]), "%s", argv[1]);
+		s->full[i][0] = 0;
+		for (int k = 1; argv[k]; k++) {
+			if (k == 2 || k == 3)
+				continue;     /* --config and its text */
+			strncat(s->full[i], argv[k], sizeof(s->full[i]) - strlen(s->full[i]) - 2);
+			strcat(s->full[i], " ");
+		}
+	}
+	ret->err = strdup(i == s->fail_at ? "  boom\n" : "");
+	ret->err_len = strlen(ret->err);
+	if (i == s->fail_at) {
+		ret->out = strdup("");
+		ret->status = 5;
+		return -ECHILD;
+	}
+	if (!strcmp(argv[1], "vgs"))
+		ret->out = strdup("{\"report\":[{\"vg\":[{\"vg_name\":\"vg1\",\"vg_uuid\":\"U-1\","
+				  "\"vg_attr\":\"wz--n-\",\"vg_tags\":\"RHAT_storage_domain_UNREADY\","
+				  "\"vg_size\":\"1\",\"vg_free\":\"1\",\"vg_extent_size\":\"134217728\","
+				  "\"vg_extent_count\":\"1\",\"vg_free_count\":\"1\",\"pv_count\":\"2\"}]}]}");
+	else
+		ret->out = strdup("");
+	ret->out_len = strlen(ret->out);
+	return 0;
+}
+
+static void test_create_vg(void **state)
+{
+	const struct stg_lvm l = { .cmd = "/usr/sbin/lvm", .timeout = 5 };
+	const char *devs[] = { "3600a", "3600b" };
+	struct script s = { .fail_at = -1 };
+	struct vd_error err = { 0 };
+	char uuid[64];
+
+	(void)state;
+	util_exec_set_hook(script_exec, &s);
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &err), 0);
+	assert_string_equal(uuid, "U-1");
+	assert_int_equal(s.ncalls, 4);
+	assert_string_equal(s.full[0], "pvcreate --metadatasize 128m --metadatacopies 2 "
+			    "--metadataignore y /dev/mapper/3600a /dev/mapper/3600b ");
+	assert_string_equal(s.full[1], "vgcreate --physicalextentsize 128m --addtag "
+			    "RHAT_storage_domain_UNREADY vg1 /dev/mapper/3600a /dev/mapper/3600b ");
+	assert_string_equal(s.full[2], "pvchange --metadataignore n /dev/mapper/3600a ");
+	assert_string_equal(s.cmds[3], "vgs");
+
+	/* force: -ff --yes on pvcreate */
+	memset(&s, 0, sizeof(s));
+	s.fail_at = -1;
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 1, true, uuid, &err), 0);
+	assert_non_null(strstr(s.full[0], " -ff --yes /dev/mapper/3600a "));
+
+	/* pvcreate fails: nothing else runs */
+	memset(&s, 0, sizeof(s));
+	s.fail_at = 0;
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &err), -1);
+	assert_int_equal(err.code, VD_ERR_PHYS_DEV_INITIALIZATION);
+	assert_non_null(strstr(err.msg, "boom"));
+	assert_int_equal(s.ncalls, 1);
+	assert_string_equal(uuid, "");
+
+	/* vgcreate fails: the PVs made are removed (without -ff) */
+	struct vd_error e2 = { 0 };
+	memset(&s, 0, sizeof(s));
+	s.fail_at = 1;
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &e2), -1);
+	assert_int_equal(e2.code, VD_ERR_VOLUME_GROUP_CREATE);
+	assert_int_equal(s.ncalls, 3);
+	assert_string_equal(s.full[2], "pvremove --yes /dev/mapper/3600a /dev/mapper/3600b ");
+
+	/* pvchange fails: the VG and then the PVs are removed */
+	struct vd_error e3 = { 0 };
+	memset(&s, 0, sizeof(s));
+	s.fail_at = 2;
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &e3), -1);
+	assert_int_equal(e3.code, VD_ERR_VOLUME_GROUP_CREATE);
+	assert_int_equal(s.ncalls, 5);
+	assert_string_equal(s.full[3], "vgremove -f vg1 ");
+	assert_string_equal(s.cmds[4], "pvremove");
+
+	/* no devices, a bad device: refused before any command */
+	struct vd_error e4 = { 0 }, e5 = { 0 };
+	const char *bad[] = { "3600a", "x y" };
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 0, false, uuid, &e4), -1);
+	assert_int_equal(e4.code, VD_ERR_INVALID_PARAMETER);
+	assert_int_equal(stg_lvm_create_vg(&l, "vg1", bad, 2, false, uuid, &e5), -1);
+	assert_int_equal(e5.code, VD_ERR_INVALID_PARAMETER);
+	assert_int_equal(s.ncalls, 0);
+	util_exec_set_hook(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_parse_vgs),
 		cmocka_unit_test(test_parse_pvs_lvs),
 		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_create_vg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
