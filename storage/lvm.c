@@ -355,6 +355,18 @@ int stg_lvm_create_vg(const struct stg_lvm *l, const char *name,
 	    step(l, guids, n, argv, VD_ERR_PHYS_DEV_INITIALIZATION, err) < 0)
 		goto out;     /* pvcreate makes all or none of the PVs */
 
+	/* the VG's metadata lives on the first PV only, as VDSM keeps it:
+	 * enabled before vgcreate (lvm refuses to change it inside a VG whose
+	 * areas would then all be ignored) */
+	k = 0;
+	argv[k++] = "pvchange";
+	argv[k++] = "--metadataignore";
+	argv[k++] = "n";
+	argv[k++] = paths[0];
+	argv[k] = NULL;
+	if (step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_CREATE, err) < 0)
+		goto undo_pvs;
+
 	k = 0;
 	argv[k++] = "vgcreate";
 	argv[k++] = "--physicalextentsize";
@@ -365,16 +377,6 @@ int stg_lvm_create_vg(const struct stg_lvm *l, const char *name,
 	if (dev_args(argv, k, MAX, guids, n, paths) < 0 ||
 	    step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_CREATE, err) < 0)
 		goto undo_pvs;
-
-	/* the VG's metadata lives on the first PV only, as VDSM keeps it */
-	k = 0;
-	argv[k++] = "pvchange";
-	argv[k++] = "--metadataignore";
-	argv[k++] = "n";
-	argv[k++] = paths[0];
-	argv[k] = NULL;
-	if (step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_CREATE, err) < 0)
-		goto undo_vg;
 
 	k = 0;
 	argv[k++] = "vgs";

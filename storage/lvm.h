@@ -76,8 +76,8 @@ int stg_lvm_parse_lvs(const char *text, size_t len, struct stg_lvm_lv **ret, siz
 #define STG_LVM_TAG_UNREADY "RHAT_storage_domain_UNREADY"
 
 /* Makes the PVs /dev/mapper/<guid> (pvcreate; force = -ff --yes, which overwrites a
- * PV of another VG), the VG `name` on them with STG_LVM_TAG_UNREADY, and enables the
- * metadata area of the first PV. Nothing half-made: when a later step fails, the PVs
+ * PV of another VG), enables the metadata area of the first PV only, and makes the VG
+ * `name` on them with STG_LVM_TAG_UNREADY. Nothing half-made: when a later step fails, the PVs
  * this call made are removed again. The caller validates name and devices first.
  * Returns 0 and the new VG's UUID in uuid[64]; -1 with err set
  * (PHYS_DEV_INITIALIZATION: pvcreate, VOLUME_GROUP_CREATE: the rest). */

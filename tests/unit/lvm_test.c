@@ -310,9 +310,9 @@ static void test_create_vg(void **state)
 	assert_int_equal(s.ncalls, 4);
 	assert_string_equal(s.full[0], "pvcreate --metadatasize 128m --metadatacopies 2 "
 			    "--metadataignore y /dev/mapper/3600a /dev/mapper/3600b ");
-	assert_string_equal(s.full[1], "vgcreate --physicalextentsize 128m --addtag "
+	assert_string_equal(s.full[1], "pvchange --metadataignore n /dev/mapper/3600a ");
+	assert_string_equal(s.full[2], "vgcreate --physicalextentsize 128m --addtag "
 			    "RHAT_storage_domain_UNREADY vg1 /dev/mapper/3600a /dev/mapper/3600b ");
-	assert_string_equal(s.full[2], "pvchange --metadataignore n /dev/mapper/3600a ");
 	assert_string_equal(s.cmds[3], "vgs");
 
 	/* force: -ff --yes on pvcreate */
@@ -330,24 +330,28 @@ static void test_create_vg(void **state)
 	assert_int_equal(s.ncalls, 1);
 	assert_string_equal(uuid, "");
 
-	/* vgcreate fails: the PVs made are removed (without -ff) */
-	struct vd_error e2 = { 0 };
-	memset(&s, 0, sizeof(s));
-	s.fail_at = 1;
-	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &e2), -1);
-	assert_int_equal(e2.code, VD_ERR_VOLUME_GROUP_CREATE);
-	assert_int_equal(s.ncalls, 3);
-	assert_string_equal(s.full[2], "pvremove --yes /dev/mapper/3600a /dev/mapper/3600b ");
+	/* pvchange, then vgcreate fail: the PVs made are removed (without -ff) */
+	for (int at = 1; at <= 2; at++) {
+		struct vd_error e2 = { 0 };
 
-	/* pvchange fails: the VG and then the PVs are removed */
+		memset(&s, 0, sizeof(s));
+		s.fail_at = at;
+		assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &e2), -1);
+		assert_int_equal(e2.code, VD_ERR_VOLUME_GROUP_CREATE);
+		assert_int_equal(s.ncalls, at + 2);
+		assert_string_equal(s.full[at + 1],
+				    "pvremove --yes /dev/mapper/3600a /dev/mapper/3600b ");
+	}
+
+	/* vgs fails: the VG and then the PVs are removed */
 	struct vd_error e3 = { 0 };
 	memset(&s, 0, sizeof(s));
-	s.fail_at = 2;
+	s.fail_at = 3;
 	assert_int_equal(stg_lvm_create_vg(&l, "vg1", devs, 2, false, uuid, &e3), -1);
 	assert_int_equal(e3.code, VD_ERR_VOLUME_GROUP_CREATE);
-	assert_int_equal(s.ncalls, 5);
-	assert_string_equal(s.full[3], "vgremove -f vg1 ");
-	assert_string_equal(s.cmds[4], "pvremove");
+	assert_int_equal(s.ncalls, 6);
+	assert_string_equal(s.full[4], "vgremove -f vg1 ");
+	assert_string_equal(s.cmds[5], "pvremove");
 
 	/* no devices, a bad device: refused before any command */
 	struct vd_error e4 = { 0 }, e5 = { 0 };
