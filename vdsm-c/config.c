@@ -90,6 +90,9 @@ static const struct conf_key keys[] = {
 	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
 	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
 	INT("irs", iscsi_timeout, 1, 3600, "30"),
+	STR("irs", lvm_cmd, "/usr/sbin/lvm"),
+	/* Not a VDSM key: the bound of one lvm command (a report, pvcreate, vgcreate). */
+	INT("irs", lvm_timeout, 1, 3600, "60"),
 	/* Storage domain monitor period (API.md §6); each read is bounded by the same time. */
 	INT("irs", sd_health_check_delay, 1, 3600, "10"),
 	/* Bound of one file operation on a domain (create, scan, statvfs), as VDSM's. */

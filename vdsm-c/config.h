@@ -67,6 +67,8 @@ struct vd_config {
 	char umount_cmd[VD_CONF_STR_MAX];
 	char iscsiadm_cmd[VD_CONF_STR_MAX];
 	int iscsi_timeout;               /* seconds one iscsiadm run may take */
+	char lvm_cmd[VD_CONF_STR_MAX];
+	int lvm_timeout;                 /* seconds one lvm command may take */
 	int sd_health_check_delay;       /* seconds between two reads of a domain's metadata */
 	int process_pool_timeout;        /* seconds one file operation on a domain may take */
 	char drive_roots[VD_CONF_STR_MAX]; /* extra roots of VM drive paths, comma-separated */
