@@ -111,11 +111,9 @@ static int host_vgs(const struct stg_devlist *l, struct stg_lvm_vg **ret, size_t
 }
 
 /* Every check of createVG, before anything is written. */
-static int check_devices(const char *name, const char *const *guids, size_t n, bool force,
+static int check_devices(const char *const *guids, size_t n, bool force,
 			 const struct stg_devlist *l, struct vd_error *err)
 {
-	int64_t total = 0;
-
 	/* every device first: an unknown one is reported before a used one */
 	for (size_t i = 0; i < n; i++) {
 		const struct stg_dev *d = find(l, guids[i]);
@@ -143,8 +141,17 @@ static int check_devices(const char *name, const char *const *guids, size_t n, b
 					    vd_code_message(VD_ERR_PHYS_DEV_INITIALIZATION), d->guid,
 					    d->pv_uuid[0] ? "LVM PV" : d->status,
 					    d->vg_uuid[0] ? " of VG " : "", d->vg_uuid);
-		total += d->size;
 	}
+	return 0;
+}
+
+static int check_size(const char *name, const char *const *guids, size_t n,
+		      const struct stg_devlist *l, struct vd_error *err)
+{
+	int64_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += find(l, guids[i])->size;
 	if (total < STG_VG_MIN_SIZE)
 		return vd_error_set(err, VD_ERR_VOLUME_GROUP_SIZE,
 				    "%s: %s has %lld bytes, %lld needed",
@@ -174,7 +181,7 @@ int stg_vg_create(const char *name, const char *const *guids, size_t n, bool for
 	/* all maps: the requested ones with their status, the others for the name check */
 	if (stg_devlist_get(0, NULL, 0, true, &l, err) < 0)
 		return -1;
-	r = check_devices(name, guids, n, force, &l, err);
+	r = check_devices(guids, n, force, &l, err);
 	if (r == 0)
 		r = host_vgs(&l, &vgs, &nvg, err);
 	for (size_t i = 0; r == 0 && i < nvg; i++)
@@ -182,6 +189,8 @@ int stg_vg_create(const char *name, const char *const *guids, size_t n, bool for
 			r = vd_error_set(err, VD_ERR_VOLUME_GROUP_EXISTS, "%s: %s (%s)",
 					 vd_code_message(VD_ERR_VOLUME_GROUP_EXISTS), name,
 					 vgs[i].uuid);
+	if (r == 0)
+		r = check_size(name, guids, n, &l, err);
 	free(vgs);
 	stg_devlist_free(&l);
 	if (r < 0)

@@ -2,8 +2,8 @@
  *
  * Every check is made before anything is written: the devices must be multipath maps
  * this host sees with an active path (606), not partitioned (607), not in use without
- * force (601), together at least 10 GiB (504), and no VG of that name may exist on the
- * host's maps (505). Then storage/lvm makes the PVs and the VG, undoing its own steps
+ * force (601), no VG of that name may exist on the host's maps (505), and together
+ * they must have at least 10 GiB (504). Then storage/lvm makes the PVs and the VG, undoing its own steps
  * when a later one fails. Every lvm run is bounded and filtered (storage/lvm). */
 #ifndef VD_STG_VG_H
 #define VD_STG_VG_H
@@ -29,7 +29,7 @@ void stg_vg_stop(void);
 
 /* Creates the VG `name` (the caller checked it is a UUID) on /dev/mapper/<guid> for
  * each of guids[0..n). 0 with the VG's LVM UUID in uuid[64]; -1 with err set
- * (606, 607, 601, 504, 505, then 601/502 from lvm). */
+ * (606, 607, 601, 505, 504, then 601/502 from lvm). */
 int stg_vg_create(const char *name, const char *const *guids, size_t n, bool force,
 		  char uuid[64], struct vd_error *err) _wur_;
 

@@ -28,6 +28,7 @@ static struct {
 	char first[8][32];       /* argv[1] of every run */
 	int ncalls;
 	const char *pvs_out;
+	const char *vgs_out;
 } fx;
 
 static char root[512];
@@ -39,10 +40,11 @@ static int hook(const char *const *argv, struct util_exec_result *ret, void *use
 		snprintf(fx.first[fx.ncalls], sizeof(fx.first[0]), "%s", argv[1] ? argv[1] : "");
 	fx.ncalls++;
 	bool pvs = argv[1] && strcmp(argv[1], "pvs") == 0;
-	ret->out = strdup(pvs ? fx.pvs_out : "");
+	bool vgs = argv[1] && strcmp(argv[1], "vgs") == 0;
+	ret->out = strdup(pvs ? fx.pvs_out : vgs ? fx.vgs_out : "");
 	ret->out_len = strlen(ret->out);
 	ret->err = strdup("");
-	ret->status = pvs ? 0 : 2;       /* blkid: 2 = no signature */
+	ret->status = pvs || vgs ? 0 : 2;       /* blkid: 2 = no signature */
 	return ret->status ? -ECHILD : 0;
 }
 
@@ -81,17 +83,26 @@ static void assert_only_reads(void)
 			    strcmp(fx.first[i], "vgs") == 0 || fx.first[i][0] == '/');
 }
 
-static int create(const char *const *g, size_t n, bool force, const char *pvs,
-		  struct vd_error *err)
+#define NO_VGS "{\"report\":[{\"vg\":[]}]}"
+
+static int create_vgs(const char *const *g, size_t n, bool force, const char *pvs,
+		      const char *vgs, struct vd_error *err)
 {
 	char uuid[64];
 
 	memset(&fx, 0, sizeof(fx));
 	fx.pvs_out = pvs;
+	fx.vgs_out = vgs;
 	*err = (struct vd_error){ 0 };
 	int r = stg_vg_create(SD, g, n, force, uuid, err);
 	assert_only_reads();
 	return r;
+}
+
+static int create(const char *const *g, size_t n, bool force, const char *pvs,
+		  struct vd_error *err)
+{
+	return create_vgs(g, n, force, pvs, NO_VGS, err);
 }
 
 static void test_create_checks(void **state)
@@ -134,6 +145,15 @@ static void test_create_checks(void **state)
 	/* with force the size check still refuses (the VG would be too small) */
 	assert_int_equal(create(one, 1, true, pv, &err), -1);
 	assert_int_equal(err.code, 504);
+	/* a VG of that name on the host's PV maps: 505, before the size */
+	static const char vg[] =
+		"{\"report\":[{\"vg\":[{\"vg_name\":\"" SD "\",\"vg_uuid\":\"V-1\","
+		"\"vg_attr\":\"wz--n-\",\"vg_tags\":\"\",\"vg_size\":\"1\",\"vg_free\":\"1\","
+		"\"vg_extent_size\":\"1\",\"vg_extent_count\":\"1\",\"vg_free_count\":\"1\","
+		"\"pv_count\":\"1\"}]}]}";
+	assert_int_equal(create_vgs(one, 1, true, pv, vg, &err), -1);
+	assert_int_equal(err.code, 505);
+	assert_non_null(strstr(err.msg, "V-1"));
 
 	assert_int_equal(create(small, 0, false, NO_PVS, &err), -1);
 	assert_int_equal(err.code, 1000);

@@ -55,14 +55,19 @@ static int arg_devlist(struct vd_call *c, char ***ret, size_t *ret_n, struct vd_
 
 xmlrpc_value *verb_create_vg(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
-	char name[37], uuid[64];
+	_cleanup_free_ char *raw = NULL;
+	char name[37] = "", uuid[64];
 	char **guids = NULL;
 	size_t n = 0;
 	bool force = false;
 	xmlrpc_value *payload = NULL;
 
-	if (vd_arg_uuid(c, 0, "vgname", name, VD_ERR_INVALID_PARAMETER, err) < 0)
+	if (vd_arg_string(c, 0, "vgname", &raw, err) < 0)
 		return NULL;
+	if (util_uuid_normalize(raw, name) < 0) {
+		vd_error_set(err, VD_ERR_INVALID_PARAMETER, "Invalid parameter: 'vgname=%.64s'", raw);
+		return NULL;
+	}
 	snprintf(c->audit_obj, sizeof(c->audit_obj), "%s", name);
 	if (vd_arg(c, 2) && rpc_to_bool(vd_arg(c, 2), &force) == RPC_BADTYPE) {
 		vd_error_set(err, VD_ERR_INVALID_PARAMETER, "Invalid parameter: 'force' is not a boolean");
