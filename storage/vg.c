@@ -3,11 +3,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../vdsm-c/util/log.h"
+
+/* One createVG at a time: between the name check and vgcreate no other createVG of this
+ * agent may make a VG (each call is bounded by its lvm timeouts). */
+static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
 	char *sysroot;
@@ -178,9 +183,12 @@ int stg_vg_create(const char *name, const char *const *guids, size_t n, bool for
 			return vd_error_set(err, VD_ERR_INACCESSIBLE_PHYS_DEV, "%s: ['%.128s']",
 					    vd_code_message(VD_ERR_INACCESSIBLE_PHYS_DEV),
 					    guids[i]);
+	pthread_mutex_lock(&create_lock);
 	/* all maps: the requested ones with their status, the others for the name check */
-	if (stg_devlist_get(0, NULL, 0, true, &l, err) < 0)
+	if (stg_devlist_get(0, NULL, 0, true, &l, err) < 0) {
+		pthread_mutex_unlock(&create_lock);
 		return -1;
+	}
 	r = check_devices(guids, n, force, &l, err);
 	if (r == 0)
 		r = host_vgs(&l, &vgs, &nvg, err);
@@ -193,9 +201,9 @@ int stg_vg_create(const char *name, const char *const *guids, size_t n, bool for
 		r = check_size(name, guids, n, &l, err);
 	free(vgs);
 	stg_devlist_free(&l);
-	if (r < 0)
-		return -1;
-	r = stg_lvm_create_vg(&vs.lvm, name, guids, n, force, uuid, err);
+	if (r == 0)
+		r = stg_lvm_create_vg(&vs.lvm, name, guids, n, force, uuid, err);
+	pthread_mutex_unlock(&create_lock);
 	if (r == 0)
 		log_info("storage: createVG %s: %zu PV(s), VG UUID %s", name, n, uuid);
 	return r;
