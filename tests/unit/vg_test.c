@@ -159,6 +159,81 @@ static void test_create_checks(void **state)
 	assert_int_equal(err.code, 1000);
 }
 
+/* getVGInfo: the VG by UUID from one vgs over the PV maps, its PVs only, PARTIAL from
+ * vg_attr, type 3 unless every PV is FC-only (G2 has an FC path and an iSCSI one). */
+static void test_vg_info(void **state)
+{
+	struct stg_vg_info vi;
+	struct vd_error err = { 0 };
+	static const char pvs[] =
+		"{\"report\":[{\"pv\":["
+		"{\"pv_name\":\"/dev/mapper/" G1 "\",\"pv_uuid\":\"P-1\",\"vg_name\":\"" SD "\","
+		"\"vg_uuid\":\"V-1\",\"pv_size\":\"1069547520\",\"pv_free\":\"0\","
+		"\"pv_mda_size\":\"134217728\",\"pe_start\":\"135266304\",\"pv_pe_count\":\"7\","
+		"\"pv_pe_alloc_count\":\"0\"},"
+		"{\"pv_name\":\"/dev/mapper/" G2 "\",\"pv_uuid\":\"P-2\",\"vg_name\":\"other\","
+		"\"vg_uuid\":\"V-2\",\"pv_size\":\"1069547520\",\"pv_free\":\"0\","
+		"\"pv_mda_size\":\"134217728\",\"pe_start\":\"135266304\",\"pv_pe_count\":\"7\","
+		"\"pv_pe_alloc_count\":\"0\"}]}]}";
+	static const char vgs[] =
+		"{\"report\":[{\"vg\":["
+		"{\"vg_name\":\"other\",\"vg_uuid\":\"V-2\",\"vg_attr\":\"wz--n-\",\"vg_tags\":\"\","
+		"\"vg_size\":\"1\",\"vg_free\":\"1\",\"vg_extent_size\":\"1\",\"vg_extent_count\":\"1\","
+		"\"vg_free_count\":\"1\",\"pv_count\":\"1\"},"
+		"{\"vg_name\":\"" SD "\",\"vg_uuid\":\"V-1\",\"vg_attr\":\"wz-pn-\","
+		"\"vg_tags\":\"RHAT_storage_domain_UNREADY\",\"vg_size\":\"939524096\","
+		"\"vg_free\":\"939524096\",\"vg_extent_size\":\"134217728\",\"vg_extent_count\":\"7\","
+		"\"vg_free_count\":\"7\",\"pv_count\":\"2\"}]}]}";
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	fx.pvs_out = pvs;
+	fx.vgs_out = vgs;
+	assert_int_equal(stg_vg_info("V-1", &vi, &err), 0);
+	assert_string_equal(vi.vg.name, SD);
+	assert_int_equal(vi.vg.size, 939524096);
+	assert_true(vi.partial);
+	assert_int_equal(vi.type, 3);
+	assert_int_equal(vi.devs.n, 1);
+	assert_string_equal(vi.devs.devs[0].guid, G1);
+	assert_string_equal(vi.devs.devs[0].pv_uuid, "P-1");
+	assert_string_equal(vi.devs.devs[0].pv_size, "1069547520");
+	stg_vg_info_free(&vi);
+
+	/* the other VG: whole, its PV behind an FC and an iSCSI path → 3 */
+	memset(&fx, 0, sizeof(fx));
+	fx.pvs_out = pvs;
+	fx.vgs_out = vgs;
+	assert_int_equal(stg_vg_info("V-2", &vi, &err), 0);
+	assert_false(vi.partial);
+	assert_int_equal(vi.devs.n, 1);
+	assert_string_equal(vi.devs.devs[0].guid, G2);
+	assert_int_equal(vi.type, 3);
+	stg_vg_info_free(&vi);
+
+	/* unknown UUID: 506; no PV at all: 506 without running vgs */
+	memset(&fx, 0, sizeof(fx));
+	fx.pvs_out = pvs;
+	fx.vgs_out = vgs;
+	assert_int_equal(stg_vg_info("V-3", &vi, &err), -1);
+	assert_int_equal(err.code, 506);
+	err = (struct vd_error){ 0 };
+	memset(&fx, 0, sizeof(fx));
+	fx.pvs_out = NO_PVS;
+	assert_int_equal(stg_vg_info("V-1", &vi, &err), -1);
+	assert_int_equal(err.code, 506);
+	for (int i = 0; i < fx.ncalls && i < 8; i++)
+		assert_string_not_equal(fx.first[i], "vgs");
+
+	/* vgs failing: 500 */
+	err = (struct vd_error){ 0 };
+	memset(&fx, 0, sizeof(fx));
+	fx.pvs_out = pvs;
+	fx.vgs_out = "not json";
+	assert_int_equal(stg_vg_info("V-1", &vi, &err), -1);
+	assert_int_equal(err.code, 500);
+}
+
 static void mkfile(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -202,6 +277,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_checks),
+		cmocka_unit_test(test_vg_info),
 		cmocka_unit_test(test_partitioned),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
