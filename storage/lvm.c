@@ -430,3 +430,59 @@ out:
 	free(paths);
 	return r;
 }
+
+/* ---- the special LVs of a block domain ---- */
+
+const struct stg_lvm_special STG_LVM_SPECIAL[] = {
+	{ "metadata", 2048, 0 },
+	{ "leases", 2048, 0 },
+	{ "ids", 8, 0 },
+	{ "inbox", 16, 0 },
+	{ "outbox", 16, 0 },
+	{ "xleases", 1024, 4 },
+	{ "master", 1024, 0 },
+};
+const size_t STG_LVM_NSPECIAL = sizeof(STG_LVM_SPECIAL) / sizeof(STG_LVM_SPECIAL[0]);
+
+static void remove_lvs(const struct stg_lvm *l, const char *vg, const char *const *guids,
+		       size_t n, const size_t *made, size_t nmade)
+{
+	for (size_t k = nmade; k-- > 0;) {
+		char target[256];
+		struct vd_error e = { 0 };
+
+		snprintf(target, sizeof(target), "%s/%s", vg, STG_LVM_SPECIAL[made[k]].name);
+		const char *argv[] = { "lvremove", "-f", "--autobackup", "n", target, NULL };
+		if (step(l, guids, n, argv, VD_ERR_VOLUME_GROUP_ACTION, &e) < 0)
+			log_warning("createStorageDomain %s: undo: %s", vg, e.msg);
+	}
+}
+
+int stg_lvm_create_special_lvs(const struct stg_lvm *l, const char *vg,
+			       const char *const *guids, size_t n, int version,
+			       struct vd_error *err)
+{
+	size_t made[sizeof(STG_LVM_SPECIAL) / sizeof(STG_LVM_SPECIAL[0])], nmade = 0;
+	char pv[160], size[16];
+
+	if (n == 0 || n > STG_LVM_MAX_DEVS || !stg_lvm_guid_ok(guids[0]))
+		return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
+				    "createStorageDomain %s: bad device list", vg);
+	snprintf(pv, sizeof(pv), "/dev/mapper/%s", guids[0]);
+	for (size_t i = 0; i < STG_LVM_NSPECIAL; i++) {
+		const struct stg_lvm_special *s = &STG_LVM_SPECIAL[i];
+
+		if (version < s->since_version)
+			continue;
+		snprintf(size, sizeof(size), "%dm", s->mb);
+		const char *argv[] = { "lvcreate", "--autobackup", "n", "--contiguous", "n",
+				       "--size", size, "--name", s->name, vg,
+				       i == 0 ? pv : NULL, NULL };
+		if (step(l, guids, n, argv, VD_ERR_STORAGE_DOMAIN_CREATION, err) < 0) {
+			remove_lvs(l, vg, guids, n, made, nmade);
+			return -1;
+		}
+		made[nmade++] = i;
+	}
+	return 0;
+}

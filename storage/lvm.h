@@ -85,4 +85,27 @@ int stg_lvm_create_vg(const struct stg_lvm *l, const char *name,
 		      const char *const *guids, size_t n, bool force, char uuid[64],
 		      struct vd_error *err) _wur_;
 
+/* VDSM's special LVs of a block domain, in the order they are made (sizes in MiB, each
+ * rounded up to the 128 MiB extent by lvm): metadata 2048 (on the first PV), leases
+ * 2048, ids 8, inbox 16, outbox 16, xleases 1024 (domain version 4 and later), master
+ * 1024. */
+struct stg_lvm_special {
+	const char *name;
+	int mb;
+	int since_version;
+};
+extern const struct stg_lvm_special STG_LVM_SPECIAL[];
+extern const size_t STG_LVM_NSPECIAL;
+
+/* Makes the special LVs of domain version `version` in the VG `vg` whose PVs are
+ * /dev/mapper/<guid> for guids[0..n) (the filter; the metadata LV goes on guids[0]):
+ * `lvcreate --autobackup n --contiguous n --size <mb>m --name <lv> <vg> [<pv>]` each.
+ * When one fails, the LVs this call made are removed again (`lvremove -f vg/lv`, newest
+ * first). The caller validated vg (a UUID) and the GUIDs. Returns 0; -1 with err set
+ * (STORAGE_DOMAIN_CREATION with lvm's message; 1000 for a bad device list). Building
+ * block of block createStorageDomain, not yet called by a verb. */
+int stg_lvm_create_special_lvs(const struct stg_lvm *l, const char *vg,
+			       const char *const *guids, size_t n, int version,
+			       struct vd_error *err) _wur_;
+
 #endif

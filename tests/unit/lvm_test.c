@@ -365,6 +365,65 @@ static void test_create_vg(void **state)
 	util_exec_set_hook(NULL, NULL);
 }
 
+static void test_special_lvs(void **state)
+{
+	const struct stg_lvm l = { .cmd = "/usr/sbin/lvm", .timeout = 5 };
+	const char *devs[] = { "3600a", "3600b" };
+	struct script s = { .fail_at = -1 };
+	struct vd_error err = { 0 };
+
+	(void)state;
+	util_exec_set_hook(script_exec, &s);
+	/* version 5: seven LVs, metadata first and on the first PV, xleases included */
+	assert_int_equal(stg_lvm_create_special_lvs(&l, "sd1", devs, 2, 5, &err), 0);
+	assert_int_equal(s.ncalls, 7);
+	assert_string_equal(s.full[0], "lvcreate --autobackup n --contiguous n --size 2048m "
+			    "--name metadata sd1 /dev/mapper/3600a ");
+	assert_string_equal(s.full[1], "lvcreate --autobackup n --contiguous n --size 2048m "
+			    "--name leases sd1 ");
+	assert_string_equal(s.full[2], "lvcreate --autobackup n --contiguous n --size 8m "
+			    "--name ids sd1 ");
+	assert_non_null(strstr(s.full[3], "--size 16m --name inbox sd1 "));
+	assert_non_null(strstr(s.full[4], "--size 16m --name outbox sd1 "));
+	assert_non_null(strstr(s.full[5], "--size 1024m --name xleases sd1 "));
+	assert_non_null(strstr(s.full[6], "--size 1024m --name master sd1 "));
+
+	/* version 3: no xleases */
+	memset(&s, 0, sizeof(s));
+	s.fail_at = -1;
+	assert_int_equal(stg_lvm_create_special_lvs(&l, "sd1", devs, 2, 3, &err), 0);
+	assert_int_equal(s.ncalls, 6);
+	assert_non_null(strstr(s.full[5], "--name master sd1 "));
+
+	/* the third lvcreate fails: the two made are removed, newest first; 351 */
+	memset(&s, 0, sizeof(s));
+	s.fail_at = 2;
+	assert_int_equal(stg_lvm_create_special_lvs(&l, "sd1", devs, 2, 5, &err), -1);
+	assert_int_equal(err.code, VD_ERR_STORAGE_DOMAIN_CREATION);
+	assert_non_null(strstr(err.msg, "boom"));
+	assert_int_equal(s.ncalls, 5);
+	assert_string_equal(s.full[3], "lvremove -f --autobackup n sd1/leases ");
+	assert_string_equal(s.full[4], "lvremove -f --autobackup n sd1/metadata ");
+
+	/* the first fails: nothing to undo */
+	struct vd_error e2 = { 0 };
+	memset(&s, 0, sizeof(s));
+	s.fail_at = 0;
+	assert_int_equal(stg_lvm_create_special_lvs(&l, "sd1", devs, 2, 5, &e2), -1);
+	assert_int_equal(s.ncalls, 1);
+
+	/* no device, a bad one: no command */
+	struct vd_error e3 = { 0 }, e4 = { 0 };
+	const char *bad[] = { "x y" };
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(stg_lvm_create_special_lvs(&l, "sd1", devs, 0, 5, &e3), -1);
+	assert_int_equal(e3.code, VD_ERR_INVALID_PARAMETER);
+	assert_int_equal(stg_lvm_create_special_lvs(&l, "sd1", bad, 1, 5, &e4), -1);
+	assert_int_equal(e4.code, VD_ERR_INVALID_PARAMETER);
+	assert_int_equal(s.ncalls, 0);
+	util_exec_set_hook(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_parse_pvs_lvs),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_create_vg),
+		cmocka_unit_test(test_special_lvs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
