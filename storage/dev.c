@@ -1,5 +1,6 @@
 /* storage/dev: see dev.h. */
 #include "dev.h"
+#include "lvm.h"
 #include "mpath.h"
 
 #include <dirent.h>
@@ -342,7 +343,7 @@ int stg_dev_scan(const char *root, struct stg_dev **ret)
 }
 
 void stg_dev_merge(struct stg_dev *devs, size_t n, const struct stg_mpath_map *maps,
-		   size_t nmaps, const struct stg_pv *pvs, size_t npvs)
+		   size_t nmaps, const struct stg_lvm_pv *pvs, size_t npvs)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct stg_dev *d = &devs[i];
@@ -361,9 +362,11 @@ void stg_dev_merge(struct stg_dev *devs, size_t n, const struct stg_mpath_map *m
 		for (size_t k = 0; k < npvs; k++) {
 			if (strcmp(pvs[k].name, name) != 0)
 				continue;
-			copy_str(d->pv_uuid, sizeof(d->pv_uuid), pvs[k].pv_uuid);
+			copy_str(d->pv_uuid, sizeof(d->pv_uuid), pvs[k].uuid);
 			copy_str(d->vg_uuid, sizeof(d->vg_uuid), pvs[k].vg_uuid);
-			copy_str(d->pv_size, sizeof(d->pv_size), pvs[k].pv_size);
+			if (pvs[k].size >= 0)
+				snprintf(d->pv_size, sizeof(d->pv_size), "%lld",
+					 (long long)pvs[k].size);
 			break;
 		}
 	}

@@ -48,13 +48,13 @@ struct stg_dev {
 };
 
 struct stg_mpath_map;
-struct stg_pv;
+struct stg_lvm_pv;
 
 /* Joins multipathd's view and lvm's report into the scanned maps: each path's state
  * from the map of the same WWID (paths multipathd does not list keep ""), PV facts
  * from the pvs entry named /dev/mapper/<GUID>. */
 void stg_dev_merge(struct stg_dev *devs, size_t n, const struct stg_mpath_map *maps,
-		   size_t nmaps, const struct stg_pv *pvs, size_t npvs);
+		   size_t nmaps, const struct stg_lvm_pv *pvs, size_t npvs);
 
 /* Keeps, in order, the maps of the given storage type (STG_TR_ISCSI or STG_TR_FCP
  * keeps maps with any path of that transport, as VDSM does; 0 = any) whose GUID is

@@ -5,6 +5,7 @@
  * (pvs and blkid do not see it; its status is "unknown"), so a dead LUN queueing I/O
  * does not cost the call a timeout. */
 #include "dev.h"
+#include "lvm.h"
 #include "mpath.h"
 
 #include <errno.h>
@@ -139,11 +140,11 @@ static void argv_free(char **argv)
  * taken from udev: lvm would wait up to 10 s for each device udev has not processed yet
  * (a busy udev queue after a rescan), and the nodes are given anyway. 0, or -1 when the report
  * is unusable (the caller then knows nothing about PVs). */
-static int run_pvs(struct stg_dev *devs, size_t n, const bool *sel, struct stg_pv **pvs,
+static int run_pvs(struct stg_dev *devs, size_t n, const bool *sel, struct stg_lvm_pv **pvs,
 		   size_t *npvs)
 {
 	const char *pre[] = { dl.lvm, "pvs", "--reportformat", "json", "--units", "b",
-			      "--nosuffix", "-o", "pv_name,pv_uuid,vg_uuid,pv_size", "--config",
+			      "--nosuffix", "-o", STG_LVM_PV_COLUMNS, "--config",
 			      "devices { filter = [ \"a|/dev/mapper/|\", \"r|.*|\" ] "
 			      "use_devicesfile = 0 obtain_device_list_from_udev = 0 "
 			      "external_device_info_source = \"none\" } "
@@ -160,7 +161,7 @@ static int run_pvs(struct stg_dev *devs, size_t n, const bool *sel, struct stg_p
 	argv_free(argv);
 	/* pvs exits 5 when one of the devices is no PV; the report is complete anyway */
 	if (r == 0 || (r == -ECHILD && !res.signal && !res.timed_out))
-		r = stg_pvs_parse(res.out, res.out_len, pvs, npvs);
+		r = stg_lvm_parse_pvs(res.out, res.out_len, pvs, npvs);
 	if (r < 0)
 		log_warning("storage: getDeviceList: pvs %s: %s",
 			    res.timed_out ? "timed out" : "failed",
@@ -243,7 +244,7 @@ int stg_devlist_get(unsigned transport, const char *const *guids, size_t nguids,
 		    bool check_status, struct stg_devlist *ret, struct vd_error *err)
 {
 	struct stg_mpath_map *maps = NULL;
-	struct stg_pv *pvs = NULL;
+	struct stg_lvm_pv *pvs = NULL;
 	size_t nmaps = 0, npvs = 0, len = 0;
 	char *reply = NULL;
 	bool *sel = NULL;

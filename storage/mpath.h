@@ -1,6 +1,6 @@
 /* storage/mpath: multipathd's command socket (the protocol of libmpathcmd: a size_t
  * length, then the NUL-terminated command; the reply likewise) and the readers of its
- * `show maps json` reply and of lvm's `pvs --reportformat json` report. Every wait
+ * `show maps json` reply (lvm's pvs report is read by storage/lvm). Every wait
  * is bounded: connect, send and receive share one deadline (poll). */
 #ifndef VD_STG_MPATH_H
 #define VD_STG_MPATH_H
@@ -38,16 +38,5 @@ struct stg_mpath_map {
 int stg_mpath_parse_maps(const char *text, size_t len, struct stg_mpath_map **ret,
 			 size_t *ret_n) _wur_;
 void stg_mpath_maps_free(struct stg_mpath_map *maps, size_t n);
-
-struct stg_pv {
-	char name[160];           /* "/dev/mapper/<WWID>" */
-	char pv_uuid[64], vg_uuid[64];
-	char pv_size[24];         /* decimal bytes, "" unknown */
-};
-
-/* Parses `pvs --reportformat json --units b --nosuffix -o pv_name,pv_uuid,vg_uuid,pv_size`.
- * Entries with unusable members are skipped. 0 with *ret and *ret_n (free()), or -EINVAL,
- * -ENOMEM. */
-int stg_pvs_parse(const char *text, size_t len, struct stg_pv **ret, size_t *ret_n) _wur_;
 
 #endif

@@ -495,23 +495,42 @@ static int io_error(int r, const char *uuid, const char *what, struct vd_error *
 			    strerror(-r));
 }
 
-int sd_get_info(const char *uuid, struct sd_info *ret, struct vd_error *err)
+/* The prologue shared by getStorageDomainInfo and getStorageDomainStats: looks the
+ * domain up, sets path (path_size bytes, a member of job) to <domain dir><suffix> and
+ * runs fn on job in the worker of the domain's mount, bounded by io_timeout. 0 with the
+ * job filled (the caller frees it); -1 with err set and the job freed (or, on a timeout,
+ * left to the worker, which frees it with free_fn). */
+static int run_domain_job(const char *uuid, const char *suffix, sd_io_fn fn, void *job,
+			  char *path, size_t path_size, void (*free_fn)(void *),
+			  const char *what, struct vd_error *err)
 {
 	char mount[SD_PATH_MAX], dir[SD_DIR_MAX];
+	int r;
+
+	if (sd_domain_lookup(uuid, mount, dir, NULL, err) < 0) {
+		free_fn(job);
+		return -1;
+	}
+	snprintf(path, path_size, "%s%s", dir, suffix);
+	r = sd_io_run(mount, fn, job, free_fn, sd.io_timeout);
+	if (r < 0) {
+		if (r != -ETIME)
+			free_fn(job);
+		return io_error(r, uuid, what, err);
+	}
+	return 0;
+}
+
+int sd_get_info(const char *uuid, struct sd_info *ret, struct vd_error *err)
+{
 	struct sd_read_job *j;
 	int r;
 
-	if (sd_domain_lookup(uuid, mount, dir, NULL, err) < 0)
-		return -1;
 	if (!(j = calloc(1, sizeof(*j))))
 		return vd_error_set(err, VD_ERR_STORAGE, "out of memory");
-	snprintf(j->path, sizeof(j->path), "%s/dom_md/metadata", dir);
-	r = sd_io_run(mount, sdfile_read, j, sdfile_read_free, sd.io_timeout);
-	if (r < 0) {
-		if (r != -ETIME)
-			sdfile_read_free(j);
-		return io_error(r, uuid, "metadata", err);
-	}
+	if (run_domain_job(uuid, "/dom_md/metadata", sdfile_read, j, j->path, sizeof(j->path),
+			   sdfile_read_free, "metadata", err) < 0)
+		return -1;
 	struct sd_meta_file *f = malloc(sizeof(*f));
 	r = !f ? vd_error_set(err, VD_ERR_STORAGE, "out of memory") :
 		 sd_meta_parse(j->text, j->len, f, err);
@@ -532,21 +551,13 @@ int sd_get_info(const char *uuid, struct sd_info *ret, struct vd_error *err)
 
 int sd_get_stats(const char *uuid, struct sd_stats *ret, struct vd_error *err)
 {
-	char mount[SD_PATH_MAX], dir[SD_DIR_MAX];
 	struct sd_statvfs_job *j;
-	int r;
 
-	if (sd_domain_lookup(uuid, mount, dir, NULL, err) < 0)
-		return -1;
 	if (!(j = calloc(1, sizeof(*j))))
 		return vd_error_set(err, VD_ERR_STORAGE, "out of memory");
-	snprintf(j->path, sizeof(j->path), "%s", dir);
-	r = sd_io_run(mount, sdfile_statvfs, j, free, sd.io_timeout);
-	if (r < 0) {
-		if (r != -ETIME)
-			free(j);
-		return io_error(r, uuid, "statvfs", err);
-	}
+	if (run_domain_job(uuid, "", sdfile_statvfs, j, j->path, sizeof(j->path), free,
+			   "statvfs", err) < 0)
+		return -1;
 	ret->total = j->total;
 	ret->free = j->free;
 	free(j);

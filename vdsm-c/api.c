@@ -78,6 +78,13 @@ static struct vd_verb verbs[] = {
 	{ .name = "validateStorageServerConnection", .fn = verb_validate_storage_server_connection,
 	  .min_args = 3, .max_args = 3, .flags = READY, .args = "domType, spUUID, conList",
 	  .help = "No-op kept for old engines: status 0 for every connection id." },
+	{ .name = "createVG", .fn = verb_create_vg, .min_args = 2, .max_args = 3,
+	  .flags = READY | AUDIT, .args = "vgname, devlist, [force]",
+	  .help = "Makes PVs of multipath devices and the VG named after a storage domain; "
+		  "its LVM UUID." },
+	{ .name = "getVGInfo", .fn = verb_get_vg_info, .min_args = 1, .max_args = 1,
+	  .flags = READY, .args = "vgUUID",
+	  .help = "A VG by LVM UUID: name, sizes, attributes, state and its PVs' devices." },
 	{ .name = "createStorageDomain", .fn = verb_create_storage_domain, .min_args = 5,
 	  .max_args = 6, .flags = READY | AUDIT,
 	  .args = "storageType, sdUUID, domainName, typeSpecificArg, domClass, [domVersion]",

@@ -90,6 +90,10 @@ static const struct conf_key keys[] = {
 	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
 	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
 	INT("irs", iscsi_timeout, 1, 3600, "30"),
+	STR("irs", lvm_cmd, "/usr/sbin/lvm"),
+	/* Not a VDSM key: the bound of one lvm command (a report, pvcreate, vgcreate on a
+	 * loaded host), of getDeviceList's blkid and of its multipathd query. */
+	INT("irs", lvm_timeout, 1, 3600, "60"),
 	/* Storage domain monitor period (API.md §6); each read is bounded by the same time. */
 	INT("irs", sd_health_check_delay, 1, 3600, "10"),
 	/* Bound of one file operation on a domain (create, scan, statvfs), as VDSM's. */
@@ -97,12 +101,10 @@ static const struct conf_key keys[] = {
 	/* Not a VDSM key: directories besides the repository (and the image run links) that
 	 * VM drive paths may lie in, comma-separated absolute paths (ISO libraries, ...). */
 	STR("irs", drive_roots, ""),
-	/* getDeviceList (not VDSM keys): lvm(8) and blkid(8), the bound of each of their
-	 * runs and of the multipathd query, multipathd's abstract socket name */
+	/* getDeviceList (not VDSM keys): blkid(8) (bounded, like pvs and the multipathd
+	 * query, by lvm_timeout above), multipathd's abstract socket name */
 	INT("irs", scsi_rescan_maximal_timeout, 1, 3600, "30"),
-	STR("irs", lvm_cmd, "/usr/sbin/lvm"),
 	STR("irs", blkid_cmd, "/usr/sbin/blkid"),
-	INT("irs", lvm_timeout, 1, 3600, "10"),
 	STR("irs", multipathd_socket, "/org/kernel/linux/storage/multipathd"),
 	/* Live migration (API.md §6) */
 	INT("vars", max_incoming_migrations, 1, 64, "2"),

@@ -67,13 +67,13 @@ struct vd_config {
 	char umount_cmd[VD_CONF_STR_MAX];
 	char iscsiadm_cmd[VD_CONF_STR_MAX];
 	int iscsi_timeout;               /* seconds one iscsiadm run may take */
+	char lvm_cmd[VD_CONF_STR_MAX];
+	int lvm_timeout;                 /* seconds one lvm command, blkid, the multipathd query may take */
 	int sd_health_check_delay;       /* seconds between two reads of a domain's metadata */
 	int process_pool_timeout;        /* seconds one file operation on a domain may take */
 	char drive_roots[VD_CONF_STR_MAX]; /* extra roots of VM drive paths, comma-separated */
 	int scsi_rescan_maximal_timeout; /* seconds an FC HBA rescan is waited for */
-	char lvm_cmd[VD_CONF_STR_MAX];   /* getDeviceList: pvs through lvm(8) */
 	char blkid_cmd[VD_CONF_STR_MAX]; /* getDeviceList checkStatus: signatures */
-	int lvm_timeout;                 /* seconds for pvs, blkid, the multipathd query */
 	char multipathd_socket[VD_CONF_STR_MAX]; /* abstract socket name */
 	/* Live migration (vdsm-c/migration) */
 	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */

@@ -19,6 +19,7 @@
 #include "../network/net.h"
 #include "../storage/dev.h"
 #include "../storage/fc.h"
+#include "../storage/vg.h"
 #include "../storage/stg.h"
 #include "../storage/sd.h"
 #include "../network/netmgr.h"
@@ -200,7 +201,13 @@ static int storage_module_start(void)
 		.sysroot = vd_rt.host_root,
 		.rescan_timeout = c->scsi_rescan_maximal_timeout,
 	};
-	if (stg_iscsi_start(&io) < 0 || stg_devlist_start(&dlo) < 0 || stg_fc_start(&fo) < 0)
+	const struct stg_vg_opts vo = {
+		.sysroot = vd_rt.host_root,
+		.lvm = c->lvm_cmd,
+		.timeout = c->lvm_timeout,
+	};
+	if (stg_iscsi_start(&io) < 0 || stg_devlist_start(&dlo) < 0 || stg_fc_start(&fo) < 0 ||
+	    stg_vg_start(&vo) < 0)
 		return -1;
 	return stg_start(&o) < 0 ? -1 : 0;
 }
@@ -234,6 +241,7 @@ static void storage_module_stop(void)
 	stg_stop();
 	stg_devlist_stop();
 	stg_fc_stop();
+	stg_vg_stop();
 }
 
 /* setupNetworks: persisted configurations, restore of the safe one at start. */

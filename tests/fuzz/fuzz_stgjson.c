@@ -69,13 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		stg_mpath_maps_free(maps, n);
 	}
-	struct stg_pv *pv;
-	if (stg_pvs_parse((const char *)data, size, &pv, &n) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (!pv[i].name[0])
-				abort();
-		free(pv);
-	}
 	struct stg_dev devs[2] = { { .guid = "36001405abc000001" }, { .guid = "a" } };
 	size_t used = stg_blkid_mark_used((const char *)data, size, devs, 2);
 	if (used > 2 || (used == 2 && strcmp(devs[0].status, "used") != 0))

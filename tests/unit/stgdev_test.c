@@ -2,6 +2,7 @@
  * multipath maps (dev.c) on the fixture tree tests/data/storage/sys. */
 #include "../../storage/dev.h"
 #include "../../storage/json.h"
+#include "../../storage/lvm.h"
 #include "../../storage/mpath.h"
 
 #include <errno.h>
@@ -215,20 +216,21 @@ static void test_mpath_maps(void **state)
 
 static void test_pvs(void **state)
 {
-	struct stg_pv *pv;
+	struct stg_lvm_pv *pv;
 	size_t n, len;
 	char *text = slurp("storage/mpathd/pvs.json", &len);
 
 	(void)state;
-	assert_int_equal(stg_pvs_parse(text, len, &pv, &n), 0);
+	assert_int_equal(stg_lvm_parse_pvs(text, len, &pv, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(pv[0].name, "/dev/mapper/36001405abc000001");
-	assert_string_equal(pv[0].pv_uuid, "x7Zs1c-0Kpl-Lb2n-uQ7B-eJ1M-7Ytv-Ab3kFd");
+	assert_string_equal(pv[0].uuid, "x7Zs1c-0Kpl-Lb2n-uQ7B-eJ1M-7Ytv-Ab3kFd");
 	assert_string_equal(pv[0].vg_uuid, "Qe3ux1-QmDq-bnVx-mQ1Z-7dWw-E9oR-bu4cD2");
-	assert_string_equal(pv[0].pv_size, "1069547520");
+	assert_int_equal(pv[0].size, 1069547520);
 	assert_string_equal(pv[1].vg_uuid, "");
+	assert_int_equal(pv[1].pe_count, -1);
 	free(pv);
-	assert_int_equal(stg_pvs_parse("[]", 2, &pv, &n), -EINVAL);
+	assert_int_equal(stg_lvm_parse_pvs("[]", 2, &pv, &n), -EINVAL);
 	free(text);
 }
 
@@ -303,7 +305,7 @@ static void test_merge_filter(void **state)
 {
 	struct stg_dev *d;
 	struct stg_mpath_map *m;
-	struct stg_pv *pv;
+	struct stg_lvm_pv *pv;
 	size_t nm, np, len1, len2;
 	char *root = test_data("storage");
 	char *maps = slurp("storage/mpathd/maps.json", &len1);
@@ -313,7 +315,7 @@ static void test_merge_filter(void **state)
 	int n = stg_dev_scan(root, &d);
 	assert_int_equal(n, 3);
 	assert_int_equal(stg_mpath_parse_maps(maps, len1, &m, &nm), 0);
-	assert_int_equal(stg_pvs_parse(pvs, len2, &pv, &np), 0);
+	assert_int_equal(stg_lvm_parse_pvs(pvs, len2, &pv, &np), 0);
 	stg_dev_merge(d, (size_t)n, m, nm, pv, np);
 	assert_string_equal(d[0].paths[0].state, "active");   /* sdb */
 	assert_string_equal(d[0].paths[1].state, "failed");   /* sdc */

@@ -166,7 +166,9 @@ static void test_signature_and_pv_make_used(void **state)
 
 	/* a PV is used without asking blkid; pvUUID/vgUUID/pvsize filled */
 	reset("{\"report\":[{\"pv\":[{\"pv_name\":\"/dev/mapper/" G2 "\",\"pv_uuid\":\"P-1\","
-	      "\"vg_uuid\":\"\",\"pv_size\":\"1069547520\"}]}]}", 0, "", 2);
+	      "\"vg_name\":\"\",\"vg_uuid\":\"\",\"pv_size\":\"1069547520\","
+	      "\"pv_free\":\"1069547520\",\"pv_mda_size\":\"1044480\",\"pe_start\":\"1048576\","
+	      "\"pv_pe_count\":\"\",\"pv_pe_alloc_count\":\"\"}]}]}", 0, "", 2);
 	assert_int_equal(stg_devlist_get(0, NULL, 0, true, &l, &err), 0);
 	const struct stg_dev *d2 = find(&l, G2);
 	assert_string_equal(d2->status, "used");

@@ -91,8 +91,8 @@ static const char *transport_name(enum stg_transport t)
 	return t == STG_TR_ISCSI ? "iSCSI" : t == STG_TR_FCP ? "FCP" : "";
 }
 
-static xmlrpc_value *dev_struct(xmlrpc_env *env, const struct stg_devlist *l,
-				const struct stg_dev *d)
+xmlrpc_value *vd_dev_struct(xmlrpc_env *env, const struct stg_devlist *l,
+			    const struct stg_dev *d)
 {
 	xmlrpc_value *st = rpc_struct_new(env), *ps = rpc_array_new(env),
 		     *pl = rpc_array_new(env);
@@ -177,7 +177,7 @@ xmlrpc_value *verb_get_device_list(struct vd_call *c, xmlrpc_env *env, struct vd
 
 	xmlrpc_value *payload = rpc_struct_new(env), *list = rpc_array_new(env);
 	for (size_t i = 0; i < l.n; i++)
-		rpc_append_take(env, list, dev_struct(env, &l, &l.devs[i]));
+		rpc_append_take(env, list, vd_dev_struct(env, &l, &l.devs[i]));
 	rpc_set_take(env, payload, "devList", list);
 	log_info("storage: getDeviceList: %zu device(s) in %.0f ms%s%s", l.n,
 		 (util_now_monotonic() - t0) * 1000,

@@ -38,6 +38,13 @@ int verb_get_all_vm_stats(struct vd_call *c, struct rpc_writer *w, struct vd_err
 
 /* devices.c */
 xmlrpc_value *verb_get_device_list(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+struct stg_devlist;
+struct stg_dev;
+/* One getDeviceList entry (also getVGInfo's pvlist entries). */
+xmlrpc_value *vd_dev_struct(xmlrpc_env *env, const struct stg_devlist *l, const struct stg_dev *d);
+/* vg.c */
+xmlrpc_value *verb_create_vg(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
+xmlrpc_value *verb_get_vg_info(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 /* storage.c */
 xmlrpc_value *verb_connect_storage_server(struct vd_call *c, xmlrpc_env *env, struct vd_error *err);
 xmlrpc_value *verb_disconnect_storage_server(struct vd_call *c, xmlrpc_env *env,
