@@ -193,8 +193,11 @@ class NetTest(unittest.TestCase):
             with self.subTest(qos=qos):
                 self.assertCode(self.setup(net(qos)), 21, needle)
                 self.assertEqual(self.state(), before)
+        # an untagged network's hostQos is valid (its class is the default class); this
+        # host's kernel has no sch_hfsc, so the apply fails at the root qdisc and the
+        # bridge made before is rolled back (the lab net-qos test applies it)
         r = self.setup({"n1": {"nic": "veth_a1", "hostQos": {"out": {"ls": {"m2": 50}}}}})
-        self.assertCode(r, 21, "network 'n1': hostQos on an untagged network is not supported")
+        self.assertCode(r, 29, "qos-root-add veth_a1")
         self.assertEqual(self.state(), before)
 
     def bridge_info(self, name):

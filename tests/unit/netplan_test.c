@@ -405,11 +405,9 @@ static void test_host_qos(void **state)
 	expect_qos("ls:0,0,5,", 21, "ls: m1 and m2");
 	expect_qos("ls:0,0,10 ul:0,0,100 rt:0,0,101", 21, "rt m2 101 exceeds ul m2 100");
 
-	/* through the network attributes: checked, then refused as not applied yet */
+	/* through the network attributes */
 	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,-5", 21, "network 'n1': hostQos: ls");
 	expect_err(NULL, "net n1 hostQos=ls:0,0,5", 21, "hostQos needs a nic or a bonding");
-	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,5", 21,
-		   "network 'n1': hostQos on an untagged network is not supported");
 }
 
 #define QNET "net n1 nic=eth0 vlan=10 mtu=1500 hostQos=ls:0,0,5"
@@ -463,6 +461,23 @@ static void test_plan_host_qos(void **state)
 		    "mtu eth1.10 1500; mtu n1 1500; qos-root-add eth1 1389: default 1388 ls:0,0,5; "
 		    "qos-class-add eth1 1389:a ls:0,0,5");
 
+	/* an untagged network on the NIC owns the default class 1389:1388 (its curves, not
+	 * the largest ls): the root is made again with it, the VLAN class put back */
+	expect_qplan(QNET "\nnet n0 nic=eth0 hostQos=ls:0,0,3+ul:0,0,100",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-add bridge n0; master eth0 n0; mtu n0 1500; "
+		    "qos-root-add eth0 1389: default 1388 ls:0,0,3 ul:0,0,100; "
+		    "qos-class-add eth0 1389:a ls:0,0,5");
+	/* its removal gives the default class back to the largest ls (VDSM would delete
+	 * class 1388 and leave unclassified traffic without a class); the fixture kernel
+	 * has no bridge n0, so no link-del */
+	char *out = plan(qk, ELEMENTSOF(qk), QNET "\nnet n0 nic=eth0 hostQos=ls:0,0,3+ul:0,0,100",
+			 "net n0 remove=true");
+	assert_string_equal(out, "qos-class-del eth0 1389:a ls:0,0,5; "
+			    "qos-root-del eth0 1389: default 1388 ls:0,0,3 ul:0,0,100; "
+			    "qos-root-add eth0 1389: default 1388 ls:0,0,5; "
+			    "qos-class-add eth0 1389:a ls:0,0,5");
+	free(out);
 	/* persisted text round trip (values %-escaped) */
 	struct netconf r = { 0 }, c = { 0 }, back = { 0 }, empty = { 0 };
 	struct vd_error err = { 0 };
