@@ -51,6 +51,13 @@ int netqos_parse(const char *net, const char *text, struct netqos *ret,
 /* The canonical text (ls, ul, rt order) into buf; "" when q->set is false. */
 void netqos_format(const struct netqos *q, char *buf, size_t size);
 extern const char *const netqos_curve_names[NETQOS_N];
+/* A curve in the kernel's units (bytes/s, at least 1 for m2). */
+void netqos_to_kernel(const struct netqos_curve *c, struct net_tc_curve *k);
+/* The hostQos a kernel class k stands for: a curve that is what cfg's maps to is
+ * reported as cfg has it (the kernel keeps bytes/s: 50 bit/s is 6 bytes/s), any other
+ * as the kernel has it (bit/s = 8 × bytes/s). ret->set false: k has no curve. */
+void netqos_from_kernel(const struct net_tc_class *k, const struct netqos *cfg,
+			struct netqos *ret);
 
 /* One logical network: optional bridge (named like the network) over an optional
  * VLAN device over a NIC or a bond. */

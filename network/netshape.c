@@ -36,11 +36,9 @@ static int dev_index(const char *dev)
 
 static void curve(const struct netqos_curve *c, struct tc_service_curve *t)
 {
-	/* bit/s → bytes/s; a curve given is never rounded to 0 (the kernel would read
-	 * "no curve") */
-	t->m1 = (uint32_t)(c->m1 / 8);
-	t->d = (uint32_t)c->d;
-	t->m2 = (uint32_t)(c->m2 / 8 ? c->m2 / 8 : 1);
+	struct net_tc_curve k;
+	netqos_to_kernel(c, &k);
+	*t = (struct tc_service_curve){ .m1 = k.m1, .d = k.d, .m2 = k.m2 };
 }
 
 /* Adds (or with replace, changes) class 1389:minor with the curves of q. */

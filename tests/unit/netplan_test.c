@@ -496,6 +496,35 @@ static void test_plan_host_qos(void **state)
 	netconf_free(&back);
 }
 
+/* Capabilities' hostQos from a kernel class: a curve equal to what the configuration
+ * maps to (bytes/s) is reported as configured, any other as the kernel has it. */
+static void test_qos_from_kernel(void **state)
+{
+	(void)state;
+	struct netqos cfg, got;
+	struct vd_error err = { 0 };
+	char text[NETQOS_N * 72];
+
+	assert_int_equal(netqos_parse("n", "ls:0,0,50 ul:0,0,2000000 rt:8000000,500,1000000",
+				      &cfg, &err), 0);
+	struct net_tc_class k = { .minor = 10, .c = {
+		{ true, 0, 0, 6 },             /* ls: 50 bit/s → 6 bytes/s */
+		{ true, 0, 0, 375000 },        /* ul changed behind our back: 3 Mbit/s */
+		{ true, 1000000, 500, 125000 },/* rt as configured */
+	} };
+	netqos_from_kernel(&k, &cfg, &got);
+	netqos_format(&got, text, sizeof(text));
+	assert_string_equal(text, "ls:0,0,50 ul:0,0,3000000 rt:8000000,500,1000000");
+	/* a curve the configuration lacks, or no configuration: the kernel's, × 8 */
+	netqos_from_kernel(&k, NULL, &got);
+	netqos_format(&got, text, sizeof(text));
+	assert_string_equal(text, "ls:0,0,48 ul:0,0,3000000 rt:8000000,500,1000000");
+	/* a class without curves stands for no hostQos */
+	struct net_tc_class none = { .minor = 10 };
+	netqos_from_kernel(&none, &cfg, &got);
+	assert_false(got.set);
+}
+
 static void test_format_parse_roundtrip(void **state)
 {
 	(void)state;
@@ -553,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_plan_dhcp),
 		cmocka_unit_test(test_host_qos),
 		cmocka_unit_test(test_plan_host_qos),
+		cmocka_unit_test(test_qos_from_kernel),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};
