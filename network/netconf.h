@@ -131,6 +131,16 @@ int netconf_bond_add_nic(struct netconf_bond *b, const char *nic, struct vd_erro
 const struct netconf_net *netconf_find_net(const struct netconf *c, const char *name);
 const struct netconf_bond *netconf_find_bond(const struct netconf *c, const char *name);
 
+/* The networks and bonds of c the kernel (snapshot s, NET_DETAIL_FULL for bond modes
+ * and hostQos) does not carry as configured: device missing or of another kind, VLAN
+ * id/base, bond slaves/mode, bridge port, MTU, static addresses, hostQos. A network
+ * over a drifted bond drifts too. The reasons, "; "-separated, appended to report
+ * (a log text, not an error). 0, or -1 with err (out of memory). Pure
+ * (network/netdrift.c). */
+struct util_buf;
+int netconf_drift(const struct net_snapshot *s, const struct netconf *c, struct netconf *ret,
+		  struct util_buf *report, struct vd_error *err) _wur_;
+
 /* Checks each request entry in itself (remove alone, nic xor bonding, gateway needs an
  * address, bond nics given) and merges it into a copy of running: the configuration
  * after the call. Returns 0 or -1 with err set. */
