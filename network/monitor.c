@@ -72,7 +72,7 @@ int net_monitor_start(void)
 	if ((r = nl_connect(ev_sock, NETLINK_ROUTE)) < 0 ||
 	    (r = nl_socket_add_memberships(ev_sock, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
 					   RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-					   RTNLGRP_IPV6_ROUTE, 0)) < 0 ||
+					   RTNLGRP_IPV6_ROUTE, RTNLGRP_TC, 0)) < 0 ||
 	    (r = nl_socket_set_nonblocking(ev_sock)) < 0)
 		goto fail_nl;
 	/* Room for a burst of events (a setupNetworks touching many devices). */
@@ -163,6 +163,12 @@ static int build_fresh(const struct net_filter *f, const char *sysroot, enum net
 		r = nlerr(r);
 	} else {
 		r = net_snapshot_build_level(l, a, rt, f, sysroot, level, gen, ret);
+		/* hostQos as the kernel has it: for the capabilities only */
+		if (r == 0 && level == NET_DETAIL_FULL && (r = net_snapshot_read_tc(sync_sock, *ret)) < 0) {
+			log_debug("tc dump: %s", strerror(-r));
+			net_snapshot_unref(*ret);
+			*ret = NULL;
+		}
 	}
 	if (l)
 		nl_cache_free(l);

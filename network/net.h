@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../vdsm-c/util/macros.h"
 
@@ -46,6 +47,20 @@ struct net_addr {
 struct net_opt {
 	char *key;
 	char *value;
+};
+
+/* An HFSC service curve as the kernel keeps it (bytes/s, µs). */
+struct net_tc_curve {
+	bool set;
+	uint32_t m1, d, m2;
+};
+
+/* A class under the hostQos root qdisc hfsc 1389: (NETSHAPE_ROOT) of a device:
+ * minor = VLAN tag or 0x1388 (the default class); c[] in the order ls (fsc), ul (usc),
+ * rt (rsc). */
+struct net_tc_class {
+	uint32_t minor;
+	struct net_tc_curve c[3];
 };
 
 struct net_dev {
@@ -82,6 +97,9 @@ struct net_dev {
 	char ipv6gateway[INET6_ADDRSTRLEN];   /* "::" when none (VDSM convention) */
 	bool dhcpv4, dhcpv6;
 	bool hidden;                    /* hidden by fake_nics/hidden_bonds/hidden_vlans */
+	/* hostQos classes under hfsc 1389: (NET_DETAIL_FULL only), by minor */
+	struct net_tc_class *tc_classes;
+	size_t n_tc_classes;
 };
 
 struct net_snapshot {
@@ -164,5 +182,12 @@ int net_snapshot_build_level(struct nl_cache *links, struct nl_cache *addrs,
 			     struct net_snapshot **ret) _wur_;
 
 void net_dev_clear(struct net_dev *d);
+
+struct nl_sock;
+/* Adds the HFSC classes of every device whose root qdisc is hfsc 1389: to s: one
+ * qdisc dump, then one class dump per such device. 0 or a negative errno. */
+int net_snapshot_read_tc(struct nl_sock *sk, struct net_snapshot *s) _wur_;
+/* The class minor of dev in s, or NULL. */
+const struct net_tc_class *net_dev_tc_class(const struct net_dev *d, uint32_t minor);
 
 #endif

@@ -51,6 +51,13 @@ int netqos_parse(const char *net, const char *text, struct netqos *ret,
 /* The canonical text (ls, ul, rt order) into buf; "" when q->set is false. */
 void netqos_format(const struct netqos *q, char *buf, size_t size);
 extern const char *const netqos_curve_names[NETQOS_N];
+/* A curve in the kernel's units (bytes/s, at least 1 for m2). */
+void netqos_to_kernel(const struct netqos_curve *c, struct net_tc_curve *k);
+/* The hostQos a kernel class k stands for: a curve that is what cfg's maps to is
+ * reported as cfg has it (the kernel keeps bytes/s: 50 bit/s is 6 bytes/s), any other
+ * as the kernel has it (bit/s = 8 × bytes/s). ret->set false: k has no curve. */
+void netqos_from_kernel(const struct net_tc_class *k, const struct netqos *cfg,
+			struct netqos *ret);
 
 /* One logical network: optional bridge (named like the network) over an optional
  * VLAN device over a NIC or a bond. */
@@ -123,6 +130,16 @@ int netconf_bond_add_nic(struct netconf_bond *b, const char *nic, struct vd_erro
 
 const struct netconf_net *netconf_find_net(const struct netconf *c, const char *name);
 const struct netconf_bond *netconf_find_bond(const struct netconf *c, const char *name);
+
+/* The networks and bonds of c the kernel (snapshot s, NET_DETAIL_FULL for bond modes
+ * and hostQos) does not carry as configured: device missing or of another kind, VLAN
+ * id/base, bond slaves/mode, bridge port, MTU, static addresses, hostQos. A network
+ * over a drifted bond drifts too. The reasons, "; "-separated, appended to report
+ * (a log text, not an error). 0, or -1 with err (out of memory). Pure
+ * (network/netdrift.c). */
+struct util_buf;
+int netconf_drift(const struct net_snapshot *s, const struct netconf *c, struct netconf *ret,
+		  struct util_buf *report, struct vd_error *err) _wur_;
 
 /* Checks each request entry in itself (remove alone, nic xor bonding, gateway needs an
  * address, bond nics given) and merges it into a copy of running: the configuration

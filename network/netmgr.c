@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../vdsm-c/util/buf.h"
 #include "../vdsm-c/util/log.h"
 #include "../vdsm-c/util/util.h"
 
@@ -163,55 +164,27 @@ static const char *top_device(const struct netconf_net *n, char *buf, size_t len
 	return buf;
 }
 
-/* The bonds and networks of c whose device, or static IPv4 address, is missing from
- * the kernel: after a reboot the persisted running configuration equals safe, yet none
- * of it exists. A network over a missing bond counts as missing too. */
-static int missing_devices(const struct netconf *c, struct netconf *ret, struct vd_error *err)
+/* The bonds and networks of c the kernel does not carry as configured (netdrift.c):
+ * after a reboot the persisted running configuration equals safe, yet none of it
+ * exists; or something was changed behind the agent's back. One FULL state read (bond
+ * modes from sysfs, hostQos classes). */
+static int drifted(const struct netconf *c, struct netconf *ret, struct util_buf *report,
+		   struct vd_error *err)
 {
 	struct net_snapshot *s = NULL;
+	int r = net_snapshot_get_level(&opts.filter, opts.sysroot, NET_DETAIL_FULL, &s);
 
 	memset(ret, 0, sizeof(*ret));
-	if (snapshot(&s, err) < 0)
-		return -1;
-	for (size_t i = 0; i < c->n_bonds; i++) {
-		struct netconf_bond *b;
-		if (net_snapshot_find(s, c->bonds[i].name))
-			continue;
-		if (netconf_add_bond(ret, c->bonds[i].name, &b, err) < 0)
-			goto fail;
-		*b = c->bonds[i];
-	}
-	for (size_t i = 0; i < c->n_nets; i++) {
-		const struct netconf_net *n = &c->nets[i];
-		char buf[32];
-		const char *name = top_device(n, buf, sizeof(buf));
-		const struct net_dev *dev = net_snapshot_find(s, name ? name :
-							      n->nic[0] ? n->nic : n->bonding);
-		bool gone = !dev || (n->bonding[0] && netconf_find_bond(ret, n->bonding));
-		if (!gone && n->ipaddr[0]) {   /* a static address the kernel lost */
-			gone = true;
-			for (size_t k = 0; k < dev->n_addrs; k++)
-				if (dev->addrs[k].family == AF_INET &&
-				    strcmp(dev->addrs[k].addr, n->ipaddr) == 0)
-					gone = false;
-		}
-		struct netconf_net *x;
-		if (!gone)
-			continue;
-		if (netconf_add_net(ret, n->name, &x, err) < 0)
-			goto fail;
-		*x = *n;
-	}
+	if (r < 0)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "cannot read the network state: %s",
+				    strerror(-r));
+	r = netconf_drift(s, c, ret, report, err);
 	net_snapshot_unref(s);
-	return 0;
-fail:
-	net_snapshot_unref(s);
-	netconf_free(ret);
-	return -1;
+	return r;
 }
 
 /* Every entry that differs between safe and running or pending, or whose device is
- * missing (gone: see missing_devices), is torn down in each of its versions (whatever
+ * drifted from the kernel (gone: see drifted()), is torn down in each of its versions (whatever
  * of it exists in the kernel), then safe is applied with the untouched entries taken
  * as present. */
 static int restore_safe(const struct netconf *pending, const struct netconf *gone,
@@ -318,7 +291,8 @@ int netmgr_start(const struct netmgr_opts *o)
 	pend_path = util_path(o->state_root, "/var/lib/vdsm-c/netconf/pending/networks");
 	bool crashed = pend_path && access(pend_path, F_OK) == 0;
 	struct netconf gone = { 0 };
-	if (missing_devices(&safe, &gone, &err) < 0) {
+	_cleanup_(util_buf_reset) struct util_buf why = UTIL_BUF_INIT;
+	if (drifted(&safe, &gone, &why, &err) < 0) {
 		log_err("network: %s", err.msg);
 		netconf_free(&pending);
 		netconf_free(&safe);
@@ -332,8 +306,8 @@ int netmgr_start(const struct netmgr_opts *o)
 					     "running differs from safe");
 		else
 			log_notice("network: %zu network(s) and %zu bond(s) of the safe configuration "
-				   "missing from the kernel (after a reboot); restoring them",
-				   gone.n_nets, gone.n_bonds);
+				   "differ from the kernel (%s); restoring them",
+				   gone.n_nets, gone.n_bonds, util_buf_cstr(&why));
 		int rr = restore_safe(&pending, &gone, &err);
 		netconf_free(&gone);
 		if (rr < 0 || save("running", &safe, &err) < 0) {

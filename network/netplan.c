@@ -462,12 +462,21 @@ static bool qos_same(const struct netqos *a, const struct netqos *b)
 	return !strcmp(x, y);
 }
 
-/* Default class curves on dev in c: link share of the largest ls among its classes
- * (VDSM's rule), so unclassified traffic keeps a fair share. False: no shaped network
- * on dev. */
+/* Default class curves on dev in c. A shaped untagged network on dev owns the default
+ * class (its traffic is what no VLAN filter matches): its curves, as VDSM's class
+ * 1389:1388 of the non-VLAN network. Otherwise the link share of the largest ls among
+ * the VLAN classes (VDSM's rule), so unclassified traffic keeps a fair share. False:
+ * no shaped network on dev. */
 static bool dev_default(const struct netconf *c, const char *dev, struct netqos *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < c->n_nets; i++) {
+		const struct netconf_net *n = &c->nets[i];
+		if (n->qos.set && n->vlan < 0 && !strcmp(base_of(n), dev)) {
+			*ret = n->qos;
+			return true;
+		}
+	}
 	for (size_t i = 0; i < c->n_nets; i++) {
 		const struct netconf_net *n = &c->nets[i];
 		if (!n->qos.set || strcmp(base_of(n), dev))
@@ -521,7 +530,8 @@ static void plan_qos_removal(struct planner *pl, const struct netconf *old,
 
 	for (size_t i = 0; i < old->n_nets; i++) {
 		const struct netconf_net *o = &old->nets[i];
-		if (o->qos.set && !qos_kept(old, new, o) &&
+		/* an untagged network's class is the default class: the root's */
+		if (o->qos.set && o->vlan >= 0 && !qos_kept(old, new, o) &&
 		    (st = emit(pl, NETSTEP_QOS_CLASS_DEL, base_of(o)))) {
 			st->vlan = o->vlan;
 			st->qos = o->qos;
@@ -549,7 +559,7 @@ static void plan_qos_addition(struct planner *pl, const struct netconf *old,
 	}
 	for (size_t i = 0; i < new->n_nets; i++) {
 		const struct netconf_net *n = &new->nets[i];
-		if (n->qos.set && !qos_kept(old, new, n) &&
+		if (n->qos.set && n->vlan >= 0 && !qos_kept(old, new, n) &&
 		    (st = emit(pl, NETSTEP_QOS_CLASS_ADD, base_of(n)))) {
 			st->vlan = n->vlan;
 			st->qos = n->qos;

@@ -112,3 +112,33 @@ uint32_t netshape_minor(int vlan)
 {
 	return vlan < 0 ? NETSHAPE_DEFAULT : (uint32_t)vlan;
 }
+
+void netqos_to_kernel(const struct netqos_curve *c, struct net_tc_curve *k)
+{
+	/* bit/s → bytes/s; a curve given is never rounded to 0 (the kernel would read
+	 * "no curve") */
+	*k = (struct net_tc_curve){
+		.set = c->set, .m1 = (uint32_t)(c->m1 / 8), .d = (uint32_t)c->d,
+		.m2 = (uint32_t)(c->m2 / 8 ? c->m2 / 8 : 1),
+	};
+}
+
+void netqos_from_kernel(const struct net_tc_class *k, const struct netqos *cfg,
+			struct netqos *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < NETQOS_N; i++) {
+		const struct net_tc_curve *kc = &k->c[i];
+		struct net_tc_curve want = { 0 };
+		if (!kc->set)
+			continue;
+		if (cfg && cfg->c[i].set)
+			netqos_to_kernel(&cfg->c[i], &want);
+		if (want.set && want.m1 == kc->m1 && want.d == kc->d && want.m2 == kc->m2)
+			ret->c[i] = cfg->c[i];   /* what the configuration maps to: as sent */
+		else
+			ret->c[i] = (struct netqos_curve){ .set = true, .m1 = 8ULL * kc->m1,
+							   .d = kc->d, .m2 = 8ULL * kc->m2 };
+		ret->set = true;
+	}
+}

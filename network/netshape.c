@@ -34,13 +34,23 @@ static int dev_index(const char *dev)
 	return i ? (int)i : NETSHAPE_ENODEV;
 }
 
+/* The preamble every tc object shares: device, parent, handle (0: none), kind (NULL:
+ * none). 0 or a negative libnl code. */
+static int tc_init(struct rtnl_tc *t, int idx, uint32_t parent, uint32_t handle,
+		   const char *kind)
+{
+	rtnl_tc_set_ifindex(t, idx);
+	rtnl_tc_set_parent(t, parent);
+	if (handle)
+		rtnl_tc_set_handle(t, handle);
+	return kind ? rtnl_tc_set_kind(t, kind) : 0;
+}
+
 static void curve(const struct netqos_curve *c, struct tc_service_curve *t)
 {
-	/* bit/s → bytes/s; a curve given is never rounded to 0 (the kernel would read
-	 * "no curve") */
-	t->m1 = (uint32_t)(c->m1 / 8);
-	t->d = (uint32_t)c->d;
-	t->m2 = (uint32_t)(c->m2 / 8 ? c->m2 / 8 : 1);
+	struct net_tc_curve k;
+	netqos_to_kernel(c, &k);
+	*t = (struct tc_service_curve){ .m1 = k.m1, .d = k.d, .m2 = k.m2 };
 }
 
 /* Adds (or with replace, changes) class 1389:minor with the curves of q. */
@@ -53,10 +63,7 @@ static int class_set(struct nl_sock *sk, int idx, uint32_t minor, const struct n
 
 	if (!cl)
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(cl), idx);
-	rtnl_tc_set_parent(TC_CAST(cl), ROOT_HANDLE);
-	rtnl_tc_set_handle(TC_CAST(cl), CLASSID(minor));
-	if ((r = rtnl_tc_set_kind(TC_CAST(cl), "hfsc")) < 0)
+	if ((r = tc_init(TC_CAST(cl), idx, ROOT_HANDLE, CLASSID(minor), "hfsc")) < 0)
 		goto out;
 	if (q->c[NETQOS_LS].set) {
 		curve(&q->c[NETQOS_LS], &t);
@@ -87,10 +94,8 @@ static int leaf_add(struct nl_sock *sk, int idx, uint32_t minor)
 
 	if (!q)
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), idx);
-	rtnl_tc_set_parent(TC_CAST(q), CLASSID(minor));
-	rtnl_tc_set_handle(TC_CAST(q), TC_H_MAKE(minor << 16, 0));
-	if ((r = rtnl_tc_set_kind(TC_CAST(q), "fq_codel")) == 0)
+	if ((r = tc_init(TC_CAST(q), idx, CLASSID(minor), TC_H_MAKE(minor << 16, 0),
+			 "fq_codel")) == 0)
 		r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_qdisc_put(q);
 	return r;
@@ -162,12 +167,11 @@ static int filter_del(struct nl_sock *sk, int idx, int vlan)
 
 	if (!f)
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(f), idx);
-	rtnl_tc_set_parent(TC_CAST(f), ROOT_HANDLE);
-	rtnl_cls_set_prio(f, filter_prio(vlan));
-	rtnl_cls_set_protocol(f, ETH_P_ALL);
-	if ((r = rtnl_tc_set_kind(TC_CAST(f), "basic")) == 0)
+	if ((r = tc_init(TC_CAST(f), idx, ROOT_HANDLE, 0, "basic")) == 0) {
+		rtnl_cls_set_prio(f, filter_prio(vlan));
+		rtnl_cls_set_protocol(f, ETH_P_ALL);
 		r = rtnl_cls_delete(sk, f, 0);
+	}
 	rtnl_cls_put(f);
 	return r;
 }
@@ -181,10 +185,7 @@ int netshape_root_add(struct nl_sock *sk, const char *dev, const struct netqos *
 		return idx;
 	if (!(q = rtnl_qdisc_alloc()))
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), idx);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), ROOT_HANDLE);
-	if ((r = rtnl_tc_set_kind(TC_CAST(q), "hfsc")) == 0 &&
+	if ((r = tc_init(TC_CAST(q), idx, TC_H_ROOT, ROOT_HANDLE, "hfsc")) == 0 &&
 	    (r = rtnl_qdisc_hfsc_set_defcls(q, NETSHAPE_DEFAULT)) == 0)
 		r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
 	rtnl_qdisc_put(q);
@@ -205,10 +206,8 @@ int netshape_root_del(struct nl_sock *sk, const char *dev)
 		return idx;
 	if (!(q = rtnl_qdisc_alloc()))
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(q), idx);
-	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), ROOT_HANDLE);
-	r = rtnl_qdisc_delete(sk, q);
+	if ((r = tc_init(TC_CAST(q), idx, TC_H_ROOT, ROOT_HANDLE, NULL)) == 0)
+		r = rtnl_qdisc_delete(sk, q);
 	rtnl_qdisc_put(q);
 	return r;
 }
@@ -242,10 +241,8 @@ int netshape_class_del(struct nl_sock *sk, const char *dev, int vlan)
 		return r;
 	if (!(cl = rtnl_class_alloc()))
 		return -NLE_NOMEM;
-	rtnl_tc_set_ifindex(TC_CAST(cl), idx);
-	rtnl_tc_set_parent(TC_CAST(cl), ROOT_HANDLE);
-	rtnl_tc_set_handle(TC_CAST(cl), CLASSID(netshape_minor(vlan)));
-	r = rtnl_class_delete(sk, cl);   /* its leaf qdisc goes with it */
+	if ((r = tc_init(TC_CAST(cl), idx, ROOT_HANDLE, CLASSID(netshape_minor(vlan)), NULL)) == 0)
+		r = rtnl_class_delete(sk, cl);   /* its leaf qdisc goes with it */
 	rtnl_class_put(cl);
 	return r;
 }

@@ -250,10 +250,6 @@ int netconf_validate(const struct netconf *c, const struct netconf *old,
 			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s: unknown bond '%s' "
 					    "(not defined in bondings)", who, n->bonding);
 		}
-		/* the untagged network's class would be the device's default class */
-		if (n->qos.set && n->vlan < 0)
-			return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s: hostQos on an untagged "
-					    "network is not supported by this agent", who);
 		if (n->vlan >= 0 && strlen(base) + 1 + (n->vlan >= 1000 ? 4 : n->vlan >= 100 ? 3 :
 							 n->vlan >= 10 ? 2 : 1) >= IFNAMSIZ)
 			return vd_error_set(err, VD_ERR_NET_BAD_VLAN, "%s: vlan device name "

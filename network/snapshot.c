@@ -26,6 +26,7 @@ void net_dev_clear(struct net_dev *d)
 	}
 	free(d->opts);
 	free(d->addrs);
+	free(d->tc_classes);
 	memset(d, 0, sizeof(*d));
 }
 

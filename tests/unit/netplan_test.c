@@ -1,6 +1,7 @@
 /* network/: the setupNetworks model, validation and planner from hand-made kernel
  * snapshots (no kernel), and the persisted text format. */
 #include "../../network/netconf.h"
+#include "../../vdsm-c/util/buf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -405,11 +406,9 @@ static void test_host_qos(void **state)
 	expect_qos("ls:0,0,5,", 21, "ls: m1 and m2");
 	expect_qos("ls:0,0,10 ul:0,0,100 rt:0,0,101", 21, "rt m2 101 exceeds ul m2 100");
 
-	/* through the network attributes: checked, then refused as not applied yet */
+	/* through the network attributes */
 	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,-5", 21, "network 'n1': hostQos: ls");
 	expect_err(NULL, "net n1 hostQos=ls:0,0,5", 21, "hostQos needs a nic or a bonding");
-	expect_err(NULL, "net n1 nic=eth0 hostQos=ls:0,0,5", 21,
-		   "network 'n1': hostQos on an untagged network is not supported");
 }
 
 #define QNET "net n1 nic=eth0 vlan=10 mtu=1500 hostQos=ls:0,0,5"
@@ -463,6 +462,23 @@ static void test_plan_host_qos(void **state)
 		    "mtu eth1.10 1500; mtu n1 1500; qos-root-add eth1 1389: default 1388 ls:0,0,5; "
 		    "qos-class-add eth1 1389:a ls:0,0,5");
 
+	/* an untagged network on the NIC owns the default class 1389:1388 (its curves, not
+	 * the largest ls): the root is made again with it, the VLAN class put back */
+	expect_qplan(QNET "\nnet n0 nic=eth0 hostQos=ls:0,0,3+ul:0,0,100",
+		    "qos-class-del eth0 1389:a ls:0,0,5; qos-root-del eth0 1389: default 1388 ls:0,0,5; "
+		    "link-add bridge n0; master eth0 n0; mtu n0 1500; "
+		    "qos-root-add eth0 1389: default 1388 ls:0,0,3 ul:0,0,100; "
+		    "qos-class-add eth0 1389:a ls:0,0,5");
+	/* its removal gives the default class back to the largest ls (VDSM would delete
+	 * class 1388 and leave unclassified traffic without a class); the fixture kernel
+	 * has no bridge n0, so no link-del */
+	char *out = plan(qk, ELEMENTSOF(qk), QNET "\nnet n0 nic=eth0 hostQos=ls:0,0,3+ul:0,0,100",
+			 "net n0 remove=true");
+	assert_string_equal(out, "qos-class-del eth0 1389:a ls:0,0,5; "
+			    "qos-root-del eth0 1389: default 1388 ls:0,0,3 ul:0,0,100; "
+			    "qos-root-add eth0 1389: default 1388 ls:0,0,5; "
+			    "qos-class-add eth0 1389:a ls:0,0,5");
+	free(out);
 	/* persisted text round trip (values %-escaped) */
 	struct netconf r = { 0 }, c = { 0 }, back = { 0 }, empty = { 0 };
 	struct vd_error err = { 0 };
@@ -479,6 +495,181 @@ static void test_plan_host_qos(void **state)
 	netconf_free(&r);
 	netconf_free(&c);
 	netconf_free(&back);
+}
+
+/* Capabilities' hostQos from a kernel class: a curve equal to what the configuration
+ * maps to (bytes/s) is reported as configured, any other as the kernel has it. */
+static void test_qos_from_kernel(void **state)
+{
+	(void)state;
+	struct netqos cfg, got;
+	struct vd_error err = { 0 };
+	char text[NETQOS_N * 72];
+
+	assert_int_equal(netqos_parse("n", "ls:0,0,50 ul:0,0,2000000 rt:8000000,500,1000000",
+				      &cfg, &err), 0);
+	struct net_tc_class k = { .minor = 10, .c = {
+		{ true, 0, 0, 6 },             /* ls: 50 bit/s → 6 bytes/s */
+		{ true, 0, 0, 375000 },        /* ul changed behind our back: 3 Mbit/s */
+		{ true, 1000000, 500, 125000 },/* rt as configured */
+	} };
+	netqos_from_kernel(&k, &cfg, &got);
+	netqos_format(&got, text, sizeof(text));
+	assert_string_equal(text, "ls:0,0,50 ul:0,0,3000000 rt:8000000,500,1000000");
+	/* a curve the configuration lacks, or no configuration: the kernel's, × 8 */
+	netqos_from_kernel(&k, NULL, &got);
+	netqos_format(&got, text, sizeof(text));
+	assert_string_equal(text, "ls:0,0,48 ul:0,0,3000000 rt:8000000,500,1000000");
+	/* a class without curves stands for no hostQos */
+	struct net_tc_class none = { .minor = 10 };
+	netqos_from_kernel(&none, &cfg, &got);
+	assert_false(got.set);
+}
+
+/* ---- drift between the persisted configuration and the kernel (netdrift.c) ---- */
+
+#define DRIFT_CONF "bond bond0 nics=eth1,eth2 options=mode=1\n" \
+	"net v10 bonding=bond0 vlan=10 mtu=9000 ipaddr=10.1.1.1 prefix=24\n" \
+	"net m nic=eth0 bridged=false ipv6addr=fd00::1/64"
+
+static struct net_dev *dev_of(struct net_snapshot *s, const char *name)
+{
+	struct net_dev *d = (struct net_dev *)net_snapshot_find(s, name);
+	assert_non_null(d);
+	return d;
+}
+
+/* The kernel carrying DRIFT_CONF exactly. */
+static struct net_snapshot *drift_kernel(void)
+{
+	static const struct fdev k[] = {
+		{ "eth0", NET_KIND_NIC, 0, NULL, NULL, NULL },
+		{ "eth1", NET_KIND_NIC, 9000, "bond0", NULL, NULL },
+		{ "eth2", NET_KIND_NIC, 9000, "bond0", NULL, NULL },
+		{ "bond0", NET_KIND_BOND, 9000, NULL, NULL, NULL },
+		{ "bond0.10", NET_KIND_VLAN, 9000, "v10", NULL, NULL },
+		{ "v10", NET_KIND_BRIDGE, 9000, NULL, "10.1.1.1/24", NULL },
+	};
+	struct net_snapshot *s = snap(k, ELEMENTSOF(k));
+	struct net_dev *b = dev_of(s, "bond0"), *v = dev_of(s, "bond0.10"), *e = dev_of(s, "eth0");
+
+	b->ports = calloc(2, sizeof(char *));
+	b->ports[0] = strdup("eth1");
+	b->ports[1] = strdup("eth2");
+	b->n_ports = 2;
+	b->opts = calloc(1, sizeof(*b->opts));
+	b->opts[0] = (struct net_opt){ strdup("mode"), strdup("1") };
+	b->n_opts = 1;
+	v->vlan_id = 10;
+	snprintf(v->vlan_base, sizeof(v->vlan_base), "bond0");
+	e->addrs = calloc(1, sizeof(*e->addrs));
+	e->addrs[0] = (struct net_addr){ .family = AF_INET6, .addr = "fd00::1", .prefixlen = 64 };
+	e->n_addrs = 1;
+	return s;
+}
+
+/* The drifted entries ("bond0 v10 ...") and the reasons of DRIFT_CONF against s. */
+static void expect_drift(struct net_snapshot *s, const char *entries, const char *why_part)
+{
+	struct netconf c = { 0 }, r = { 0 }, empty = { 0 }, got = { 0 };
+	struct vd_error err = { 0 };
+	char names[128] = "";
+	_cleanup_(util_buf_reset) struct util_buf buf = UTIL_BUF_INIT;
+
+	assert_int_equal(req(&r, DRIFT_CONF, &err), 0);
+	assert_int_equal(netconf_merge(&empty, &r, &c, &err), 0);
+	assert_int_equal(netconf_drift(s, &c, &got, &buf, &err), 0);
+	const char *why = util_buf_cstr(&buf);
+	for (size_t i = 0; i < got.n_bonds; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 names[0] ? " " : "", got.bonds[i].name);
+	for (size_t i = 0; i < got.n_nets; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 names[0] ? " " : "", got.nets[i].name);
+	if (strcmp(names, entries) || !strstr(why, why_part))
+		fail_msg("want '%s' (%s)\n got '%s' (%s)", entries, why_part, names, why);
+	netconf_free(&c);
+	netconf_free(&r);
+	netconf_free(&got);
+	net_snapshot_unref(s);
+}
+
+static void test_drift(void **state)
+{
+	(void)state;
+	struct net_snapshot *s;
+
+	expect_drift(drift_kernel(), "", "");
+	s = drift_kernel();
+	dev_of(s, "v10")->mtu = 1500;
+	expect_drift(s, "v10", "network 'v10': 'v10' mtu 1500, configured 9000");
+	s = drift_kernel();
+	free(dev_of(s, "bond0")->opts[0].value);
+	dev_of(s, "bond0")->opts[0].value = strdup("4");
+	expect_drift(s, "bond0 v10", "bond 'bond0': mode 4, configured 1; network 'v10': its bond");
+	s = drift_kernel();
+	dev_of(s, "eth2")->master_name[0] = '\0';
+	expect_drift(s, "bond0 v10", "bond 'bond0': 'eth2' not a slave");
+	s = drift_kernel();
+	dev_of(s, "bond0.10")->vlan_id = 11;
+	expect_drift(s, "v10", "network 'v10': 'bond0.10' is not VLAN 10 on 'bond0'");
+	s = drift_kernel();
+	dev_of(s, "bond0.10")->master_name[0] = '\0';
+	expect_drift(s, "v10", "'bond0.10' not a port of the bridge");
+	s = drift_kernel();
+	dev_of(s, "v10")->kind = NET_KIND_NIC;
+	expect_drift(s, "v10", "'v10' is not a bridge");
+	s = drift_kernel();
+	snprintf(dev_of(s, "v10")->addrs[0].addr, INET6_ADDRSTRLEN, "10.1.1.2");
+	expect_drift(s, "v10", "address 10.1.1.1 missing on 'v10'");
+	s = drift_kernel();
+	dev_of(s, "eth0")->n_addrs = 0;
+	expect_drift(s, "m", "network 'm': address fd00::1 missing on 'eth0'");
+	/* the untagged bridgeless network's NIC may carry a larger MTU, not a smaller one */
+	s = drift_kernel();
+	dev_of(s, "eth0")->mtu = 9000;
+	expect_drift(s, "", "");
+	s = drift_kernel();
+	dev_of(s, "eth0")->mtu = 1400;
+	expect_drift(s, "m", "'eth0' mtu 1400, configured 1500");
+}
+
+static void test_drift_host_qos(void **state)
+{
+	(void)state;
+	static const struct fdev k[] = {
+		{ "eth0", NET_KIND_NIC, 0, NULL, NULL, NULL },
+		{ "eth0.10", NET_KIND_VLAN, 0, "q", NULL, NULL },
+		{ "q", NET_KIND_BRIDGE, 0, NULL, NULL, NULL },
+	};
+	struct netconf c = { 0 }, r = { 0 }, empty = { 0 }, got = { 0 };
+	struct vd_error err = { 0 };
+
+	assert_int_equal(req(&r, "net q nic=eth0 vlan=10 hostQos=ls:0,0,50+ul:0,0,2000000", &err), 0);
+	assert_int_equal(netconf_merge(&empty, &r, &c, &err), 0);
+	for (int variant = 0; variant < 3; variant++) {
+		struct net_snapshot *s = snap(k, ELEMENTSOF(k));
+		struct net_dev *v = dev_of(s, "eth0.10"), *e = dev_of(s, "eth0");
+		v->vlan_id = 10;
+		snprintf(v->vlan_base, sizeof(v->vlan_base), "eth0");
+		if (variant > 0) {   /* 1: as configured (bytes/s); 2: ul changed by tc */
+			e->tc_classes = calloc(1, sizeof(*e->tc_classes));
+			e->tc_classes[0] = (struct net_tc_class){ .minor = 10, .c = {
+				{ true, 0, 0, 6 }, { true, 0, 0, variant == 1 ? 250000 : 375000 } } };
+			e->n_tc_classes = 1;
+		}
+		_cleanup_(util_buf_reset) struct util_buf buf = UTIL_BUF_INIT;
+		assert_int_equal(netconf_drift(s, &c, &got, &buf, &err), 0);
+		const char *why = util_buf_cstr(&buf);
+		assert_int_equal(got.n_nets, variant == 1 ? 0 : 1);
+		if (variant == 2)
+			assert_non_null(strstr(why, "hostQos on 'eth0' is 'ls:0,0,50 ul:0,0,3000000', "
+					       "configured 'ls:0,0,50 ul:0,0,2000000'"));
+		netconf_free(&got);
+		net_snapshot_unref(s);
+	}
+	netconf_free(&c);
+	netconf_free(&r);
 }
 
 static void test_format_parse_roundtrip(void **state)
@@ -538,6 +729,9 @@ int main(void)
 		cmocka_unit_test(test_plan_dhcp),
 		cmocka_unit_test(test_host_qos),
 		cmocka_unit_test(test_plan_host_qos),
+		cmocka_unit_test(test_qos_from_kernel),
+		cmocka_unit_test(test_drift),
+		cmocka_unit_test(test_drift_host_qos),
 		cmocka_unit_test(test_format_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 	};

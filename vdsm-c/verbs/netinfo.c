@@ -123,7 +123,7 @@ static xmlrpc_value *bond(xmlrpc_env *env, const struct net_dev *d)
 	return st;
 }
 
-/* hostQos as the manager sent it: {out: {ls|ul|rt: {m1, d, m2}}} (bit/s, µs). */
+/* hostQos on the wire: {out: {ls|ul|rt: {m1, d, m2}}} (bit/s, µs). */
 static xmlrpc_value *host_qos(xmlrpc_env *env, const struct netqos *q)
 {
 	xmlrpc_value *top = rpc_struct_new(env), *out = rpc_struct_new(env);
@@ -182,8 +182,19 @@ static xmlrpc_value *network(xmlrpc_env *env, const struct netconf_net *n,
 	dev.dhcpv4 |= n->dhcpv4;
 	dev.dhcpv6 |= n->dhcpv6;
 	rpc_set_bool(env, st, "ipv6autoconf", n->ipv6autoconf);
-	if (n->qos.set)
-		rpc_set_take(env, st, "hostQos", host_qos(env, &n->qos));
+	/* hostQos as the kernel has it: the VLAN network's class 1389:<tag>, the untagged
+	 * shaped network's default class 1389:1388, on the NIC or bond */
+	const struct net_dev *bd = s ? net_snapshot_find(s, base) : NULL;
+	const struct net_tc_class *k = NULL;
+	if (n->vlan >= 0)
+		k = net_dev_tc_class(bd, netshape_minor(n->vlan));
+	else if (n->qos.set)
+		k = net_dev_tc_class(bd, NETSHAPE_DEFAULT);
+	struct netqos kq = { 0 };
+	if (k)
+		netqos_from_kernel(k, &n->qos, &kq);
+	if (kq.set)
+		rpc_set_take(env, st, "hostQos", host_qos(env, &kq));
 	common_keys(env, st, &dev, cfg);
 	return st;
 }

@@ -141,8 +141,13 @@ static int qos_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 	return netconf_net_set(n, "hostQos", text, err);
 }
 
-static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
-		     struct vd_error *err)
+/* One attribute key = v of a network or bond entry; 0 or -1 with err. */
+typedef int attr_fn(void *obj, const char *key, xmlrpc_value *v, xmlrpc_env *env,
+		    struct vd_error *err);
+
+/* Every member of the entry struct st of what ("network"/"bond") name through fn. */
+static int each_attr(const char *what, const char *name, xmlrpc_value *st, attr_fn *fn,
+		     void *obj, xmlrpc_env *env, struct vd_error *err)
 {
 	int size = xmlrpc_struct_size(env, st);
 
@@ -153,21 +158,10 @@ static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 		if (env->fault_occurred)
 			break;
 		xmlrpc_read_string(env, k, &key);
-		int r = 0;
-		if (env->fault_occurred) {
-			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bad attribute name",
-					 n->name);
-		} else if (!strcmp(key, "custom")) {
-			r = custom_attrs(n, v, env, err);
-		} else if (!strcmp(key, "hostQos")) {
-			r = qos_attrs(n, v, env, err);
-		} else {
-			_cleanup_free_ char *s = attr_string(v);
-			r = s ? netconf_net_set(n, key, s, err) :
-				vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': attribute "
-					     "'%.32s' is not supported by this agent or has a bad type",
-					     n->name, key);
-		}
+		int r = env->fault_occurred ?
+			vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s '%s': bad attribute name",
+				     what, name) :
+			fn(obj, key, v, env, err);
 		free((char *)key);
 		xmlrpc_DECREF(k);
 		xmlrpc_DECREF(v);
@@ -175,58 +169,54 @@ static int net_attrs(struct netconf_net *n, xmlrpc_value *st, xmlrpc_env *env,
 			return -1;
 	}
 	if (env->fault_occurred)
-		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': bad attributes",
-				    n->name);
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "%s '%s': bad attributes", what,
+				    name);
 	return 0;
 }
 
-static int bond_attrs(struct netconf_bond *b, xmlrpc_value *st, xmlrpc_env *env,
-		      struct vd_error *err)
+static int net_attr(void *obj, const char *key, xmlrpc_value *v, xmlrpc_env *env,
+		    struct vd_error *err)
 {
-	int size = xmlrpc_struct_size(env, st);
+	struct netconf_net *n = obj;
 
-	for (int i = 0; i < size && !env->fault_occurred; i++) {
-		xmlrpc_value *k = NULL, *v = NULL;
-		const char *key = NULL;
-		xmlrpc_struct_read_member(env, st, (unsigned)i, &k, &v);
-		if (env->fault_occurred)
-			break;
-		xmlrpc_read_string(env, k, &key);
-		int r = 0;
-		if (env->fault_occurred) {
-			r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': bad attribute name",
-					 b->name);
-		} else if (!strcmp(key, "nics")) {
-			int n = xmlrpc_value_type(v) == XMLRPC_TYPE_ARRAY ? xmlrpc_array_size(env, v) : -1;
-			if (n < 0)
-				r = vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': nics: not an "
-						 "array", b->name);
-			b->seen |= NETCONF_A_NICS;
-			for (int j = 0; j < n && r == 0; j++) {
-				xmlrpc_value *item = NULL;
-				xmlrpc_array_read_item(env, v, (unsigned)j, &item);
-				_cleanup_free_ char *s = item ? rpc_to_string(item) : NULL;
-				r = s ? netconf_bond_add_nic(b, s, err) :
-					vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': nics: "
-						     "item %d is not a string", b->name, j);
-				if (item)
-					xmlrpc_DECREF(item);
-			}
-		} else {
-			_cleanup_free_ char *s = attr_string(v);
-			r = s ? netconf_bond_set(b, key, s, err) :
-				vd_error_set(err, VD_ERR_NET_BAD_BONDING, "bond '%s': attribute "
-					     "'%.32s' has a bad type", b->name, key);
-		}
-		free((char *)key);
-		xmlrpc_DECREF(k);
-		xmlrpc_DECREF(v);
-		if (r < 0)
-			return -1;
+	if (!strcmp(key, "custom"))
+		return custom_attrs(n, v, env, err);
+	if (!strcmp(key, "hostQos"))
+		return qos_attrs(n, v, env, err);
+	_cleanup_free_ char *s = attr_string(v);
+	return s ? netconf_net_set(n, key, s, err) :
+		   vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "network '%s': attribute '%.32s' is "
+				"not supported by this agent or has a bad type", n->name, key);
+}
+
+static int bond_attr(void *obj, const char *key, xmlrpc_value *v, xmlrpc_env *env,
+		     struct vd_error *err)
+{
+	struct netconf_bond *b = obj;
+	int r = 0;
+
+	if (strcmp(key, "nics")) {
+		_cleanup_free_ char *s = attr_string(v);
+		return s ? netconf_bond_set(b, key, s, err) :
+			   vd_error_set(err, VD_ERR_NET_BAD_BONDING, "bond '%s': attribute '%.32s' "
+					"has a bad type", b->name, key);
 	}
-	if (env->fault_occurred)
-		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': bad attributes", b->name);
-	return 0;
+	int n = xmlrpc_value_type(v) == XMLRPC_TYPE_ARRAY ? xmlrpc_array_size(env, v) : -1;
+	if (n < 0)
+		return vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': nics: not an array",
+				    b->name);
+	b->seen |= NETCONF_A_NICS;
+	for (int j = 0; j < n && r == 0; j++) {
+		xmlrpc_value *item = NULL;
+		xmlrpc_array_read_item(env, v, (unsigned)j, &item);
+		_cleanup_free_ char *s = item ? rpc_to_string(item) : NULL;
+		r = s ? netconf_bond_add_nic(b, s, err) :
+			vd_error_set(err, VD_ERR_NET_BAD_PARAMS, "bond '%s': nics: item %d is not "
+				     "a string", b->name, j);
+		if (item)
+			xmlrpc_DECREF(item);
+	}
+	return r;
 }
 
 /* networks or bondings: name → struct. */
@@ -251,12 +241,12 @@ static int read_entries(xmlrpc_value *top, bool bonds, struct netconf *req, xmlr
 			struct netconf_bond *b;
 			r = netconf_add_bond(req, name, &b, err);
 			if (r == 0)
-				r = bond_attrs(b, v, env, err);
+				r = each_attr("bond", b->name, v, bond_attr, b, env, err);
 		} else {
 			struct netconf_net *n;
 			r = netconf_add_net(req, name, &n, err);
 			if (r == 0)
-				r = net_attrs(n, v, env, err);
+				r = each_attr("network", n->name, v, net_attr, n, env, err);
 		}
 		free((char *)name);
 		xmlrpc_DECREF(k);

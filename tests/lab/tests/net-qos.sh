@@ -87,3 +87,57 @@ lab_check "remove: code 0" code_is 0
 lab_check "remove: no hfsc, no class, no filter: as before the test" [ "$(tcstate)" = "$empty" ]
 lab_check "remove: no hfsc left" sh -c '! tc qdisc show dev labnic0 | grep -q hfsc'
 [ "$created" != "$empty" ] || lab_die "tc state did not change at all"
+
+# 6. an untagged network with hostQos next to a VLAN network on the same NIC: the
+#    untagged one owns the default class 1389:1388 (its curves, VDSM's non-VLAN class),
+#    the VLAN network keeps its class and filter; its removal gives the default class
+#    back to the largest-ls rule
+setup '{"q10": {"nic": "labnic0", "vlan": "10", "hostQos": {"out": {"ls": {"m2": 50}, "ul": {"m2": 2000000}}}}, "q0": {"nic": "labnic0", "hostQos": {"out": {"ls": {"m2": 8000000}, "ul": {"m2": 16000000}}}}}'
+lab_check "untagged: code 0" code_is 0
+tcstate >&2
+lab_check "untagged: root hfsc 1389: default 1388" has '^qdisc hfsc 1389: root .*default 1388'
+lab_check "untagged: default class 1389:1388 has the untagged network's ls and ul" \
+	has '^class hfsc 1389:1388 parent 1389: leaf 1388: ls m1 0bit d 0us m2 8Mbit ul m1 0bit d 0us m2 16Mbit *$'
+lab_check "untagged: VLAN class 1389:a kept" \
+	has '^class hfsc 1389:a parent 1389: leaf a: ls m1 0bit d 0us m2 48bit ul m1 0bit d 0us m2 2Mbit *$'
+lab_check "untagged: filter vlan 10 → 1389:a" has 'flowid 1389:a'
+lab_check "untagged: labnic0 is the port of bridge q0" \
+	[ "$(basename "$(readlink /sys/class/net/labnic0/master)")" = q0 ]
+lab_call getVdsCapabilities >"$LAB_TMP/caps.json"
+lab_check "untagged: caps networks.q0.hostQos" python3 - "$LAB_TMP/caps.json" <<'PY'
+import json, sys
+q = json.load(open(sys.argv[1]))["info"]["networks"]["q0"]["hostQos"]
+want = {"out": {"ls": {"m1": 0, "d": 0, "m2": 8000000}, "ul": {"m1": 0, "d": 0, "m2": 16000000}}}
+assert q == want, q
+PY
+setup '{"q0": {"remove": "true"}}'
+lab_check "untagged removed: code 0" code_is 0
+lab_check "untagged removed: default class back to the largest VLAN ls" \
+	has '^class hfsc 1389:1388 parent 1389: leaf 1388: ls m1 0bit d 0us m2 48bit *$'
+lab_check "untagged removed: VLAN class kept" has '^class hfsc 1389:a parent 1389: '
+setup '{"q10": {"remove": "true"}}'
+lab_check "all removed: as before the test" [ "$(tcstate)" = "$empty" ]
+
+# 7. capabilities report the kernel's classes, not the configuration: a class changed
+#    behind the agent's back (tc) shows as the kernel has it (bit/s = 8 × the kernel's
+#    bytes/s); a curve still equal to what the configuration maps to shows as sent
+#    (ls 50 bit/s is 6 bytes/s in the kernel). netConfigDirty compares the persisted
+#    running and safe files only: unchanged.
+setup '{"q10": {"nic": "labnic0", "vlan": "10", "hostQos": {"out": {"ls": {"m2": 50}, "ul": {"m2": 2000000}}}}}'
+lab_check "drift: code 0" code_is 0
+lab_call getVdsCapabilities >"$LAB_TMP/caps0.json"
+tc class change dev labnic0 parent 1389: classid 1389:a hfsc ls m2 48bit ul m2 3Mbit
+lab_check "drift: tc shows ul 3Mbit" has '^class hfsc 1389:a parent 1389: leaf a: ls m1 0bit d 0us m2 48bit ul m1 0bit d 0us m2 3Mbit'
+lab_call getVdsCapabilities >"$LAB_TMP/caps.json"
+lab_check "drift: caps report the kernel's ul, the configured ls" python3 - "$LAB_TMP/caps0.json" "$LAB_TMP/caps.json" <<'PY'
+import json, sys
+before = json.load(open(sys.argv[1]))["info"]
+after = json.load(open(sys.argv[2]))["info"]
+assert before["networks"]["q10"]["hostQos"]["out"]["ul"]["m2"] == 2000000, before["networks"]["q10"]
+q = after["networks"]["q10"]["hostQos"]
+want = {"out": {"ls": {"m1": 0, "d": 0, "m2": 50}, "ul": {"m1": 0, "d": 0, "m2": 3000000}}}
+assert q == want, q
+assert before["netConfigDirty"] == after["netConfigDirty"], (before["netConfigDirty"], after["netConfigDirty"])
+PY
+setup '{"q10": {"remove": "true"}}'
+lab_check "drift: removed, as before the test" [ "$(tcstate)" = "$empty" ]
