@@ -120,6 +120,8 @@ static const struct conf_key keys[] = {
 	INT("vars", migration_create_timeout, 1, 86400, "600"),
 	INT("vars", migration_retry_timeout, 1, 3600, "10"),
 	INT("vars", migration_max_cpu_load, 0, 100, "80"),
+	INT("vars", migration_dest_ping_interval, 0, 3600, "5"),
+	INT("vars", migration_dest_ping_timeout, 1, 86400, "30"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 

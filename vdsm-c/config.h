@@ -90,6 +90,8 @@ struct vd_config {
 	int migration_create_timeout;    /* s for the destination's migrationCreate */
 	int migration_retry_timeout;     /* s before migrationCreate again after 82 */
 	int migration_max_cpu_load;      /* % host CPU with an incoming VM added (0 = no check) */
+	int migration_dest_ping_interval; /* s between pings of the destination agent (0 = off) */
+	int migration_dest_ping_timeout; /* s without an answer from it → abort the migration */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

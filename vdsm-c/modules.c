@@ -145,10 +145,13 @@ static int migration_module_start(void)
 		.monitor_interval = c->migration_monitor_interval,
 		.create_timeout = c->migration_create_timeout,
 		.retry_timeout = c->migration_retry_timeout,
+		.dest_ping_interval = c->migration_dest_ping_interval,
+		.dest_ping_timeout = c->migration_dest_ping_timeout,
 		.tls = c->ssl,
 		.cert_file = mig_cert, .key_file = mig_key, .ca_file = mig_ca,
 		.dest_create = verbs_migration_dest_create,
 		.dest_destroy = verbs_migration_dest_destroy,
+		.dest_ping = verbs_migration_dest_ping,
 	};
 	return migration_start(&o);
 }

@@ -139,6 +139,7 @@ struct vm_meta {
 	struct vm_dev_info *devs;
 	size_t n_devs;
 	/* From state files only: */
+	bool incoming;          /* written in `Migration Destination` (not resumed here yet) */
 	bool has_exit;
 	int exit_code, exit_reason;
 	char *exit_message;
