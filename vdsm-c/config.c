@@ -107,6 +107,7 @@ static const struct conf_key keys[] = {
 	/* Live migration (API.md §6) */
 	INT("vars", max_incoming_migrations, 1, 64, "2"),
 	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),
+	INT("vars", migration_incoming_start_timeout, 0, 86400, "120"),
 	INT("vars", max_outgoing_migrations, 1, 64, "2"),
 	/* tls: qemu+tls:// with the host certificates (as VDSM); tcp: qemu+tcp:// (labs) */
 	STR("vars", migration_transport, "tls"),

@@ -78,6 +78,7 @@ struct vd_config {
 	/* Live migration (vdsm-c/migration) */
 	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */
 	int migration_destination_timeout; /* s an incoming VM waits to be resumed here */
+	int migration_incoming_start_timeout; /* s for its libvirt domain to appear (0 = none) */
 	int max_outgoing_migrations;     /* concurrent outgoing (migrate → 82 beyond) */
 	char migration_transport[8];     /* tls | tcp: destination libvirt URI scheme */
 	int migration_max_bandwidth;     /* MiB/s when migrate gives no maxBandwidth */

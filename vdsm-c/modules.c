@@ -129,6 +129,7 @@ static int migration_module_start(void)
 		.host_root = vd_rt.host_root,
 		.max_incoming = c->max_incoming_migrations,
 		.destination_timeout = c->migration_destination_timeout,
+		.incoming_start_timeout = c->migration_incoming_start_timeout,
 		.host_mem_reserve = c->host_mem_reserve,
 		.guest_ram_overhead = c->guest_ram_overhead,
 		.max_cpu_load = c->migration_max_cpu_load,

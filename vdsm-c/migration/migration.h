@@ -50,6 +50,7 @@ struct migration_opts {
 	const char *host_root;        /* prefix of /proc, /sys reads ("" = /) */
 	int max_incoming;             /* vars.max_incoming_migrations */
 	int destination_timeout;      /* vars.migration_destination_timeout, seconds */
+	int incoming_start_timeout;   /* vars.migration_incoming_start_timeout, s; 0 = none */
 	int host_mem_reserve;         /* vars.host_mem_reserve, MiB */
 	int guest_ram_overhead;       /* vars.guest_ram_overhead, MiB */
 	int max_cpu_load;             /* vars.migration_max_cpu_load, percent; 0 = no check */

@@ -100,12 +100,25 @@ static void read_devices(struct vm *vm)
 		virConnectClose(c);
 }
 
+/* True when libvirt has a domain with the VM's UUID (or cannot be asked). */
+static bool has_domain(const char *id)
+{
+	virConnectPtr c = vm_conn_get();
+	if (!c)
+		return true;   /* unknown: not a reason to give up */
+	virDomainPtr dom = virDomainLookupByUUIDString(c, id);
+	bool found = dom != NULL || vm_virt_error_code() != VIR_ERR_NO_DOMAIN;
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(c);
+	return found;
+}
+
 /* Timeout: nothing half-migrated stays in libvirt; the VM is Down, reason 8. */
-static void give_up(struct vm *vm, int timeout)
+static void give_up(struct vm *vm, const char *msg)
 {
 	virConnectPtr c = vm_conn_get();
 	virDomainPtr dom = c ? virDomainLookupByUUIDString(c, vm->id) : NULL;
-	char msg[128];
 
 	if (dom) {
 		if (virDomainDestroy(dom) < 0)
@@ -115,7 +128,6 @@ static void give_up(struct vm *vm, int timeout)
 	}
 	if (c)
 		virConnectClose(c);
-	snprintf(msg, sizeof(msg), "VM failed to migrate: not resumed here within %d s", timeout);
 	pthread_mutex_lock(&vm->lock);
 	bool save = vm->status == VM_ST_MIGRATION_DESTINATION &&
 		    vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_MIGRATION_FAILED, msg);
@@ -124,10 +136,14 @@ static void give_up(struct vm *vm, int timeout)
 		vm_state_save(vm);
 }
 
-enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*cancelled)(void))
+enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, int start_timeout,
+					 bool (*cancelled)(void))
 {
 	_cleanup_(vm_unrefp) struct vm *vm = vm_registry_find(id);
 	struct timespec deadline, slice;
+	double start_by = util_now_monotonic() + start_timeout;
+	bool started = start_timeout <= 0;   /* libvirt's incoming domain seen */
+	char msg[128];
 
 	if (!vm)
 		return VM_INCOMING_FAILED;
@@ -140,6 +156,24 @@ enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*can
 		if (cancelled && cancelled()) {
 			pthread_mutex_unlock(&vm->lock);
 			return VM_INCOMING_CANCELLED;
+		}
+		if (!started && util_now_monotonic() >= start_by) {
+			/* The source calls libvirt right after migrationCreate, whose first step
+			 * here defines the incoming domain: none by now means the source never
+			 * started (its agent died in between, say), and nobody will. */
+			pthread_mutex_unlock(&vm->lock);
+			started = has_domain(id);
+			if (!started) {
+				log_err("VM %s: no incoming domain %d s after migrationCreate; cleaning up",
+					id, start_timeout);
+				snprintf(msg, sizeof(msg),
+					 "VM failed to migrate: the source did not start it within %d s",
+					 start_timeout);
+				give_up(vm, msg);
+				return VM_INCOMING_TIMEOUT;
+			}
+			pthread_mutex_lock(&vm->lock);
+			continue;
 		}
 		/* Wake up every second anyway: vm_destroy() forgets the VM without a signal. */
 		clock_gettime(CLOCK_REALTIME, &slice);
@@ -162,7 +196,8 @@ enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*can
 	if (st == VM_ST_MIGRATION_DESTINATION) {
 		log_err("VM %s: incoming migration did not finish within %d s; cleaning up", id,
 			timeout);
-		give_up(vm, timeout);
+		snprintf(msg, sizeof(msg), "VM failed to migrate: not resumed here within %d s", timeout);
+		give_up(vm, msg);
 		return VM_INCOMING_TIMEOUT;
 	}
 	read_devices(vm);
