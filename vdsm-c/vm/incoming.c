@@ -17,62 +17,13 @@ int vm_incoming_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error 
 	_cleanup_(vm_conf_freep) struct vm_conf *conf = c;
 	_cleanup_(vm_unrefp) struct vm *vm = NULL;
 
-	if (vm_conf_assign_targets(conf, err) < 0)
+	if (vm_admit(conf, err) < 0 ||
+	    vm_admit_register(conf, VM_ST_MIGRATION_DESTINATION, util_now_real(), &vm, err) < 0)
 		return -1;
-	_cleanup_(vm_unrefp) struct vm *known = vm_registry_find(conf->id);
-	if (known)
-		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
-				    conf->id);
-	bool test_driver = strcmp(vm_domain_type_for(conf), "test") == 0;
-	if (!test_driver && (vm_resolve_drives(conf, err) < 0 || vm_check_host(conf, err) < 0))
-		return -1;
-	virConnectPtr lc = vm_conn_get();
-	if (!lc)
-		return vd_error_set(err, VD_ERR_CREATEERR,
-				    "Error creating the requested VM: no connection to libvirt");
-	virDomainPtr other = virDomainLookupByUUIDString(lc, conf->id);
-	virConnectClose(lc);
-	if (other) {
-		virDomainFree(other);
-		return vd_error_set(err, VD_ERR_EXIST,
-				    "Virtual machine already exists: libvirt runs a domain with UUID '%s'",
-				    conf->id);
-	}
-
-	vm = vm_obj_new(conf->id);
-	if (!vm)
-		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
-	vm->name = strdup(conf->name ? conf->name : conf->id);
-	vm->mem_mib = conf->mem_mib;
-	vm->vcpus = conf->vcpus;
-	vm->kvm_enable = conf->kvm_enable;
-	vm->acpi = conf->acpi;
-	vm->time_offset = conf->time_offset;
-	vm->conf_blob = TAKE_PTR(conf->conf_blob);
-	vm->start_time = util_now_real();
-	vm_set_devs_locked(vm, NULL, 0);
-	pthread_mutex_lock(&vm->lock);
-	vm_set_status_locked(vm, VM_ST_MIGRATION_DESTINATION);
-	pthread_mutex_unlock(&vm->lock);
-	if (vm_registry_add(vm) < 0)
-		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
-				    conf->id);
-	_cleanup_free_ char *state_path = NULL;
-	int r = vm_state_write(vm, &state_path);
-	if (r < 0) {
-		vm_forget(vm);
-		return vd_error_set(err, VD_ERR_CREATEERR,
-				    "Error creating the requested VM: cannot write its record %s: %s",
-				    state_path ? state_path : "", strerror(-r));
-	}
 	log_notice("VM %s ('%s'): incoming migration prepared, %lld MiB, %d vCPU, %zu NIC(s), "
 		   "%zu disk(s)", vm->id, vm->name, conf->mem_mib, conf->vcpus, conf->n_nics,
 		   conf->n_disks);
-	pthread_mutex_lock(&vm->lock);
-	snprintf(ret->id, sizeof(ret->id), "%s", vm->id);
-	ret->status = vm->status;
-	ret->status_time_ms = vm->status_time_ms;
-	pthread_mutex_unlock(&vm->lock);
+	vm_brief_of(vm, ret);
 	return 0;
 }
 

@@ -181,10 +181,18 @@ const char *vm_virt_error(void);
 int vm_virt_error_code(void);
 
 /* ---- lifecycle.c ---- */
-/* Host-side checks of a request (bridges, disk paths, kernel/initrd; API.md §5.2). */
-int vm_check_host(struct vm_conf *c, struct vd_error *err) _wur_;
-/* Drive sources through vm_opts.drive_resolve (lifecycle.c). */
-int vm_resolve_drives(struct vm_conf *c, struct vd_error *err) _wur_;
+/* The checks of a new VM, for create and an incoming migration alike: device targets
+ * assigned, no VM with its id here (4), conf->domain_type set, drives resolved through
+ * vm_opts.drive_resolve and the host-side checks (bridges, disk paths, kernel/initrd;
+ * API.md §5.2) unless libvirt's test driver, no libvirt domain with its UUID (4). */
+int vm_admit(struct vm_conf *conf, struct vd_error *err) _wur_;
+/* Registers conf as a new VM in status st (WAIT_FOR_LAUNCH: starting) and writes its
+ * record before anything else happens; *ret = a reference. Takes conf's conf_blob and
+ * drive ids. On any error nothing is left registered. */
+int vm_admit_register(struct vm_conf *conf, enum vm_status st, double start_time,
+		      struct vm **ret, struct vd_error *err) _wur_;
+/* The reply of create/migrationCreate: id, status, status time. */
+void vm_brief_of(struct vm *vm, struct vm_brief *ret);
 /* kvm | qemu | test for c (vars.vm_domain_type, kvmEnable). */
 const char *vm_domain_type_for(const struct vm_conf *c);
 /* Waits up to timeout seconds for running starter threads (module stop). */
