@@ -653,6 +653,10 @@ class KillTest(unittest.TestCase):
         vid = p["vmId"]
         self.vm_ids.append(vid)
         wait_for(lambda: vm_status(a.agent, vid) == "Up", 90, "VM Up on A")
+        # booted (its /init prints heartbeats) before it migrates: a TCG guest migrated
+        # in the middle of its kernel's boot stayed silent on B (the old flake of this
+        # class: no ping answer on B, an empty console)
+        wait_for(lambda: hosts.heartbeat(vid) > 0, 90, "guest booted on A", step=0.5)
         r = a.agent.call("migrate", {"vmId": vid, "dst": "%s:%d" % (b.addr, b.agent.port),
                                      "maxBandwidth": "1"})
         self.assertEqual(r["status"]["code"], 0, r["status"])
@@ -717,9 +721,9 @@ class KillTest(unittest.TestCase):
         self.assertEqual(b.agent.call("list")["vmList"], [])
         self.assertRegex(b.agent.log(), r"recovery: VM %s: incoming migration did not complete "
                          r"here; dropping its record" % vid)
-        # The guest never left A and was never paused: it answers at once unless this
-        # shared machine starves its TCG vCPU, hence a generous bound.
-        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(21)), 120, "guest alive on A")
+        # The guest never left A and was never paused: it answers at once (a generous
+        # bound for a loaded machine).
+        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(21)), 90, "guest alive on A")
         self.assertEqual(self.where(vid), ("Up", None, True, False))
         print("\n    destination agent killed: %s" % s["status"]["message"])
 
@@ -750,10 +754,13 @@ class KillTest(unittest.TestCase):
         self.assertEqual(len(nics), 1)
         self.assertEqual(macs(b.dumpxml(vid)), [nics[0]["macAddr"]])
         self.assertNotIn(vid, all_domains(a))
-        # After the switchover the TCG guest answers again once its vCPU gets time; under
-        # the load of several engineers' tiers that took over 60 s once: a generous bound
-        # (liveness is the point here, not the time).
-        wait_for(lambda: hosts.answers_ping(hosts.guest_ip(23)), 180, "guest alive on B")
+        # Liveness after the switchover; the bound is generous for a loaded machine (the
+        # other tests see answers within seconds), not a speed requirement.
+        try:
+            wait_for(lambda: hosts.answers_ping(hosts.guest_ip(23)), 90, "guest alive on B")
+        except AssertionError:
+            print(hosts.diag(vid))
+            raise
         print("\n    destination agent restarted in time: B reported %r after its restart; %s"
               % (st_b, s["status"]))
 
@@ -801,6 +808,7 @@ class KillTest(unittest.TestCase):
                 r = a.agent.call("create", p)
                 self.assertEqual(r["status"]["code"], 0, r["status"])
                 wait_for(lambda: vm_status(a.agent, vid) == "Up", 90, "VM Up on A")
+                wait_for(lambda: hosts.heartbeat(vid) > 0, 90, "guest booted on A", step=0.5)
                 r = a.agent.call("migrate", {"vmId": vid,
                                              "dst": "%s:%d" % (b.addr, b.agent.port),
                                              "maxBandwidth": "32"})
@@ -832,10 +840,14 @@ class KillTest(unittest.TestCase):
                 self.assertEqual((vid in running_domains(a), vid in running_domains(b)),
                                  (host == "A", host == "B"))
                 self.assertNotIn(vid, all_domains(other))
-                # the guest runs (liveness, not only the API): a TCG guest on this shared
-                # machine may need long after a switchover, hence the bound
-                wait_for(lambda: hosts.answers_ping(hosts.guest_ip(n)), 180,
-                         "guest alive on %s" % host)
+                # the guest runs (liveness, not only the API); a generous bound for a
+                # loaded machine, not a speed requirement
+                try:
+                    wait_for(lambda: hosts.answers_ping(hosts.guest_ip(n)), 90,
+                             "guest alive on %s" % host)
+                except AssertionError:
+                    print(hosts.diag(vid))
+                    raise
                 st_other = other.agent.call("getVmStats", vid)
                 why = (st_other["statsList"][0].get("exitReason")
                        if st_other["status"]["code"] == 0 else None)
