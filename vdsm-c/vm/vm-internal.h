@@ -58,6 +58,7 @@ struct vm {
 	int exit_code, exit_reason;
 	char *exit_message;
 	bool starting;                   /* the starter thread runs virDomainCreateXML */
+	int missing;                     /* samples in a row without its domain (sampler) */
 	bool destroy_requested;          /* destroy() in progress: STOPPED = admin shutdown */
 	bool removed;                    /* out of the registry */
 	enum vm_status pre_migration;    /* status to return to when an outgoing one fails */
