@@ -109,6 +109,7 @@ static const struct conf_key keys[] = {
 	/* Live migration (API.md §6) */
 	INT("vars", max_incoming_migrations, 1, 64, "2"),
 	INT("vars", migration_destination_timeout, 1, 7 * 86400, "21600"),
+	INT("vars", migration_incoming_start_timeout, 0, 86400, "120"),
 	INT("vars", max_outgoing_migrations, 1, 64, "2"),
 	/* tls: qemu+tls:// with the host certificates (as VDSM); tcp: qemu+tcp:// (labs) */
 	STR("vars", migration_transport, "tls"),
@@ -122,6 +123,8 @@ static const struct conf_key keys[] = {
 	INT("vars", migration_create_timeout, 1, 86400, "600"),
 	INT("vars", migration_retry_timeout, 1, 3600, "10"),
 	INT("vars", migration_max_cpu_load, 0, 100, "80"),
+	INT("vars", migration_dest_ping_interval, 0, 3600, "5"),
+	INT("vars", migration_dest_ping_timeout, 1, 86400, "30"),
 	INT("devel", startup_delay, 0, 3600, "0"),
 };
 

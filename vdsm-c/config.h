@@ -78,6 +78,7 @@ struct vd_config {
 	/* Live migration (vdsm-c/migration) */
 	int max_incoming_migrations;     /* concurrent incoming (migrationCreate → 82 beyond) */
 	int migration_destination_timeout; /* s an incoming VM waits to be resumed here */
+	int migration_incoming_start_timeout; /* s for its libvirt domain to appear (0 = none) */
 	int max_outgoing_migrations;     /* concurrent outgoing (migrate → 82 beyond) */
 	char migration_transport[8];     /* tls | tcp: destination libvirt URI scheme */
 	int migration_max_bandwidth;     /* MiB/s when migrate gives no maxBandwidth */
@@ -90,6 +91,8 @@ struct vd_config {
 	int migration_create_timeout;    /* s for the destination's migrationCreate */
 	int migration_retry_timeout;     /* s before migrationCreate again after 82 */
 	int migration_max_cpu_load;      /* % host CPU with an incoming VM added (0 = no check) */
+	int migration_dest_ping_interval; /* s between pings of the destination agent (0 = off) */
+	int migration_dest_ping_timeout; /* s without an answer from it → abort the migration */
 	/* [devel] */
 	int startup_delay;              /* seconds to stay "initialising" (tests of code 99) */
 };

@@ -130,6 +130,7 @@ static int migration_module_start(void)
 		.host_root = vd_rt.host_root,
 		.max_incoming = c->max_incoming_migrations,
 		.destination_timeout = c->migration_destination_timeout,
+		.incoming_start_timeout = c->migration_incoming_start_timeout,
 		.host_mem_reserve = c->host_mem_reserve,
 		.guest_ram_overhead = c->guest_ram_overhead,
 		.max_cpu_load = c->migration_max_cpu_load,
@@ -146,10 +147,13 @@ static int migration_module_start(void)
 		.monitor_interval = c->migration_monitor_interval,
 		.create_timeout = c->migration_create_timeout,
 		.retry_timeout = c->migration_retry_timeout,
+		.dest_ping_interval = c->migration_dest_ping_interval,
+		.dest_ping_timeout = c->migration_dest_ping_timeout,
 		.tls = c->ssl,
 		.cert_file = mig_cert, .key_file = mig_key, .ca_file = mig_ca,
 		.dest_create = verbs_migration_dest_create,
 		.dest_destroy = verbs_migration_dest_destroy,
+		.dest_ping = verbs_migration_dest_ping,
 	};
 	return migration_start(&o);
 }

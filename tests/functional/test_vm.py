@@ -7,32 +7,25 @@ The guest is Debian's kernel + a busybox initramfs built here; its serial consol
 goes to a log file (vars.vm_console_log_dir) from which the tests read what the guest
 printed (its /proc/cpuinfo flags, a READY line).
 """
-import glob
 import os
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import unittest
 import uuid
 
+import guest
+from guest import KERNELS
 from vdsmtest import Agent, Netns, TEST_TMP, private_libvirtd, veth_to, wait_for
 
-KERNELS = sorted(glob.glob("/boot/vmlinuz-*"))
-BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 BRIDGE = "vdtbr0"
 # Flags of the host that the Nehalem baseline does not have (libvirt cpu_map).
 NOT_IN_NEHALEM = ("avx", "avx2", "aes", "pclmulqdq", "xsave", "rdrand", "f16c", "fma", "movbe",
                   "bmi1", "bmi2", "smep", "erms")
 
-INIT = r"""#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-echo VDSMTEST-CPUINFO-BEGIN
+INIT = guest.INIT_HEAD + r"""echo VDSMTEST-CPUINFO-BEGIN
 grep -m1 '^flags' /proc/cpuinfo
 echo VDSMTEST-CPUINFO-END
 echo VDSMTEST-READY
@@ -54,33 +47,11 @@ def host_flags():
     return set()
 
 
-def build_initramfs(path):
-    """A busybox-only initramfs (newc cpio, uncompressed) with the /init above."""
-    root = tempfile.mkdtemp(prefix="initramfs-", dir=TEST_TMP)
-    try:
-        for d in ("bin", "proc", "sys", "dev"):
-            os.makedirs(os.path.join(root, d))
-        shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
-        with open(os.path.join(root, "init"), "w") as f:
-            f.write(INIT)
-        os.chmod(os.path.join(root, "init"), 0o755)
-        files = subprocess.run(["find", "."], cwd=root, check=True, stdout=subprocess.PIPE).stdout
-        with open(path, "wb") as out:
-            subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files,
-                           stdout=out, check=True)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-
-
 def mac_for(n):
     return "00:1a:4a:%02x:%02x:%02x" % (os.getpid() % 256, (n >> 8) & 255, n & 255)
 
 
-@unittest.skipUnless(KERNELS and os.path.exists(BUSYBOX) and shutil.which("libvirtd")
-                     and shutil.which("qemu-system-x86_64") and os.geteuid() == 0,
-                     "needs root, libvirtd, qemu-system-x86_64, a /boot kernel and busybox")
+@unittest.skipIf(guest.missing_requirements(), guest.missing_requirements())
 class VmBase(unittest.TestCase):
     """One namespace + libvirtd + agent per class."""
 
@@ -90,7 +61,7 @@ class VmBase(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="vmtest-", dir=TEST_TMP)
         cls.kernel = KERNELS[-1]
         cls.initrd = os.path.join(cls.tmp, "initramfs.cpio")
-        build_initramfs(cls.initrd)
+        guest.build_initramfs(cls.initrd, INIT)
         cls.console_dir = os.path.join(cls.tmp, "console")
         os.makedirs(cls.console_dir)
         cls.ns = Netns("vdvm").__enter__()
@@ -145,23 +116,9 @@ class VmBase(unittest.TestCase):
     # ---- helpers ----
 
     def params(self, n=1, nics=1, disks=(), cmdline="", cpu="Nehalem", **extra):
-        vid = str(uuid.uuid4())
-        p = {
-            "vmId": vid,
-            "vmName": "vdt-%s" % vid[:8],
-            "memSize": 96,
-            "smp": "1",
-            "cpuType": cpu,
-            "emulatedMachine": "pc",
-            "kernel": self.kernel,
-            "initrd": self.initrd,
-            "kernelArgs": "console=ttyS0 quiet panic=-1 " + cmdline,
-            "devices": [],
-        }
-        for i in range(nics):
-            p["devices"].append({"type": "interface", "device": "bridge", "nicModel": "pv",
-                                 "macAddr": mac_for(n * 16 + i), "network": BRIDGE,
-                                 "deviceId": str(uuid.uuid4())})
+        p = guest.vm_params(self.kernel, self.initrd, "vdt", 96, cmdline,
+                            nics=[(mac_for(n * 16 + i), BRIDGE) for i in range(nics)],
+                            cpuType=cpu)
         for path in disks:
             p["devices"].append({"type": "disk", "device": "disk", "iface": "virtio",
                                  "format": "raw", "path": path, "deviceId": str(uuid.uuid4()),
@@ -185,11 +142,7 @@ class VmBase(unittest.TestCase):
                         timeout, "VM %s %s" % (vid, status))
 
     def console(self, vid):
-        try:
-            with open(os.path.join(self.console_dir, vid + ".log"), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return guest.console(self.console_dir, vid)
 
     def domains(self):
         r = self.lv.virsh("list", "--all", "--uuid")

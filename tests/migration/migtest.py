@@ -20,34 +20,27 @@ by both hosts, append mode) keeps counting across a migration when the guest sur
 With mig.dirty=N on its command line (vm_params(dirty_mib=N)) it also keeps rewriting N
 MiB of non-zero memory: a migration that cannot converge under a small max downtime.
 """
-import glob
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "functional"))
 
+import guest  # noqa: E402
 import vdsmtest  # noqa: E402
+from guest import BUSYBOX, KERNELS, missing_requirements  # noqa: E402,F401
 from vdsmtest import Agent, TEST_TMP, private_libvirtd  # noqa: E402
 
-KERNELS = sorted(glob.glob("/boot/vmlinuz-*"))
-BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 BRIDGE = "ovirtmgmt"
 MODULES = ("virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
            "virtio_pci", "failover", "net_failover", "virtio_net")
 
-INIT = r"""#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in %s; do insmod /lib/modules/$m.ko 2>/dev/null; done
+INIT = guest.INIT_HEAD + r"""for m in %s; do insmod /lib/modules/$m.ko 2>/dev/null; done
 ip=
 dirty=
 for a in $(cat /proc/cmdline); do case $a in mig.ip=*) ip=${a#*=} ;; mig.dirty=*) dirty=${a#*=} ;; esac; done
@@ -63,51 +56,6 @@ fi
 n=0
 while true; do n=$((n+1)); echo "MIGLAB HB $n"; sleep 1; done
 """ % " ".join(MODULES)
-
-
-def missing_requirements():
-    """Why the tier cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "needs root"
-    for prog in ("libvirtd", "virsh", "qemu-system-x86_64", "cpio", "ip"):
-        if not shutil.which(prog):
-            return "needs %s (scripts/install-deps)" % prog
-    if not KERNELS or not os.path.exists(BUSYBOX):
-        return "needs a /boot kernel and busybox"
-    return None
-
-
-def kernel_release(kernel):
-    return os.path.basename(kernel)[len("vmlinuz-"):]
-
-
-def build_initramfs(path, kernel):
-    """busybox + the virtio-net modules of kernel + /init above (newc cpio)."""
-    root = tempfile.mkdtemp(prefix="miginitrd-", dir=TEST_TMP)
-    try:
-        for d in ("bin", "proc", "sys", "dev", "lib/modules"):
-            os.makedirs(os.path.join(root, d))
-        shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
-        for m in MODULES:
-            src = subprocess.run(["modinfo", "-k", kernel_release(kernel), "-n", m], check=True,
-                                 stdout=subprocess.PIPE, text=True).stdout.strip()
-            dst = os.path.join(root, "lib", "modules", m + ".ko")
-            if src.endswith(".xz"):
-                with open(dst, "wb") as out:
-                    subprocess.run(["xz", "-dc", src], stdout=out, check=True)
-            elif src.endswith(".zst"):
-                subprocess.run(["zstd", "-qdf", src, "-o", dst], check=True)
-            else:
-                shutil.copy(src, dst)
-        with open(os.path.join(root, "init"), "w") as f:
-            f.write(INIT)
-        os.chmod(os.path.join(root, "init"), 0o755)
-        files = subprocess.run(["find", "."], cwd=root, check=True, stdout=subprocess.PIPE).stdout
-        with open(path, "wb") as out:
-            subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files,
-                           stdout=out, check=True)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def wait_for(pred, timeout, what, step=0.1):
@@ -188,7 +136,7 @@ class TwoHosts:
         self.tmp = tempfile.mkdtemp(prefix="migtier-", dir=TEST_TMP)
         self.kernel = KERNELS[-1]
         self.initrd = os.path.join(self.tmp, "initramfs.cpio")
-        build_initramfs(self.initrd, self.kernel)
+        guest.build_initramfs(self.initrd, INIT, MODULES, self.kernel)
         self.console_dir = os.path.join(self.tmp, "console")
         os.makedirs(self.console_dir)
         # The switch, and the root namespace's port on it (XML-RPC to the agents).
@@ -274,31 +222,36 @@ class TwoHosts:
     # ---- guests and observers ----
 
     def vm_params(self, n=1, mem=128, network=BRIDGE, dirty_mib=0, **extra):
-        vid = str(uuid.uuid4())
-        p = {
-            "vmId": vid,
-            "vmName": "mig-%s" % vid[:8],
-            "memSize": mem,
-            "smp": "1",
-            "emulatedMachine": "pc",
-            "kernel": self.kernel,
-            "initrd": self.initrd,
-            "kernelArgs": "console=ttyS0 quiet panic=-1 mig.ip=%s/24%s" % (
+        mac = "00:1a:4a:%02x:%02x:%02x" % ((os.getpid() >> 8) & 255, os.getpid() & 255, n & 255)
+        return guest.vm_params(
+            self.kernel, self.initrd, "mig", mem, "mig.ip=%s/24%s" % (
                 self.guest_ip(n), " mig.dirty=%d" % dirty_mib if dirty_mib else ""),
-            "devices": [{"type": "interface", "device": "bridge", "nicModel": "pv",
-                         "macAddr": "00:1a:4a:%02x:%02x:%02x" % (
-                             (os.getpid() >> 8) & 255, os.getpid() & 255, n & 255),
-                         "network": network, "deviceId": str(uuid.uuid4())}],
-        }
-        p.update(extra)
-        return p
+            nics=[(mac, network)], **extra)
 
     def console(self, vm_id):
-        try:
-            with open(os.path.join(self.console_dir, vm_id + ".log"), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return guest.console(self.console_dir, vm_id)
+
+    def diag(self, vm_id):
+        """Where the guest's frames should go, for a failed liveness check: each host's
+        bridge ports, the LAN switch's learnt MACs, the guest's last console lines."""
+        out = []
+        for h in self.hosts:
+            out.append("%s: %s" % (h.name, h.run("ip", "-br", "link", "show", "master", BRIDGE,
+                                                  check=False).stdout.strip()))
+            out.append("%s domains: %s" % (h.name, h.lv.virsh("list", "--all", check=False).stdout.strip()))
+        out.append("lan fdb: %s" % subprocess.run(
+            ["ip", "netns", "exec", self.lan_ns, "bridge", "fdb", "show", "br", "lan0"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.strip())
+        for h in self.hosts:
+            out.append("%s domstate: %s; hmp: %s" % (
+                h.name, h.lv.virsh("domstate", "--reason", vm_id, check=False).stdout.strip(),
+                h.lv.virsh("qemu-monitor-command", "--hmp", vm_id, "info status",
+                           check=False).stdout.strip()))
+        out.append("console dir: %s" % sorted(
+            (f, os.path.getsize(os.path.join(self.console_dir, f)))
+            for f in os.listdir(self.console_dir)))
+        out.append("console: %s" % "\n".join(self.console(vm_id).splitlines()[-3:]))
+        return "\n".join(out)
 
     def heartbeat(self, vm_id):
         """The guest's last heartbeat number on its console (0 before the first)."""

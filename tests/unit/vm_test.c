@@ -600,6 +600,38 @@ static void test_state_file_odd_message(void **state)
 	}
 }
 
+/* An incoming VM's record carries the `incoming` mark (recovery drops such a record
+ * when libvirt has no domain for it); once Up or Down it does not. */
+static void test_state_file_incoming_mark(void **state)
+{
+	struct vm *vm = vm_obj_new("3b9ea5d5-8f0e-4d61-9c3e-6a1f2b7c0d11");
+	struct vm_meta m;
+
+	(void)state;
+	vm->name = strdup("in");
+	vm_set_status_locked(vm, VM_ST_MIGRATION_DESTINATION);
+	char *xml = vm_state_xml_locked(vm);
+	assert_int_equal(vm_meta_parse(xml, &m), 0);
+	assert_true(m.incoming);
+	assert_false(m.has_exit);
+	vm_meta_clear(&m);
+	free(xml);
+	vm_set_status_locked(vm, VM_ST_UP);
+	xml = vm_state_xml_locked(vm);
+	assert_int_equal(vm_meta_parse(xml, &m), 0);
+	assert_false(m.incoming);
+	vm_meta_clear(&m);
+	free(xml);
+	vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_MIGRATION_FAILED, NULL);
+	xml = vm_state_xml_locked(vm);
+	assert_int_equal(vm_meta_parse(xml, &m), 0);
+	assert_false(m.incoming);
+	assert_true(m.has_exit);
+	vm_meta_clear(&m);
+	free(xml);
+	vm_unref(vm);
+}
+
 /* ---- sampler arithmetic ---- */
 
 #define ULL(f, v) { .field = f, .type = VIR_TYPED_PARAM_ULLONG, .value.ul = (v) }
@@ -878,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_roundtrip),
 		cmocka_unit_test(test_state_file_roundtrip),
 		cmocka_unit_test(test_state_file_odd_message),
+		cmocka_unit_test(test_state_file_incoming_mark),
 		cmocka_unit_test(test_sample_apply),
 		cmocka_unit_test(test_wire_stats),
 		cmocka_unit_test(test_wire_big_rates),

@@ -147,7 +147,8 @@ static void *waiter(void *arg)
 	char *id = arg;
 	double t0 = util_now_monotonic();
 
-	enum vm_incoming_result r = vm_incoming_wait(id, migration_cfg.destination_timeout, is_stopping);
+	enum vm_incoming_result r = vm_incoming_wait(id, migration_cfg.destination_timeout,
+							 migration_cfg.incoming_start_timeout, is_stopping);
 	static const char *const what[] = {
 		[VM_INCOMING_UP] = "finished, VM Up",
 		[VM_INCOMING_FAILED] = "failed",

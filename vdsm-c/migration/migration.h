@@ -30,6 +30,10 @@ typedef int (*migration_dest_create_fn)(const struct migration_peer *p, const ch
 					const char *conf_blob, struct vd_error *err);
 /* destroy(vmId) on the destination after a failed migration; best effort, logged. */
 typedef void (*migration_dest_destroy_fn)(const struct migration_peer *p, const char *vm_id);
+/* ping on the destination agent, p->timeout seconds at most: 0 when it answered (any
+ * reply, even a refusal such as 99 while it recovers, shows it alive), -1 when it could
+ * not be reached or did not answer in time. */
+typedef int (*migration_dest_ping_fn)(const struct migration_peer *p);
 
 /* This host against a libvirt CPU model name (the host module's hostcaps_cpu_compare,
  * handed over by modules.c): 1 runnable, 0 not (ret_missing = the model's features
@@ -46,6 +50,7 @@ struct migration_opts {
 	const char *host_root;        /* prefix of /proc, /sys reads ("" = /) */
 	int max_incoming;             /* vars.max_incoming_migrations */
 	int destination_timeout;      /* vars.migration_destination_timeout, seconds */
+	int incoming_start_timeout;   /* vars.migration_incoming_start_timeout, s; 0 = none */
 	int host_mem_reserve;         /* vars.host_mem_reserve, MiB */
 	int guest_ram_overhead;       /* vars.guest_ram_overhead, MiB */
 	int max_cpu_load;             /* vars.migration_max_cpu_load, percent; 0 = no check */
@@ -63,10 +68,13 @@ struct migration_opts {
 	int monitor_interval;         /* vars.migration_monitor_interval, s */
 	int create_timeout;           /* vars.migration_create_timeout, s */
 	int retry_timeout;            /* vars.migration_retry_timeout, s between tries after 82 */
+	int dest_ping_interval;       /* vars.migration_dest_ping_interval, s; 0 = no check */
+	int dest_ping_timeout;        /* vars.migration_dest_ping_timeout, s without an answer */
 	bool tls;                     /* vars.ssl */
 	const char *cert_file, *key_file, *ca_file;
 	migration_dest_create_fn dest_create;
 	migration_dest_destroy_fn dest_destroy;
+	migration_dest_ping_fn dest_ping;      /* NULL = no check */
 };
 
 int migration_start(const struct migration_opts *o);

@@ -1,7 +1,8 @@
 /* Source side of a live migration (API.md §5.3 migrate/migrateStatus/migrateCancel,
  * §7.1): one thread per outgoing migration (migrationCreate on the destination, then
  * libvirt peer-to-peer), one monitor thread beside it (job stats → progress, downtime,
- * abort when stuck). */
+ * abort when stuck) and one watcher pinging the destination agent (abort when it has
+ * stopped answering). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +26,8 @@ struct outgoing {
 	bool too_long;                /* over migration_max_time_per_gib_mem */
 	bool conv_aborted;            /* by the convergence schedule's abort action */
 	int conv_iterations;          /* stalling iterations counted at that abort */
+	bool dest_lost;               /* the destination agent stopped answering */
+	int dest_silent_s;            /* for this many seconds when the watcher aborted */
 	/* monitor thread stop */
 	pthread_mutex_t mon_lock;
 	pthread_cond_t mon_cond;
@@ -194,6 +197,47 @@ static void *monitor(void *arg)
 	return NULL;
 }
 
+/* The destination agent during libvirt's job: peer-to-peer migration does not need it,
+ * but a destination whose agent is gone would end up with a VM nobody registered, so
+ * when it has not answered a ping for migration_dest_ping_timeout s the migration is
+ * aborted (the VM stays Up here). A ping waits at most one interval; a migration that
+ * completes before the timeout stays completed (the restarted agent adopts the VM). */
+static void *dest_watch(void *arg)
+{
+	struct outgoing *o = arg;
+	struct migration_peer peer = peer_of(o);
+	int every = migration_cfg.dest_ping_interval;
+	double last_ok = util_now_monotonic();
+
+	peer.timeout = every;
+	while (!mon_sleep(o, every * 1000)) {
+		double now = util_now_monotonic();
+		if (migration_cfg.dest_ping(&peer) == 0) {
+			last_ok = now;
+			continue;
+		}
+		now = util_now_monotonic();
+		if (now - last_ok < migration_cfg.dest_ping_timeout) {
+			log_warning("VM %s: destination agent %s:%d not answering for %.0f s", o->req.vm_id,
+				    peer.host, peer.port, now - last_ok);
+			continue;
+		}
+		log_warning("VM %s: destination agent %s:%d not answering for %.0f s (migration_dest_ping_timeout %d s); aborting the migration",
+			    o->req.vm_id, peer.host, peer.port, now - last_ok,
+			    migration_cfg.dest_ping_timeout);
+		pthread_mutex_lock(&out_lock);
+		o->dest_lost = true;
+		o->dest_silent_s = (int)(now - last_ok);
+		pthread_mutex_unlock(&out_lock);
+		struct vd_error e = { 0 };
+		if (vm_outgoing_abort(o->req.vm_id, &e) == 0)
+			break;
+		/* libvirt's job has not begun yet: again at the next interval */
+		log_info("VM %s: %s; trying again in %d s", o->req.vm_id, e.msg, every);
+	}
+	return NULL;
+}
+
 static void run(struct outgoing *o)
 {
 	const char *id = o->req.vm_id;
@@ -202,8 +246,8 @@ static void run(struct outgoing *o)
 	double t0 = util_now_monotonic();
 	bool migrated = false, dest_created = false;
 	char dconn[320], muri[320];
-	pthread_t mon;
-	bool mon_started = false;
+	pthread_t mon, watch;
+	bool mon_started = false, watch_started = false;
 
 	/* A full destination answers 82 (we pass incomingLimit): try again every
 	 * migration_retry_timeout s, for migration_create_timeout s at most, until
@@ -254,24 +298,32 @@ static void run(struct outgoing *o)
 	};
 	mon_started = migration_cfg.monitor_interval > 0 &&
 		      pthread_create(&mon, NULL, monitor, o) == 0;
+	watch_started = migration_cfg.dest_ping && migration_cfg.dest_ping_interval > 0 &&
+			pthread_create(&watch, NULL, dest_watch, o) == 0;
 	int r = vm_outgoing_migrate(id, &a, &lverr);
-	if (mon_started) {
-		pthread_mutex_lock(&o->mon_lock);
-		o->mon_stop = true;
-		pthread_cond_broadcast(&o->mon_cond);
-		pthread_mutex_unlock(&o->mon_lock);
+	pthread_mutex_lock(&o->mon_lock);
+	o->mon_stop = true;
+	pthread_cond_broadcast(&o->mon_cond);
+	pthread_mutex_unlock(&o->mon_lock);
+	if (mon_started)
 		pthread_join(mon, NULL);
-	}
+	if (watch_started)
+		pthread_join(watch, NULL);   /* a ping in flight: one interval at most */
 	if (r == 0) {
 		migrated = true;
 	} else {
 		pthread_mutex_lock(&out_lock);
 		bool stuck = o->stuck, too_long = o->too_long, conv_aborted = o->conv_aborted;
-		int conv_iterations = o->conv_iterations;
+		bool dest_lost = o->dest_lost;
+		int conv_iterations = o->conv_iterations, dest_silent_s = o->dest_silent_s;
 		pthread_mutex_unlock(&out_lock);
 		/* libvirt's "operation aborted" is the effect; the cause is ours */
 		if (atomic_load(&o->cancel))
 			vd_error_set(&err, VD_ERR_MIGCANCELERR, "Migration canceled");
+		else if (dest_lost)
+			vd_error_set(&err, VD_ERR_MIGRATEERR,
+				     "Fatal error during migration: destination agent %s:%d not answering for %d s (migration_dest_ping_timeout); aborted",
+				     o->req.dst_host, o->req.dst_port, dest_silent_s);
 		else if (stuck)
 			vd_error_set(&err, VD_ERR_MIGRATEERR,
 				     "Fatal error during migration: no progress for %d s (migration_progress_timeout); aborted",
@@ -288,8 +340,11 @@ static void run(struct outgoing *o)
 			err = lverr;
 	}
 done:
-	if (!migrated && dest_created)
+	if (!migrated && dest_created) {
+		if (o->dest_lost)   /* no 600 s wait on an agent that does not answer */
+			peer.timeout = migration_cfg.dest_ping_interval;
 		migration_cfg.dest_destroy(&peer, id);
+	}
 	vm_outgoing_end(id, migrated);
 	pthread_mutex_lock(&out_lock);
 	o->st.running = false;

@@ -200,7 +200,7 @@ static struct rpc_client *peer_client(const struct migration_peer *p)
 	const struct rpc_client_opts o = {
 		.host = p->host, .port = p->port, .plain = !p->tls, .cert_file = p->cert_file,
 		.key_file = p->key_file, .ca_file = p->ca_file, .verify_host = false,
-		.timeout = p->timeout, .connect_timeout = 10,
+		.timeout = p->timeout, .connect_timeout = p->timeout < 10 ? p->timeout : 10,
 	};
 	return rpc_client_new(&o);
 }
@@ -281,4 +281,24 @@ void verbs_migration_dest_destroy(const struct migration_peer *p, const char *vm
 			    p->port, err.msg);
 	xmlrpc_DECREF(params);
 	xmlrpc_env_clean(&env);
+}
+
+int verbs_migration_dest_ping(const struct migration_peer *p)
+{
+	xmlrpc_env env;
+	struct vd_error err = { 0 };
+
+	xmlrpc_env_init(&env);
+	xmlrpc_value *params = rpc_array_new(&env);
+	int r = env.fault_occurred ? -1 : peer_call(p, "ping", params, &err);
+	/* any reply shows the agent alive (99 while it recovers, say); only a transport
+	 * failure or a timeout is "not answering" */
+	if (r < 0 && err.code != VD_ERR_NOCONPEER)
+		r = 0;
+	if (r < 0)
+		log_info("destination agent %s:%d: ping: %s", p->host, p->port, err.msg);
+	if (params)
+		xmlrpc_DECREF(params);
+	xmlrpc_env_clean(&env);
+	return r < 0 ? -1 : 0;
 }

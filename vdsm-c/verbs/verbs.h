@@ -76,5 +76,6 @@ struct migration_peer;
 int verbs_migration_dest_create(const struct migration_peer *p, const char *vm_id,
 				const char *conf_blob, struct vd_error *err);
 void verbs_migration_dest_destroy(const struct migration_peer *p, const char *vm_id);
+int verbs_migration_dest_ping(const struct migration_peer *p);
 
 #endif

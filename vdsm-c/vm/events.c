@@ -82,6 +82,7 @@ int vm_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, vo
 	case VIR_DOMAIN_EVENT_RESUMED:
 		if (!outgoing)
 			vm_set_status_locked(vm, VM_ST_UP);
+		save = incoming;   /* the state file loses its `incoming` mark */
 		break;
 	case VIR_DOMAIN_EVENT_SUSPENDED:
 		if (!incoming && !outgoing)

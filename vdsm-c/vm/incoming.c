@@ -17,62 +17,13 @@ int vm_incoming_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error 
 	_cleanup_(vm_conf_freep) struct vm_conf *conf = c;
 	_cleanup_(vm_unrefp) struct vm *vm = NULL;
 
-	if (vm_conf_assign_targets(conf, err) < 0)
+	if (vm_admit(conf, err) < 0 ||
+	    vm_admit_register(conf, VM_ST_MIGRATION_DESTINATION, util_now_real(), &vm, err) < 0)
 		return -1;
-	_cleanup_(vm_unrefp) struct vm *known = vm_registry_find(conf->id);
-	if (known)
-		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
-				    conf->id);
-	bool test_driver = strcmp(vm_domain_type_for(conf), "test") == 0;
-	if (!test_driver && (vm_resolve_drives(conf, err) < 0 || vm_check_host(conf, err) < 0))
-		return -1;
-	virConnectPtr lc = vm_conn_get();
-	if (!lc)
-		return vd_error_set(err, VD_ERR_CREATEERR,
-				    "Error creating the requested VM: no connection to libvirt");
-	virDomainPtr other = virDomainLookupByUUIDString(lc, conf->id);
-	virConnectClose(lc);
-	if (other) {
-		virDomainFree(other);
-		return vd_error_set(err, VD_ERR_EXIST,
-				    "Virtual machine already exists: libvirt runs a domain with UUID '%s'",
-				    conf->id);
-	}
-
-	vm = vm_obj_new(conf->id);
-	if (!vm)
-		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
-	vm->name = strdup(conf->name ? conf->name : conf->id);
-	vm->mem_mib = conf->mem_mib;
-	vm->vcpus = conf->vcpus;
-	vm->kvm_enable = conf->kvm_enable;
-	vm->acpi = conf->acpi;
-	vm->time_offset = conf->time_offset;
-	vm->conf_blob = TAKE_PTR(conf->conf_blob);
-	vm->start_time = util_now_real();
-	vm_set_devs_locked(vm, NULL, 0);
-	pthread_mutex_lock(&vm->lock);
-	vm_set_status_locked(vm, VM_ST_MIGRATION_DESTINATION);
-	pthread_mutex_unlock(&vm->lock);
-	if (vm_registry_add(vm) < 0)
-		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
-				    conf->id);
-	_cleanup_free_ char *state_path = NULL;
-	int r = vm_state_write(vm, &state_path);
-	if (r < 0) {
-		vm_forget(vm);
-		return vd_error_set(err, VD_ERR_CREATEERR,
-				    "Error creating the requested VM: cannot write its record %s: %s",
-				    state_path ? state_path : "", strerror(-r));
-	}
 	log_notice("VM %s ('%s'): incoming migration prepared, %lld MiB, %d vCPU, %zu NIC(s), "
 		   "%zu disk(s)", vm->id, vm->name, conf->mem_mib, conf->vcpus, conf->n_nics,
 		   conf->n_disks);
-	pthread_mutex_lock(&vm->lock);
-	snprintf(ret->id, sizeof(ret->id), "%s", vm->id);
-	ret->status = vm->status;
-	ret->status_time_ms = vm->status_time_ms;
-	pthread_mutex_unlock(&vm->lock);
+	vm_brief_of(vm, ret);
 	return 0;
 }
 
@@ -100,12 +51,25 @@ static void read_devices(struct vm *vm)
 		virConnectClose(c);
 }
 
+/* True when libvirt has a domain with the VM's UUID (or cannot be asked). */
+static bool has_domain(const char *id)
+{
+	virConnectPtr c = vm_conn_get();
+	if (!c)
+		return true;   /* unknown: not a reason to give up */
+	virDomainPtr dom = virDomainLookupByUUIDString(c, id);
+	bool found = dom != NULL || vm_virt_error_code() != VIR_ERR_NO_DOMAIN;
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(c);
+	return found;
+}
+
 /* Timeout: nothing half-migrated stays in libvirt; the VM is Down, reason 8. */
-static void give_up(struct vm *vm, int timeout)
+static void give_up(struct vm *vm, const char *msg)
 {
 	virConnectPtr c = vm_conn_get();
 	virDomainPtr dom = c ? virDomainLookupByUUIDString(c, vm->id) : NULL;
-	char msg[128];
 
 	if (dom) {
 		if (virDomainDestroy(dom) < 0)
@@ -115,7 +79,6 @@ static void give_up(struct vm *vm, int timeout)
 	}
 	if (c)
 		virConnectClose(c);
-	snprintf(msg, sizeof(msg), "VM failed to migrate: not resumed here within %d s", timeout);
 	pthread_mutex_lock(&vm->lock);
 	bool save = vm->status == VM_ST_MIGRATION_DESTINATION &&
 		    vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_MIGRATION_FAILED, msg);
@@ -124,10 +87,14 @@ static void give_up(struct vm *vm, int timeout)
 		vm_state_save(vm);
 }
 
-enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*cancelled)(void))
+enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, int start_timeout,
+					 bool (*cancelled)(void))
 {
 	_cleanup_(vm_unrefp) struct vm *vm = vm_registry_find(id);
 	struct timespec deadline, slice;
+	double start_by = util_now_monotonic() + start_timeout;
+	bool started = start_timeout <= 0;   /* libvirt's incoming domain seen */
+	char msg[128];
 
 	if (!vm)
 		return VM_INCOMING_FAILED;
@@ -140,6 +107,24 @@ enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*can
 		if (cancelled && cancelled()) {
 			pthread_mutex_unlock(&vm->lock);
 			return VM_INCOMING_CANCELLED;
+		}
+		if (!started && util_now_monotonic() >= start_by) {
+			/* The source calls libvirt right after migrationCreate, whose first step
+			 * here defines the incoming domain: none by now means the source never
+			 * started (its agent died in between, say), and nobody will. */
+			pthread_mutex_unlock(&vm->lock);
+			started = has_domain(id);
+			if (!started) {
+				log_err("VM %s: no incoming domain %d s after migrationCreate; cleaning up",
+					id, start_timeout);
+				snprintf(msg, sizeof(msg),
+					 "VM failed to migrate: the source did not start it within %d s",
+					 start_timeout);
+				give_up(vm, msg);
+				return VM_INCOMING_TIMEOUT;
+			}
+			pthread_mutex_lock(&vm->lock);
+			continue;
 		}
 		/* Wake up every second anyway: vm_destroy() forgets the VM without a signal. */
 		clock_gettime(CLOCK_REALTIME, &slice);
@@ -162,7 +147,8 @@ enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*can
 	if (st == VM_ST_MIGRATION_DESTINATION) {
 		log_err("VM %s: incoming migration did not finish within %d s; cleaning up", id,
 			timeout);
-		give_up(vm, timeout);
+		snprintf(msg, sizeof(msg), "VM failed to migrate: not resumed here within %d s", timeout);
+		give_up(vm, msg);
 		return VM_INCOMING_TIMEOUT;
 	}
 	read_devices(vm);

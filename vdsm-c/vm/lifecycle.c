@@ -135,7 +135,7 @@ static int stat_timeout(const char *path, bool readable, struct stat *ret)
  * libvirt sees them): VDSM images become their prepared paths, plain paths must lie
  * under the storage roots. Direct LUNs (/dev/mapper/<GUID>) and empty CD/floppy drives
  * pass. (Not for libvirt's test driver, which opens no file: benchmarks.) */
-int vm_resolve_drives(struct vm_conf *c, struct vd_error *err)
+static int resolve_drives(struct vm_conf *c, struct vd_error *err)
 {
 	if (!vm_opts.drive_resolve)
 		return 0;
@@ -160,7 +160,7 @@ int vm_resolve_drives(struct vm_conf *c, struct vd_error *err)
 }
 
 /* Host-side checks of a request: bridges and disk paths exist (API.md §5.2 create). */
-int vm_check_host(struct vm_conf *c, struct vd_error *err)
+static int check_host(struct vm_conf *c, struct vd_error *err)
 {
 	for (size_t i = 0; i < c->n_nics; i++) {
 		const char *br = c->nics[i].network;
@@ -280,12 +280,8 @@ static void *starter(void *arg)
 	return NULL;
 }
 
-int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
+int vm_admit(struct vm_conf *conf, struct vd_error *err)
 {
-	_cleanup_(vm_conf_freep) struct vm_conf *conf = c;
-	_cleanup_(vm_unrefp) struct vm *vm = NULL;
-	_cleanup_free_ char *xml = NULL;
-
 	if (vm_conf_assign_targets(conf, err) < 0)
 		return -1;
 	_cleanup_(vm_unrefp) struct vm *known = vm_registry_find(conf->id);
@@ -294,19 +290,12 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 				    conf->id);
 	free(conf->domain_type);
 	conf->domain_type = strdup(vm_domain_type_for(conf));
-	bool test_driver = strcmp(conf->domain_type, "test") == 0;
-	if (!test_driver && (vm_resolve_drives(conf, err) < 0 || vm_check_host(conf, err) < 0))
+	if (!conf->domain_type)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	/* libvirt's test driver opens no file (benchmarks) */
+	if (strcmp(conf->domain_type, "test") != 0 &&
+	    (resolve_drives(conf, err) < 0 || check_host(conf, err) < 0))
 		return -1;
-	const char *logdir = vm_opts.console_log_dir;
-	if (*logdir && !test_driver) {
-		int r = util_mkdir_p(logdir, 0755);
-		if (r < 0)
-			log_warning("VM %s: cannot create %s: %s; no console log", conf->id, logdir,
-				    strerror(-r));
-		else if (asprintf(&conf->console_log, "%s/%s.log", logdir, conf->id) < 0)
-			conf->console_log = NULL;
-	}
-
 	virConnectPtr lc = vm_conn_get();
 	if (!lc)
 		return vd_error_set(err, VD_ERR_CREATEERR,
@@ -319,11 +308,15 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 				    "Virtual machine already exists: libvirt runs a domain with UUID '%s'",
 				    conf->id);
 	}
+	return 0;
+}
 
-	double now = util_now_real();
-	xml = vm_domxml_build(conf, now);
-	vm = vm_obj_new(conf->id);
-	if (!xml || !vm)
+int vm_admit_register(struct vm_conf *conf, enum vm_status st, double start_time,
+		      struct vm **ret, struct vd_error *err)
+{
+	_cleanup_(vm_unrefp) struct vm *vm = vm_obj_new(conf->id);
+
+	if (!vm)
 		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
 	vm->name = strdup(conf->name ? conf->name : conf->id);
 	vm->mem_mib = conf->mem_mib;
@@ -332,8 +325,8 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 	vm->acpi = conf->acpi;
 	vm->time_offset = conf->time_offset;
 	vm->conf_blob = TAKE_PTR(conf->conf_blob);
-	vm->start_time = now;
-	vm->starting = true;
+	vm->start_time = start_time;
+	vm->starting = st == VM_ST_WAIT_FOR_LAUNCH;
 	for (size_t i = 0; i < conf->n_disks; i++) {
 		struct vm_disk *d = &conf->disks[i];
 		if (!d->image_id && !d->lun_guid)
@@ -348,6 +341,9 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 		di->lun_guid = TAKE_PTR(d->lun_guid);
 	}
 	vm_set_devs_locked(vm, NULL, 0);
+	pthread_mutex_lock(&vm->lock);
+	vm_set_status_locked(vm, st);
+	pthread_mutex_unlock(&vm->lock);
 	/* Registration is the duplicate check that counts (two racing creates). */
 	if (vm_registry_add(vm) < 0)
 		return vd_error_set(err, VD_ERR_EXIST, "Virtual machine already exists: '%s'",
@@ -366,6 +362,42 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 				    "Error creating the requested VM: cannot write its record %s: %s; the VM was not started",
 				    state_path ? state_path : "", strerror(-r));
 	}
+	*ret = TAKE_PTR(vm);
+	return 0;
+}
+
+void vm_brief_of(struct vm *vm, struct vm_brief *ret)
+{
+	pthread_mutex_lock(&vm->lock);
+	snprintf(ret->id, sizeof(ret->id), "%s", vm->id);
+	ret->status = vm->status;
+	ret->status_time_ms = vm->status_time_ms;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
+{
+	_cleanup_(vm_conf_freep) struct vm_conf *conf = c;
+	_cleanup_(vm_unrefp) struct vm *vm = NULL;
+	_cleanup_free_ char *xml = NULL;
+
+	if (vm_admit(conf, err) < 0)
+		return -1;
+	const char *logdir = vm_opts.console_log_dir;
+	if (*logdir && strcmp(conf->domain_type, "test") != 0) {
+		int r = util_mkdir_p(logdir, 0755);
+		if (r < 0)
+			log_warning("VM %s: cannot create %s: %s; no console log", conf->id, logdir,
+				    strerror(-r));
+		else if (asprintf(&conf->console_log, "%s/%s.log", logdir, conf->id) < 0)
+			conf->console_log = NULL;
+	}
+	double now = util_now_real();
+	xml = vm_domxml_build(conf, now);
+	if (!xml)
+		return vd_error_set(err, VD_ERR_UNEXPECTED, "Unexpected exception: out of memory");
+	if (vm_admit_register(conf, VM_ST_WAIT_FOR_LAUNCH, now, &vm, err) < 0)
+		return -1;
 
 	struct start_job *j = calloc(1, sizeof(*j));
 	pthread_t tid;
@@ -378,7 +410,7 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 		pthread_mutex_unlock(&starters_lock);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		r = pthread_create(&tid, &attr, starter, j);
+		int r = pthread_create(&tid, &attr, starter, j);
 		pthread_attr_destroy(&attr);
 		if (r != 0) {
 			start_done();
@@ -396,11 +428,7 @@ int vm_create(struct vm_conf *c, struct vm_brief *ret, struct vd_error *err)
 	log_notice("VM %s ('%s'): created, %lld MiB, %d vCPU, %zu NIC(s), %zu disk(s), domain type %s",
 		   vm->id, vm->name, conf->mem_mib, conf->vcpus, conf->n_nics, conf->n_disks,
 		   conf->domain_type);
-	pthread_mutex_lock(&vm->lock);
-	snprintf(ret->id, sizeof(ret->id), "%s", vm->id);
-	ret->status = vm->status;
-	ret->status_time_ms = vm->status_time_ms;
-	pthread_mutex_unlock(&vm->lock);
+	vm_brief_of(vm, ret);
 	return 0;
 }
 

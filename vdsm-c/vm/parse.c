@@ -119,6 +119,8 @@ static int parse_ours(const xmlNode *vm, struct vm_meta *m)
 			m->mem_kib = text_ll(c, 0, 0, MEM_MIB_MAX) * 1024;
 		} else if (is_ours(c, "vcpus")) {
 			m->vcpus = (int)text_ll(c, 1, 1, VCPUS_MAX);
+		} else if (is_ours(c, "incoming")) {
+			m->incoming = true;
 		} else if (is_ours(c, "exit")) {
 			_cleanup_free_ char *code = attr(c, "code"), *reason = attr(c, "reason");
 			m->has_exit = true;
@@ -268,6 +270,8 @@ char *vm_state_xml_locked(const struct vm *vm)
 							  BAD_CAST vm->drives[i].lun_guid);
 		rc |= xmlTextWriterEndElement(w);
 	}
+	if (vm->status == VM_ST_MIGRATION_DESTINATION)
+		rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "incoming", NULL, BAD_CAST "");
 	if (vm->status == VM_ST_DOWN) {
 		rc |= xmlTextWriterStartElementNS(w, p, BAD_CAST "exit", NULL);
 		snprintf(tmp, sizeof(tmp), "%d", vm->exit_code);

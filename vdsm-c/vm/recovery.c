@@ -121,6 +121,15 @@ static int recover_state_file(struct vm_meta *m, void *ud)
 
 	if (known)
 		return 0;
+	if (m->incoming && !m->has_exit) {
+		/* An incoming migration that libvirt did not finish here while the agent was
+		 * away (no domain: the source aborted it, or libvirt gave up): the VM is the
+		 * source's, so this host has nothing to report or keep. */
+		log_notice("recovery: VM %s: incoming migration did not complete here; dropping its record",
+			   m->id);
+		vm_state_remove(m->id);
+		return 0;
+	}
 	_cleanup_(vm_unrefp) struct vm *vm = vm_from_meta(m);
 	if (!vm)
 		return -ENOMEM;

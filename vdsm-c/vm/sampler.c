@@ -313,9 +313,12 @@ static void reconcile(virConnectPtr c, char (*present)[VIR_UUID_STRING_BUFLEN], 
 		bool check = !vm->starting && !vm->destroy_requested && !vm->removed &&
 			     vm->status != VM_ST_DOWN && vm->status != VM_ST_WAIT_FOR_LAUNCH &&
 			     vm->status != VM_ST_MIGRATION_DESTINATION; /* no domain yet */
-		pthread_mutex_unlock(&vm->lock);
-		if (!check || bsearch(vm->id, present, n, sizeof(*present), uuid_cmp))
+		if (!check || bsearch(vm->id, present, n, sizeof(*present), uuid_cmp)) {
+			vm->missing = 0;
+			pthread_mutex_unlock(&vm->lock);
 			continue;
+		}
+		pthread_mutex_unlock(&vm->lock);
 		virDomainPtr dom = virDomainLookupByUUIDString(c, vm->id);
 		if (dom) {
 			virDomainFree(dom);
@@ -324,6 +327,13 @@ static void reconcile(virConnectPtr c, char (*present)[VIR_UUID_STRING_BUFLEN], 
 		if (vm_virt_error_code() != VIR_ERR_NO_DOMAIN)
 			continue;
 		pthread_mutex_lock(&vm->lock);
+		/* A domain that left by itself has its libvirt event (migrated away: exit
+		 * reason 4; shut down: 1) on its way on the event thread: Down "lost" only
+		 * when it is still missing at the next sample and no event has told why. */
+		if (++vm->missing < 2) {
+			pthread_mutex_unlock(&vm->lock);
+			continue;
+		}
 		bool save = !vm->destroy_requested &&
 			    vm_set_down_locked(vm, VM_EXIT_CODE_ERROR, VM_EXIT_LOST_QEMU_CONNECTION,
 					       "Lost connection with qemu process (the domain disappeared)");

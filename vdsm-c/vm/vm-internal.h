@@ -58,6 +58,7 @@ struct vm {
 	int exit_code, exit_reason;
 	char *exit_message;
 	bool starting;                   /* the starter thread runs virDomainCreateXML */
+	int missing;                     /* samples in a row without its domain (sampler) */
 	bool destroy_requested;          /* destroy() in progress: STOPPED = admin shutdown */
 	bool removed;                    /* out of the registry */
 	enum vm_status pre_migration;    /* status to return to when an outgoing one fails */
@@ -139,6 +140,7 @@ struct vm_meta {
 	struct vm_dev_info *devs;
 	size_t n_devs;
 	/* From state files only: */
+	bool incoming;          /* written in `Migration Destination` (not resumed here yet) */
 	bool has_exit;
 	int exit_code, exit_reason;
 	char *exit_message;
@@ -180,10 +182,18 @@ const char *vm_virt_error(void);
 int vm_virt_error_code(void);
 
 /* ---- lifecycle.c ---- */
-/* Host-side checks of a request (bridges, disk paths, kernel/initrd; API.md §5.2). */
-int vm_check_host(struct vm_conf *c, struct vd_error *err) _wur_;
-/* Drive sources through vm_opts.drive_resolve (lifecycle.c). */
-int vm_resolve_drives(struct vm_conf *c, struct vd_error *err) _wur_;
+/* The checks of a new VM, for create and an incoming migration alike: device targets
+ * assigned, no VM with its id here (4), conf->domain_type set, drives resolved through
+ * vm_opts.drive_resolve and the host-side checks (bridges, disk paths, kernel/initrd;
+ * API.md §5.2) unless libvirt's test driver, no libvirt domain with its UUID (4). */
+int vm_admit(struct vm_conf *conf, struct vd_error *err) _wur_;
+/* Registers conf as a new VM in status st (WAIT_FOR_LAUNCH: starting) and writes its
+ * record before anything else happens; *ret = a reference. Takes conf's conf_blob and
+ * drive ids. On any error nothing is left registered. */
+int vm_admit_register(struct vm_conf *conf, enum vm_status st, double start_time,
+		      struct vm **ret, struct vd_error *err) _wur_;
+/* The reply of create/migrationCreate: id, status, status time. */
+void vm_brief_of(struct vm *vm, struct vm_brief *ret);
 /* kvm | qemu | test for c (vars.vm_domain_type, kvmEnable). */
 const char *vm_domain_type_for(const struct vm_conf *c);
 /* Waits up to timeout seconds for running starter threads (module stop). */

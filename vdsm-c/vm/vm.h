@@ -232,12 +232,15 @@ enum vm_incoming_result {
 
 /* Blocks until the incoming VM id runs here (libvirt resumed it: `Up`, its devices
  * read from the live XML), failed (its domain stopped, or the VM was destroyed), or
- * timeout seconds passed. On timeout the domain, if libvirt has one, is destroyed and
- * the VM goes Down with exitReason 8 "VM failed to migrate", so no half VM is left.
+ * timeout seconds passed, or libvirt has no incoming domain start_timeout seconds
+ * after the call (the source never started; 0 = no such check). On either timeout the
+ * domain, if libvirt has one, is destroyed and the VM goes Down with exitReason 8 "VM
+ * failed to migrate", so no half VM is left.
  * cancelled (may be NULL) is asked about once a second: true (agent stopping) returns
  * VM_INCOMING_CANCELLED with nothing changed (recovery finds the VM after a restart).
  * For a thread of the migration module, never an RPC thread. */
-enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, bool (*cancelled)(void));
+enum vm_incoming_result vm_incoming_wait(const char *id, int timeout, int start_timeout,
+					 bool (*cancelled)(void));
 
 /* ---- outgoing migration (source side; outgoing.c) ---- */
 
