@@ -2,9 +2,7 @@
  * (child-process output, untrusted). Whatever is accepted must have at most
  * STG_LVM_MAX_ROWS rows, NUL-terminated printable-ASCII strings and sizes that are
  * -1 (unknown) or non-negative; a rejected input leaves no array behind. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzzcommon.h"
 
 #include "../../storage/lvm.h"
 

@@ -3,22 +3,18 @@
  * reported length, valid UTF-8 without control characters, that encodes back to a
  * tag which decodes to the same line. */
 #include <errno.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzzcommon.h"
 
 #include "../../storage/mdtag.h"
 #include "../../vdsm-c/util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *tag = malloc(size + 1);
+	char *tag = fuzz_cstr(data, size, 0);
 	char line[STG_MDTAG_MAX + 1], again[STG_MDTAG_MAX + 1], back[8 * STG_MDTAG_MAX];
 
 	if (!tag)
 		return 0;
-	memcpy(tag, data, size);
-	tag[size] = '\0';
 	int n = stg_mdtag_decode(tag, line, sizeof(line));
 	if (n >= 0) {
 		if ((size_t)n != strlen(line) || !util_utf8_is_clean(line, 0))
