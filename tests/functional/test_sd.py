@@ -212,7 +212,10 @@ class SdTest(unittest.TestCase):
         for verb in ("getStorageDomainInfo", "getStorageDomainStats"):
             with self.subTest(verb):
                 self.assertEqual(self.code(self.agent.call(verb, other)), 358)
-                self.assertEqual(self.code(self.agent.call(verb, "nope")), 1000)
+                bad = self.agent.call(verb, "nope")
+                self.assertEqual(self.code(bad), 1000)
+                # VDSM's message form names the parameter (API.md §4)
+                self.assertEqual(bad["status"]["message"], "Invalid parameter: 'sdUUID=nope'")
 
     def test_reads_domains_vdsm_made(self):
         sd, unsealed, broken = (str(uuid.uuid4()) for _ in range(3))

@@ -41,10 +41,12 @@ int vd_arg_uuid(const struct vd_call *c, int idx, const char *name, char ret[37]
 
 	if (vd_arg_string(c, idx, name, &s, err) < 0)
 		return -1;
-	if (util_uuid_normalize(s, ret) < 0)
-		return vd_error_set(err, code, "%s: '%.64s'",
-				    vd_code_message(code) ? vd_code_message(code) : "Error", s);
-	return 0;
+	if (util_uuid_normalize(s, ret) >= 0)
+		return 0;
+	if (code == VD_ERR_INVALID_PARAMETER)   /* VDSM's form: 'name=value' (API.md §4) */
+		return vd_error_set(err, code, "Invalid parameter: '%s=%.64s'", name, s);
+	return vd_error_set(err, code, "%s: '%.64s'",
+			    vd_code_message(code) ? vd_code_message(code) : "Error", s);
 }
 
 static int arg_of_type(const struct vd_call *c, int idx, const char *name, xmlrpc_type t,
