@@ -66,6 +66,8 @@ struct rd_report {
 	struct rd_check checks[RD_MAX_CHECKS];
 };
 
+struct timex;
+
 struct rd_input {
 	const struct hostcaps *caps;        /* NULL: host facts not collected (fail) */
 	const struct net_snapshot *net;     /* NULL: network state unreadable (fail) */
@@ -87,6 +89,8 @@ struct rd_input {
 	const struct rd_mpath_map *mpath;
 	size_t n_mpath;
 	double now;                         /* epoch seconds (tests pass a fixed time) */
+	int (*clock_read)(struct timex *tx);    /* NULL: adjtimex(2); tests pass a fake
+						 * kernel clock state */
 };
 
 /* Runs every check. Never blocks on the network or on storage (the host facts are
