@@ -1,7 +1,7 @@
 """Network readiness on a real kernel: the agent runs inside a network namespace of the
 test's own, where bridges and veth ports are made in each state the check tells apart
 (up with link, missing, bridge down, no port, no port with link, one port of two down,
-MTU); getHostReadiness over mTLS and vdsm-c-ready run in the same namespace (JSON and
+MTU against the persisted network); getHostReadiness over mTLS and vdsm-c-ready run in the same namespace (JSON and
 table) must give the same line, checked verdict by verdict, detail and hint."""
 import json
 import os
@@ -157,6 +157,28 @@ class NetworkReadinessTest(unittest.TestCase):
         self.assertEqual(c["detail"], "bridge 'brok' is down (MTU 1400)")
         p = self.ready_cmd("--json")
         self.assertEqual(by_name(json.loads(p.stdout))["network:brok"]["verdict"], "fail")
+
+    def test_mtu_against_the_persisted_network(self):
+        """brok runs with MTU 1400 in the kernel; the persisted running configuration
+        (what setupNetworks saved) says 1500: the line warns and names both."""
+        d = os.path.join(self.agent.root, "var/lib/vdsm-c/netconf/running")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "networks")
+        self.assertFalse(os.path.exists(path))
+        with open(path, "w") as f:
+            f.write("net brok nic=pok mtu=1500\n")
+        self.addCleanup(os.unlink, path)
+        want = ("warn", "'brok' has MTU 1400, the persisted network MTU 1500")
+        c = by_name(self.verb())["network:brok"]
+        self.assertEqual((c["verdict"], c["detail"]), want, c)
+        self.assertIn("setupNetworks", c["hint"])
+        p = self.ready_cmd("--json")
+        c = by_name(json.loads(p.stdout))["network:brok"]
+        self.assertEqual((c["verdict"], c["detail"]), want, c)
+        # the configuration saying 1400 too: ok again
+        with open(path, "w") as f:
+            f.write("net brok nic=pok mtu=1400\n")
+        self.assertEqual(by_name(self.verb())["network:brok"]["verdict"], "ok")
 
 
 if __name__ == "__main__":

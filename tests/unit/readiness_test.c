@@ -240,6 +240,31 @@ static void test_networks(void **state)
 	assert_int_equal(find(&r, "network:eth0")->verdict, RD_OK);
 	assert_int_equal(r.verdict, RD_FAIL);
 
+	/* against the persisted running networks: VLAN id, VLAN device, MTU */
+	((struct net_dev *)net_snapshot_find(&ns, "eth2"))->carrier = false;
+	static const char conf[] =
+		"net ovirtmgmt nic=eth0 vlan=100 mtu=1500\n"     /* as the kernel has it */
+		"net lonely nic=eth0 mtu=1500\n"                 /* kernel: 9000 */
+		"net sleepy nic=eth0 vlan=200\n"                 /* kernel: VLAN 100 */
+		"net nolink nic=eth1 vlan=7\n";                  /* kernel: no VLAN device */
+	struct netconf running = { 0 };
+	struct vd_error err = { 0 };
+	assert_int_equal(netconf_parse(conf, strlen(conf), &running, &err), 0);
+	in.running = &running;
+	run(&in, &r);
+	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_OK);
+	assert_int_equal(find(&r, "network:lonely")->verdict, RD_WARN);
+	assert_string_equal(find(&r, "network:lonely")->detail,
+			    "'lonely' has MTU 9000, the persisted network MTU 1500");
+	assert_int_equal(find(&r, "network:sleepy")->verdict, RD_FAIL);
+	assert_string_equal(find(&r, "network:sleepy")->detail, "'sleepy' is on VLAN 100 on eth0 "
+			    "(eth0.100), the persisted network is VLAN 200 on eth0");
+	assert_int_equal(find(&r, "network:nolink")->verdict, RD_FAIL);
+	assert_string_equal(find(&r, "network:nolink")->detail,
+			    "'nolink' has no VLAN device: the persisted network is VLAN 7 on eth1");
+	assert_int_equal(find(&r, "network:absent")->verdict, RD_FAIL);
+	netconf_free(&running);
+
 	in = (struct rd_input){ .net = NULL, .networks = nets, .n_networks = 1 };
 	run(&in, &r);
 	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_FAIL);

@@ -120,6 +120,49 @@ static void check_memory(const struct rd_input *in, struct rd_report *r)
 		    "host", avail, total, reserved);
 }
 
+/* The kernel against the persisted running configuration of the network (setupNetworks):
+ * the VLAN device and id, and the MTU. 1 when a line was added, else 0. */
+static int check_network_conf(const struct rd_input *in, struct rd_report *r, const char *label,
+			      const struct net_dev *d, const char *name)
+{
+	const struct netconf_net *want = in->running ? netconf_find_net(in->running, name) : NULL;
+
+	if (!want)
+		return 0;
+	const char *base = want->bonding[0] ? want->bonding : want->nic;
+	if (want->vlan >= 0) {
+		const struct net_dev *v = d->kind == NET_KIND_VLAN ? d : NULL;
+		for (size_t i = 0; !v && i < d->n_ports; i++) {
+			const struct net_dev *p = net_snapshot_find(in->net, d->ports[i]);
+			if (p && p->kind == NET_KIND_VLAN)
+				v = p;
+		}
+		if (!v) {
+			rd_hint(rd_add(r, label, RD_FAIL, "'%s' has no VLAN device: the persisted "
+				       "network is VLAN %d on %s", name, want->vlan, base),
+				"restore the network (setupNetworks, or the manager's Setup Host "
+				"Networks); `ip -d link` shows the VLAN devices");
+			return 1;
+		}
+		if (v->vlan_id != want->vlan || (base[0] && strcmp(v->vlan_base, base))) {
+			rd_hint(rd_add(r, label, RD_FAIL, "'%s' is on VLAN %d on %s (%s), the persisted "
+				       "network is VLAN %d on %s", name, v->vlan_id, v->vlan_base,
+				       v->name, want->vlan, base),
+				"restore the network (setupNetworks) or fix the VLAN id on the switch "
+				"side and in the manager");
+			return 1;
+		}
+	}
+	if (want->mtu && d->mtu != want->mtu) {
+		rd_hint(rd_add(r, label, RD_WARN, "'%s' has MTU %d, the persisted network MTU %d",
+			       name, d->mtu, want->mtu),
+			"set the MTU through setupNetworks (the manager's network MTU) so that "
+			"the kernel and the configuration agree");
+		return 1;
+	}
+	return 0;
+}
+
 static void check_network(const struct rd_input *in, struct rd_report *r, const char *name)
 {
 	char label[32];
@@ -154,6 +197,8 @@ static void check_network(const struct rd_input *in, struct rd_report *r, const 
 	if (d->kind == NET_KIND_VLAN)
 		snprintf(vlan, sizeof(vlan), ", VLAN %d on %s", d->vlan_id, d->vlan_base);
 	const char *what = d->kind == NET_KIND_BRIDGE ? "bridge" : "interface";
+	if (check_network_conf(in, r, label, d, name) > 0)
+		return;
 	if (!d->up)
 		rd_hint(rd_add(r, label, RD_FAIL, "%s '%s' is down (MTU %d%s)", what, name, d->mtu, vlan),
 		     "bring it up (ip link set %s up) and check its ports", name);

@@ -19,6 +19,7 @@
 #include "../util/error.h"
 #include "../util/macros.h"
 #include "../../network/net.h"
+#include "../../network/netconf.h"
 
 enum rd_verdict {
 	RD_OK = 0,
@@ -89,6 +90,8 @@ struct rd_input {
 	const struct rd_mpath_map *mpath;
 	size_t n_mpath;
 	double now;                         /* epoch seconds (tests pass a fixed time) */
+	const struct netconf *running;      /* the persisted running networks (NULL or
+					     * empty: no VLAN/MTU to compare with) */
 	int (*clock_read)(struct timex *tx);    /* NULL: adjtimex(2); tests pass a fake
 						 * kernel clock state */
 };
