@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -186,8 +187,9 @@ static int cmp_dev(const void *a, const void *b)
 static void test_networks(void **state)
 {
 	static struct rd_report r;
-	static struct net_dev devs[5];
+	static struct net_dev devs[8];
 	static char *ports[] = { "eth0.100" };
+	static char *ports2[] = { "eth1", "eth2" };
 	(void)state;
 	meminfo(4000000);
 
@@ -197,6 +199,7 @@ static void test_networks(void **state)
 	devs[0].ports = ports, devs[0].n_ports = 1;
 	snprintf(devs[1].name, IFNAMSIZ, "eth0.100");
 	devs[1].kind = NET_KIND_VLAN, devs[1].up = true, devs[1].mtu = 1500, devs[1].vlan_id = 100;
+	devs[1].carrier = true;
 	snprintf(devs[1].vlan_base, IFNAMSIZ, "eth0");
 	snprintf(devs[2].name, IFNAMSIZ, "lonely");
 	devs[2].kind = NET_KIND_BRIDGE, devs[2].up = true, devs[2].mtu = 9000;
@@ -205,12 +208,30 @@ static void test_networks(void **state)
 	devs[3].ports = ports, devs[3].n_ports = 1;
 	snprintf(devs[4].name, IFNAMSIZ, "eth0");
 	devs[4].kind = NET_KIND_NIC, devs[4].up = true, devs[4].mtu = 1500;
-	qsort(devs, 5, sizeof(devs[0]), cmp_dev);
-	struct net_snapshot ns = { .n_devs = 5, .devs = devs };
+	/* a bridge with two ports: eth1 down, eth2 up without carrier */
+	snprintf(devs[5].name, IFNAMSIZ, "nolink");
+	devs[5].kind = NET_KIND_BRIDGE, devs[5].up = true, devs[5].mtu = 1500;
+	devs[5].ports = ports2, devs[5].n_ports = 2;
+	snprintf(devs[6].name, IFNAMSIZ, "eth1");
+	devs[6].kind = NET_KIND_NIC, devs[6].up = false, devs[6].mtu = 1500;
+	snprintf(devs[7].name, IFNAMSIZ, "eth2");
+	devs[7].kind = NET_KIND_NIC, devs[7].up = true, devs[7].mtu = 1500;
+	qsort(devs, 8, sizeof(devs[0]), cmp_dev);
+	struct net_snapshot ns = { .n_devs = 8, .devs = devs };
 
-	const char *nets[] = { "ovirtmgmt", "lonely", "sleepy", "absent", "eth0" };
-	struct rd_input in = { .net = &ns, .networks = nets, .n_networks = 5 };
+	const char *nets[] = { "ovirtmgmt", "lonely", "sleepy", "absent", "eth0", "nolink" };
+	struct rd_input in = { .net = &ns, .networks = nets, .n_networks = 6 };
 	run(&in, &r);
+	assert_int_equal(find(&r, "network:nolink")->verdict, RD_FAIL);
+	assert_string_equal(find(&r, "network:nolink")->detail, "bridge 'nolink' is up but no "
+			    "port has link (eth1 down, eth2 without carrier; MTU 1500)");
+	assert_non_null(strstr(find(&r, "network:nolink")->hint, "ip link set PORT up"));
+	/* one port of two with link: a warning naming the other */
+	((struct net_dev *)net_snapshot_find(&ns, "eth2"))->carrier = true;
+	run(&in, &r);
+	assert_int_equal(find(&r, "network:nolink")->verdict, RD_WARN);
+	assert_string_equal(find(&r, "network:nolink")->detail,
+			    "bridge 'nolink' up, MTU 1500, but eth1 down");
 	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_OK);
 	assert_non_null(strstr(find(&r, "network:ovirtmgmt")->detail, "VLAN 100 on eth0"));
 	assert_int_equal(find(&r, "network:lonely")->verdict, RD_WARN);
@@ -219,9 +240,94 @@ static void test_networks(void **state)
 	assert_int_equal(find(&r, "network:eth0")->verdict, RD_OK);
 	assert_int_equal(r.verdict, RD_FAIL);
 
+	/* against the persisted running networks: VLAN id, VLAN device, MTU */
+	((struct net_dev *)net_snapshot_find(&ns, "eth2"))->carrier = false;
+	static const char conf[] =
+		"net ovirtmgmt nic=eth0 vlan=100 mtu=1500\n"     /* as the kernel has it */
+		"net lonely nic=eth0 mtu=1500\n"                 /* kernel: 9000 */
+		"net sleepy nic=eth0 vlan=200\n"                 /* kernel: VLAN 100 */
+		"net nolink nic=eth1 vlan=7\n";                  /* kernel: no VLAN device */
+	struct netconf running = { 0 };
+	struct vd_error err = { 0 };
+	assert_int_equal(netconf_parse(conf, strlen(conf), &running, &err), 0);
+	in.running = &running;
+	run(&in, &r);
+	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_OK);
+	assert_int_equal(find(&r, "network:lonely")->verdict, RD_WARN);
+	assert_string_equal(find(&r, "network:lonely")->detail,
+			    "'lonely' has MTU 9000, the persisted network MTU 1500");
+	assert_int_equal(find(&r, "network:sleepy")->verdict, RD_FAIL);
+	assert_string_equal(find(&r, "network:sleepy")->detail, "'sleepy' is on VLAN 100 on eth0 "
+			    "(eth0.100), the persisted network is VLAN 200 on eth0");
+	assert_int_equal(find(&r, "network:nolink")->verdict, RD_FAIL);
+	assert_string_equal(find(&r, "network:nolink")->detail,
+			    "'nolink' has no VLAN device: the persisted network is VLAN 7 on eth1");
+	assert_int_equal(find(&r, "network:absent")->verdict, RD_FAIL);
+	netconf_free(&running);
+
 	in = (struct rd_input){ .net = NULL, .networks = nets, .n_networks = 1 };
 	run(&in, &r);
 	assert_int_equal(find(&r, "network:ovirtmgmt")->verdict, RD_FAIL);
+}
+
+/* The kernel clock state as adjtimex(2) would give it (the fake OS boundary). */
+static struct timex fake_tx;
+static int fake_state, fake_errno;
+
+static int fake_clock(struct timex *tx)
+{
+	if (fake_state < 0) {
+		errno = fake_errno;
+		return -1;
+	}
+	*tx = fake_tx;
+	return fake_state;
+}
+
+static void test_clock(void **state)
+{
+	static struct rd_report r;
+	struct rd_input in = { .clock_read = fake_clock };
+	(void)state;
+	meminfo(4000000);
+
+	/* synchronized, 1.5 ms off in microseconds */
+	fake_tx = (struct timex){ .status = STA_PLL, .offset = 1500, .maxerror = 16000 };
+	fake_state = TIME_OK;
+	run(&in, &r);
+	assert_int_equal(find(&r, "clock")->verdict, RD_OK);
+	assert_string_equal(find(&r, "clock")->detail,
+			    "synchronized (offset 1.5 ms, max error 16 ms)");
+	/* the same in nanoseconds */
+	fake_tx.status = STA_PLL | STA_NANO, fake_tx.offset = 1500000;
+	run(&in, &r);
+	assert_string_equal(find(&r, "clock")->detail,
+			    "synchronized (offset 1.5 ms, max error 16 ms)");
+	/* no NTP client: the kernel says unsynchronized */
+	fake_tx = (struct timex){ .status = STA_UNSYNC, .maxerror = 16000000 };
+	fake_state = TIME_ERROR;
+	run(&in, &r);
+	assert_int_equal(find(&r, "clock")->verdict, RD_WARN);
+	assert_string_equal(find(&r, "clock")->detail, "the clock is not synchronized (no NTP)");
+	assert_non_null(strstr(find(&r, "clock")->hint, "chrony"));
+	/* STA_UNSYNC alone is enough */
+	fake_state = TIME_OK;
+	run(&in, &r);
+	assert_int_equal(find(&r, "clock")->verdict, RD_WARN);
+	/* synchronized but far off, both signs */
+	fake_tx = (struct timex){ .status = STA_PLL, .offset = -800000 };
+	run(&in, &r);
+	assert_int_equal(find(&r, "clock")->verdict, RD_WARN);
+	assert_string_equal(find(&r, "clock")->detail, "synchronized, but -800 ms off");
+	assert_non_null(strstr(find(&r, "clock")->hint, "NTP servers"));
+	fake_tx.offset = 500000;          /* the limit itself is still ok */
+	run(&in, &r);
+	assert_int_equal(find(&r, "clock")->verdict, RD_OK);
+	/* the kernel refuses the call */
+	fake_state = -1, fake_errno = EPERM;
+	run(&in, &r);
+	assert_int_equal(find(&r, "clock")->verdict, RD_WARN);
+	assert_non_null(strstr(find(&r, "clock")->detail, strerror(EPERM)));
 }
 
 static void test_libvirt_and_cpu(void **state)
@@ -276,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_libvirt_and_cpu),
+		cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -120,6 +120,49 @@ static void check_memory(const struct rd_input *in, struct rd_report *r)
 		    "host", avail, total, reserved);
 }
 
+/* The kernel against the persisted running configuration of the network (setupNetworks):
+ * the VLAN device and id, and the MTU. 1 when a line was added, else 0. */
+static int check_network_conf(const struct rd_input *in, struct rd_report *r, const char *label,
+			      const struct net_dev *d, const char *name)
+{
+	const struct netconf_net *want = in->running ? netconf_find_net(in->running, name) : NULL;
+
+	if (!want)
+		return 0;
+	const char *base = want->bonding[0] ? want->bonding : want->nic;
+	if (want->vlan >= 0) {
+		const struct net_dev *v = d->kind == NET_KIND_VLAN ? d : NULL;
+		for (size_t i = 0; !v && i < d->n_ports; i++) {
+			const struct net_dev *p = net_snapshot_find(in->net, d->ports[i]);
+			if (p && p->kind == NET_KIND_VLAN)
+				v = p;
+		}
+		if (!v) {
+			rd_hint(rd_add(r, label, RD_FAIL, "'%s' has no VLAN device: the persisted "
+				       "network is VLAN %d on %s", name, want->vlan, base),
+				"restore the network (setupNetworks, or the manager's Setup Host "
+				"Networks); `ip -d link` shows the VLAN devices");
+			return 1;
+		}
+		if (v->vlan_id != want->vlan || (base[0] && strcmp(v->vlan_base, base))) {
+			rd_hint(rd_add(r, label, RD_FAIL, "'%s' is on VLAN %d on %s (%s), the persisted "
+				       "network is VLAN %d on %s", name, v->vlan_id, v->vlan_base,
+				       v->name, want->vlan, base),
+				"restore the network (setupNetworks) or fix the VLAN id on the switch "
+				"side and in the manager");
+			return 1;
+		}
+	}
+	if (want->mtu && d->mtu != want->mtu) {
+		rd_hint(rd_add(r, label, RD_WARN, "'%s' has MTU %d, the persisted network MTU %d",
+			       name, d->mtu, want->mtu),
+			"set the MTU through setupNetworks (the manager's network MTU) so that "
+			"the kernel and the configuration agree");
+		return 1;
+	}
+	return 0;
+}
+
 static void check_network(const struct rd_input *in, struct rd_report *r, const char *name)
 {
 	char label[32];
@@ -138,14 +181,24 @@ static void check_network(const struct rd_input *in, struct rd_report *r, const 
 		return;
 	}
 	char vlan[64] = "";
+	char dead[96] = "";             /* ports without link, for the detail */
+	size_t n_dead = 0;
 	for (size_t i = 0; i < d->n_ports; i++) {
 		const struct net_dev *p = net_snapshot_find(in->net, d->ports[i]);
 		if (p && p->kind == NET_KIND_VLAN)
 			snprintf(vlan, sizeof(vlan), ", VLAN %d on %s", p->vlan_id, p->vlan_base);
+		if (!p || !p->up || !p->carrier) {
+			size_t len = strlen(dead);
+			snprintf(dead + len, sizeof(dead) - len, "%s%s %s", n_dead ? ", " : "",
+				 d->ports[i], !p || !p->up ? "down" : "without carrier");
+			n_dead++;
+		}
 	}
 	if (d->kind == NET_KIND_VLAN)
 		snprintf(vlan, sizeof(vlan), ", VLAN %d on %s", d->vlan_id, d->vlan_base);
 	const char *what = d->kind == NET_KIND_BRIDGE ? "bridge" : "interface";
+	if (check_network_conf(in, r, label, d, name) > 0)
+		return;
 	if (!d->up)
 		rd_hint(rd_add(r, label, RD_FAIL, "%s '%s' is down (MTU %d%s)", what, name, d->mtu, vlan),
 		     "bring it up (ip link set %s up) and check its ports", name);
@@ -153,6 +206,14 @@ static void check_network(const struct rd_input *in, struct rd_report *r, const 
 		rd_hint(rd_add(r, label, RD_WARN, "bridge '%s' is up but has no port (MTU %d): VMs on it "
 			 "reach only each other", name, d->mtu),
 		     "attach the network to a NIC, bond or VLAN");
+	else if (d->kind == NET_KIND_BRIDGE && n_dead == d->n_ports)
+		rd_hint(rd_add(r, label, RD_FAIL, "bridge '%s' is up but no port has link (%s; "
+			 "MTU %d%s)", name, dead, d->mtu, vlan),
+		     "bring the port up (ip link set PORT up) and check its cable and switch port");
+	else if (n_dead)
+		rd_hint(rd_add(r, label, RD_WARN, "bridge '%s' up, MTU %d%s, but %s", name, d->mtu,
+			 vlan, dead),
+		     "bring the port up (ip link set PORT up) and check its cable and switch port");
 	else
 		rd_add(r, label, RD_OK, "%s '%s' up, MTU %d%s", what, name, d->mtu, vlan);
 }
@@ -274,13 +335,15 @@ out:
 		gnutls_x509_crt_deinit(ca);
 }
 
-static void check_clock(struct rd_report *r)
+static void check_clock(const struct rd_input *in, struct rd_report *r)
 {
 	struct timex tx = { 0 };
-	int state = adjtimex(&tx);
+	int state = in->clock_read ? in->clock_read(&tx) : adjtimex(&tx);
 
 	if (state < 0) {
-		rd_add(r, "clock", RD_WARN, "cannot read the kernel clock state: %s", strerror(errno));
+		rd_hint(rd_add(r, "clock", RD_WARN, "cannot read the kernel clock state: %s",
+			       strerror(errno)),
+		     "check that the agent may call adjtimex(2) (seccomp, container)");
 		return;
 	}
 	if (state == TIME_ERROR || (tx.status & STA_UNSYNC)) {
@@ -310,5 +373,5 @@ void readiness_run(const struct rd_input *in, struct rd_report *ret)
 	rd_check_storage(in, ret);
 	rd_check_mpath(in, ret);
 	check_certificates(in, ret);
-	check_clock(ret);
+	check_clock(in, ret);
 }

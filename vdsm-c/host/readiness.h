@@ -19,6 +19,7 @@
 #include "../util/error.h"
 #include "../util/macros.h"
 #include "../../network/net.h"
+#include "../../network/netconf.h"
 
 enum rd_verdict {
 	RD_OK = 0,
@@ -66,6 +67,8 @@ struct rd_report {
 	struct rd_check checks[RD_MAX_CHECKS];
 };
 
+struct timex;
+
 struct rd_input {
 	const struct hostcaps *caps;        /* NULL: host facts not collected (fail) */
 	const struct net_snapshot *net;     /* NULL: network state unreadable (fail) */
@@ -87,6 +90,10 @@ struct rd_input {
 	const struct rd_mpath_map *mpath;
 	size_t n_mpath;
 	double now;                         /* epoch seconds (tests pass a fixed time) */
+	const struct netconf *running;      /* the persisted running networks (NULL or
+					     * empty: no VLAN/MTU to compare with) */
+	int (*clock_read)(struct timex *tx);    /* NULL: adjtimex(2); tests pass a fake
+						 * kernel clock state */
 };
 
 /* Runs every check. Never blocks on the network or on storage (the host facts are

@@ -12,6 +12,7 @@
 #include "ready.h"
 #include "../daemon.h"
 #include "../host/hostcaps.h"
+#include "../util/log.h"
 #include "../util/util.h"
 #include "../../rpc/xmlrpc.h"
 #include "../../storage/mpath.h"
@@ -78,7 +79,16 @@ int readiness_collect(const char *cluster_cpu, const char *const *networks, size
 		return mrc;
 	if (n_storage)
 		rd_storage_probe(storage, n_storage, STORAGE_TIMEOUT_MS);
+	/* the persisted running networks: their VLAN and MTU are what the kernel should show;
+	 * an unreadable file only loses that comparison (logged) */
+	_cleanup_(netconf_free) struct netconf running = { 0 };
+	struct vd_error nerr = { 0 };
+	if (n_networks && netstore_load(vd_rt.root, "running", &running, &nerr) < 0) {
+		log_warning("readiness: running network configuration: %s", nerr.msg);
+		memset(&running, 0, sizeof(running));
+	}
 	struct rd_input in = {
+		.running = &running,
 		.caps = hc,
 		.net = ns,
 		.host_root = vd_rt.host_root,
