@@ -437,6 +437,22 @@ lab_iscsi_portals() {
 	done
 }
 
+# lab_iscsi_conlist ID PORTAL IQN [USER PASSWORD]  — a one-entry iSCSI conList (port 3260)
+lab_iscsi_conlist() {
+	printf '[{"id":"%s","connection":"%s","port":"3260","iqn":"%s","user":"%s","password":"%s"}]' \
+		"$1" "$2" "$3" "${4:-}" "${5:-}"
+}
+
+# lab_status_field REPLY_FILE ID FIELD  — that field of the statuslist entry with that id
+lab_status_field() {
+	python3 -c 'import json,sys; print([e for e in json.load(open(sys.argv[1]))["statuslist"] if e["id"] == sys.argv[2]][0].get(sys.argv[3], ""))' "$@"
+}
+
+# lab_iscsi_sessions IQN  — how many iSCSI sessions the initiator has to IQN
+lab_iscsi_sessions() {
+	iscsiadm -m session 2>/dev/null | grep -c " $1 \| $1\$" || true
+}
+
 # lab_iscsi_target [IQN] [NLUNS] [SIZE_MB]  — an iSCSI target in tgtd with NLUNS
 # (default 1) file-backed LUNs of SIZE_MB (default 16; sparse files on tmpfs),
 # reachable over both portals.  Default IQN iqn.2026-11.lab:<test>.<n>.  Sets

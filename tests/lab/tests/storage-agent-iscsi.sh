@@ -87,40 +87,37 @@ printf '%s\n' "$secret" >"$LAB_TMP/secret"
 ) &
 scanner=$!
 
-# iconn ID PORTAL IQN USER PASSWORD -> a one-entry conList
-iconn() { printf '[{"id":"%s","connection":"%s","port":"3260","iqn":"%s","user":"%s","password":"%s"}]' "$@"; }
-status_of() { python3 -c 'import json,sys; print([e["status"] for e in json.load(open(sys.argv[1]))["statuslist"] if e["id"] == sys.argv[2]][0])' "$1" "$2"; }
-sessions() { iscsiadm -m session 2>/dev/null | grep -c " $1 \| $1\$" || true; }
+status_of() { lab_status_field "$1" "$2" status; }
 BLANK=00000000-0000-0000-0000-000000000000
 i1=$(cat /proc/sys/kernel/random/uuid) i2=$(cat /proc/sys/kernel/random/uuid)
 c1=$(cat /proc/sys/kernel/random/uuid)
 
-call connectStorageServer 3 "$BLANK" "$(iconn "$i1" "$a1" "$iqn" "" "")" >"$LAB_TMP/r.json"
+call connectStorageServer 3 "$BLANK" "$(lab_iscsi_conlist "$i1" "$a1" "$iqn" "" "")" >"$LAB_TMP/r.json"
 lab_check "iSCSI connect without CHAP: status 0" [ "$(status_of "$LAB_TMP/r.json" "$i1")" = 0 ]
-lab_check "iscsiadm -m session: 1 session to $iqn" [ "$(sessions "$iqn")" = 1 ]
-call connectStorageServer 3 "$BLANK" "$(iconn "$i1" "$a1" "$iqn" "" "")" >"$LAB_TMP/r.json"
+lab_check "iscsiadm -m session: 1 session to $iqn" [ "$(lab_iscsi_sessions "$iqn")" = 1 ]
+call connectStorageServer 3 "$BLANK" "$(lab_iscsi_conlist "$i1" "$a1" "$iqn" "" "")" >"$LAB_TMP/r.json"
 lab_check "reconnect: status 0, still 1 session" \
-	sh -c "[ '$(status_of "$LAB_TMP/r.json" "$i1")' = 0 ] && [ '$(sessions "$iqn")' = 1 ]"
-call connectStorageServer 3 "$BLANK" "$(iconn "$i2" "$a2" "$iqn" "" "")" >"$LAB_TMP/r.json"
+	sh -c "[ '$(status_of "$LAB_TMP/r.json" "$i1")' = 0 ] && [ '$(lab_iscsi_sessions "$iqn")' = 1 ]"
+call connectStorageServer 3 "$BLANK" "$(lab_iscsi_conlist "$i2" "$a2" "$iqn" "" "")" >"$LAB_TMP/r.json"
 lab_check "second portal: status 0, 2 sessions" \
-	sh -c "[ '$(status_of "$LAB_TMP/r.json" "$i2")' = 0 ] && [ '$(sessions "$iqn")' = 2 ]"
+	sh -c "[ '$(status_of "$LAB_TMP/r.json" "$i2")' = 0 ] && [ '$(lab_iscsi_sessions "$iqn")' = 2 ]"
 
-call connectStorageServer 3 "$BLANK" "$(iconn "$c1" "$a1" "$ciqn" vdsmuser wrong-secret)" >"$LAB_TMP/r.json"
+call connectStorageServer 3 "$BLANK" "$(lab_iscsi_conlist "$c1" "$a1" "$ciqn" vdsmuser wrong-secret)" >"$LAB_TMP/r.json"
 lab_check "CHAP with a wrong secret: 476 (got $(status_of "$LAB_TMP/r.json" "$c1"))" \
 	[ "$(status_of "$LAB_TMP/r.json" "$c1")" = 476 ]
-lab_check "... no session" [ "$(sessions "$ciqn")" = 0 ]
-call connectStorageServer 3 "$BLANK" "$(iconn "$c1" "$a1" "$ciqn" vdsmuser "$secret")" >"$LAB_TMP/r.json"
+lab_check "... no session" [ "$(lab_iscsi_sessions "$ciqn")" = 0 ]
+call connectStorageServer 3 "$BLANK" "$(lab_iscsi_conlist "$c1" "$a1" "$ciqn" vdsmuser "$secret")" >"$LAB_TMP/r.json"
 lab_check "CHAP with the right secret: status 0" [ "$(status_of "$LAB_TMP/r.json" "$c1")" = 0 ]
-lab_check "... 1 session to $ciqn" [ "$(sessions "$ciqn")" = 1 ]
+lab_check "... 1 session to $ciqn" [ "$(lab_iscsi_sessions "$ciqn")" = 1 ]
 rec=$(ls -d /etc/iscsi/nodes/"$ciqn"/*/default 2>/dev/null | head -n 1)
 lab_check "node record $rec is mode 600" [ "$(stat -c %a "$rec")" = 600 ]
 
 for x in "$i1 $a1 $iqn" "$i2 $a2 $iqn" "$c1 $a1 $ciqn"; do
 	set -- $x
-	call disconnectStorageServer 3 "$BLANK" "$(iconn "$1" "$2" "$3" "" "")" >"$LAB_TMP/r.json"
+	call disconnectStorageServer 3 "$BLANK" "$(lab_iscsi_conlist "$1" "$2" "$3" "" "")" >"$LAB_TMP/r.json"
 	lab_check "disconnect $2 $3: status 0" [ "$(status_of "$LAB_TMP/r.json" "$1")" = 0 ]
 done
-lab_check "no sessions left" sh -c "[ '$(sessions "$iqn")' = 0 ] && [ '$(sessions "$ciqn")' = 0 ]"
+lab_check "no sessions left" sh -c "[ '$(lab_iscsi_sessions "$iqn")' = 0 ] && [ '$(lab_iscsi_sessions "$ciqn")' = 0 ]"
 lab_check "node records deleted" [ ! -e "$rec" ]
 touch "$LAB_TMP/stop"
 wait "$scanner" || true
