@@ -247,8 +247,23 @@ d = {x["GUID"]: x for x in json.load(open(sys.argv[1]))["devList"]}
 for g in sys.argv[2:]:
     assert [p["state"] for p in d[g]["pathstatus"]] == ["active", "active"], d[g]["pathstatus"]
 ' "$LAB_TMP/d7.json" $maps
+call getVdsStats >"$LAB_TMP/st.json"
+lab_check "multipathd stopped: ping and getVdsStats answer" sh -c "[ -s '$LAB_TMP/st.json' ] && '$CLIENT' --port '$port' --pki '$pki' ping >/dev/null"
 lab_multipathd
 lab_check "the agent logged multipathd's absence" grep -q "path states from sysfs" "$LAB_DAEMON_LOGDIR/vdsmd.log"
+# multipathd back: the verb reads it again (no new sysfs fallback line), paths active
+for m in $maps; do lab_mpath_wait "$m" 2 90; done
+nsys=$(grep -c "path states from sysfs" "$LAB_DAEMON_LOGDIR/vdsmd.log")
+timed d8 3 '[]' false
+lab_check "multipathd back: both maps, every path active" \
+	python3 -c '
+import json, sys
+d = {x["GUID"]: x for x in json.load(open(sys.argv[1]))["devList"]}
+for g in sys.argv[2:]:
+    assert [p["state"] for p in d[g]["pathstatus"]] == ["active", "active"], d[g]["pathstatus"]
+' "$LAB_TMP/d8.json" $maps
+lab_check "multipathd back: no sysfs fallback for the last call" \
+	[ "$(grep -c "path states from sysfs" "$LAB_DAEMON_LOGDIR/vdsmd.log")" = "$nsys" ]
 
 pvremove -q -y "/dev/mapper/$m1" >/dev/null
 call disconnectStorageServer 3 "$BLANK" "$conlist" >"$LAB_TMP/x.json"
