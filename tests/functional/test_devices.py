@@ -89,6 +89,10 @@ class DeviceListTest(unittest.TestCase):
                            ((3, [1]), 1000), ((3, ["a" * 200]), 1000), ((3, [], "maybe"), 1000)):
             r = self.agent.call("getDeviceList", *args)
             self.assertEqual(r["status"]["code"], code, (args, r["status"]))
+        # the refusal names the entry (VDSM's 'Invalid parameter' form)
+        for args, msg in (((3, ["x", 1]), "Invalid parameter: 'guids[1]' is not a string"),
+                          ((3, ["a" * 200]), "Invalid parameter: 'guids[0]' is too long")):
+            self.assertEqual(self.agent.call("getDeviceList", *args)["status"]["message"], msg)
 
     def test_audit_free_and_listed(self):
         r = self.agent.call("getDeviceList")

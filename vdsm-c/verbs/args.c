@@ -1,4 +1,5 @@
 /* Argument helpers of the verb handlers: the call's positional parameters, checked. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -72,4 +73,53 @@ int vd_arg_array(const struct vd_call *c, int idx, const char *name, xmlrpc_valu
 		 struct vd_error *err)
 {
 	return arg_of_type(c, idx, name, XMLRPC_TYPE_ARRAY, "an array", ret, err);
+}
+
+void vd_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+int vd_arg_strings(const struct vd_call *c, int idx, const char *name, int min, int max,
+		   size_t maxlen, char ***ret, size_t *ret_n, struct vd_error *err)
+{
+	xmlrpc_value *list = NULL;
+	xmlrpc_env env;
+	char **v;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (vd_arg_array(c, idx, name, &list, err) < 0)
+		return -1;
+	xmlrpc_env_init(&env);
+	int n = xmlrpc_array_size(&env, list);
+	xmlrpc_env_clean(&env);
+	if (n < min || n > max)
+		return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
+				    "Invalid parameter: '%s' has %d entries (%d..%d)", name, n, min, max);
+	if (!(v = calloc((size_t)n + 1, sizeof(*v))))
+		return vd_error_set(err, VD_ERR_INVALID_PARAMETER, "%s: out of memory", name);
+	for (int i = 0; i < n; i++) {
+		xmlrpc_value *item = NULL;
+		xmlrpc_env_init(&env);
+		xmlrpc_array_read_item(&env, list, i, &item);
+		xmlrpc_env_clean(&env);
+		v[i] = item && xmlrpc_value_type(item) == XMLRPC_TYPE_STRING ? rpc_to_string(item) : NULL;
+		if (item)
+			xmlrpc_DECREF(item);
+		if (!v[i] || (maxlen && strlen(v[i]) >= maxlen)) {
+			bool str = v[i] != NULL;
+			vd_strv_free(v);
+			return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
+					    "Invalid parameter: '%s[%d]' %s", name, i,
+					    str ? "is too long" : "is not a string");
+		}
+	}
+	*ret = v;
+	*ret_n = (size_t)n;
+	return 0;
 }

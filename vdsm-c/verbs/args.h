@@ -19,5 +19,11 @@ int vd_arg_struct(const struct vd_call *c, int idx, const char *name, xmlrpc_val
 		  struct vd_error *err) _wur_;
 int vd_arg_array(const struct vd_call *c, int idx, const char *name, xmlrpc_value **ret,
 		 struct vd_error *err) _wur_;
+/* An array of min..max strings, each shorter than maxlen bytes (0: no limit), as a
+ * NULL-terminated vector in *ret (vd_strv_free) of *ret_n entries; anything else is
+ * code 1000 naming the parameter or the entry ("Invalid parameter: 'guids[2]' …"). */
+int vd_arg_strings(const struct vd_call *c, int idx, const char *name, int min, int max,
+		   size_t maxlen, char ***ret, size_t *ret_n, struct vd_error *err) _wur_;
+void vd_strv_free(char **v);
 
 #endif

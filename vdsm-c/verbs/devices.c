@@ -38,49 +38,6 @@ static int arg_type(struct vd_call *c, unsigned *ret, struct vd_error *err)
 	return 0;
 }
 
-/* guids: absent or an array of strings (each at most 127 bytes). */
-static int arg_guids(struct vd_call *c, char ***ret, size_t *ret_n, struct vd_error *err)
-{
-	xmlrpc_value *list = NULL;
-	xmlrpc_env env;
-
-	*ret = NULL;
-	*ret_n = 0;
-	if (!vd_arg(c, 1))
-		return 0;
-	if (vd_arg_array(c, 1, "guids", &list, err) < 0)
-		return -1;
-	xmlrpc_env_init(&env);
-	int n = xmlrpc_array_size(&env, list);
-	xmlrpc_env_clean(&env);
-	if (n < 0 || n > GUIDS_MAX)
-		return vd_error_set(err, VD_ERR_INVALID_PARAMETER, "%s: 'guids' has more than %d entries",
-				    vd_code_message(VD_ERR_INVALID_PARAMETER), GUIDS_MAX);
-	char **g = calloc((size_t)n + 1, sizeof(*g));
-	if (!g)
-		return vd_error_set(err, VD_ERR_BLOCK_DEVICE_ACTION, "out of memory");
-	for (int i = 0; i < n; i++) {
-		xmlrpc_value *item = NULL;
-		xmlrpc_env_init(&env);
-		xmlrpc_array_read_item(&env, list, i, &item);
-		xmlrpc_env_clean(&env);
-		g[i] = item && xmlrpc_value_type(item) == XMLRPC_TYPE_STRING ? rpc_to_string(item) : NULL;
-		if (item)
-			xmlrpc_DECREF(item);
-		if (!g[i] || strlen(g[i]) >= sizeof(((struct stg_dev *)0)->guid)) {
-			for (int k = 0; k <= i; k++)
-				free(g[k]);
-			free(g);
-			return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
-					    "%s: 'guids[%d]' is not a device GUID",
-					    vd_code_message(VD_ERR_INVALID_PARAMETER), i);
-		}
-	}
-	*ret = g;
-	*ret_n = (size_t)n;
-	return 0;
-}
-
 static void set_size(xmlrpc_env *env, xmlrpc_value *st, const char *key, int64_t v)
 {
 	rpc_set_strf(env, st, key, "%lld", (long long)v);
@@ -166,12 +123,13 @@ xmlrpc_value *verb_get_device_list(struct vd_call *c, xmlrpc_env *env, struct vd
 			     vd_code_message(VD_ERR_INVALID_PARAMETER));
 		return NULL;
 	}
-	if (arg_guids(c, &guids, &nguids, err) < 0)
+	/* guids: absent or an array of device GUIDs */
+	if (vd_arg(c, 1) && vd_arg_strings(c, 1, "guids", 0, GUIDS_MAX,
+					   sizeof(((struct stg_dev *)0)->guid), &guids, &nguids,
+					   err) < 0)
 		return NULL;
 	int r = stg_devlist_get(transport, (const char *const *)guids, nguids, check, &l, err);
-	for (size_t i = 0; i < nguids; i++)
-		free(guids[i]);
-	free(guids);
+	vd_strv_free(guids);
 	if (r < 0)
 		return NULL;
 

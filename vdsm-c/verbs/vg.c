@@ -11,48 +11,6 @@
 #include "../util/util.h"
 #include "../../storage/vg.h"
 
-/* devlist: an array of 1..STG_LVM_MAX_DEVS strings. Unknown strings are the storage
- * layer's to refuse (606); a non-string entry is a bad parameter. */
-static int arg_devlist(struct vd_call *c, char ***ret, size_t *ret_n, struct vd_error *err)
-{
-	xmlrpc_value *list = NULL;
-	xmlrpc_env env;
-
-	*ret = NULL;
-	*ret_n = 0;
-	if (vd_arg_array(c, 1, "devlist", &list, err) < 0)
-		return -1;
-	xmlrpc_env_init(&env);
-	int n = xmlrpc_array_size(&env, list);
-	xmlrpc_env_clean(&env);
-	if (n < 1 || n > STG_LVM_MAX_DEVS)
-		return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
-				    "Invalid parameter: 'devlist' has %d entries (1..%d)", n,
-				    STG_LVM_MAX_DEVS);
-	char **g = calloc((size_t)n + 1, sizeof(*g));
-	if (!g)
-		return vd_error_set(err, VD_ERR_VOLUME_GROUP_CREATE, "out of memory");
-	for (int i = 0; i < n; i++) {
-		xmlrpc_value *item = NULL;
-		xmlrpc_env_init(&env);
-		xmlrpc_array_read_item(&env, list, i, &item);
-		xmlrpc_env_clean(&env);
-		g[i] = item && xmlrpc_value_type(item) == XMLRPC_TYPE_STRING ? rpc_to_string(item) : NULL;
-		if (item)
-			xmlrpc_DECREF(item);
-		if (!g[i]) {
-			for (int k = 0; k < i; k++)
-				free(g[k]);
-			free(g);
-			return vd_error_set(err, VD_ERR_INVALID_PARAMETER,
-					    "Invalid parameter: 'devlist[%d]' is not a string", i);
-		}
-	}
-	*ret = g;
-	*ret_n = (size_t)n;
-	return 0;
-}
-
 xmlrpc_value *verb_create_vg(struct vd_call *c, xmlrpc_env *env, struct vd_error *err)
 {
 	_cleanup_free_ char *raw = NULL;
@@ -73,7 +31,8 @@ xmlrpc_value *verb_create_vg(struct vd_call *c, xmlrpc_env *env, struct vd_error
 		vd_error_set(err, VD_ERR_INVALID_PARAMETER, "Invalid parameter: 'force' is not a boolean");
 		goto out;
 	}
-	if (arg_devlist(c, &guids, &n, err) < 0)
+	/* unknown strings are the storage layer's to refuse (606) */
+	if (vd_arg_strings(c, 1, "devlist", 1, STG_LVM_MAX_DEVS, 0, &guids, &n, err) < 0)
 		goto out;
 	if (stg_vg_create(name, (const char *const *)guids, n, force, uuid, err) < 0)
 		goto out;
@@ -82,9 +41,7 @@ xmlrpc_value *verb_create_vg(struct vd_call *c, xmlrpc_env *env, struct vd_error
 out:
 	if (!payload)
 		log_warning("storage: createVG %s: %d %s", name, err->code, err->msg);
-	for (size_t i = 0; i < n; i++)
-		free(guids[i]);
-	free(guids);
+	vd_strv_free(guids);
 	return payload;
 }
 
