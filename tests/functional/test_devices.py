@@ -16,13 +16,17 @@ STR_KEYS = ("GUID", "capacity", "devtype", "vendorID", "productID", "fwrev", "se
             "pvUUID", "vgUUID", "pvsize", "logicalblocksize", "physicalblocksize", "status")
 
 
-class DeviceListTest(unittest.TestCase):
+class FixtureHostTest(unittest.TestCase):
+    """One agent per class whose host is the sysfs/dev fixture under tests/data/storage
+    (no multipathd; lvm as the fixture's PATH provides it)."""
+    lvm_timeout = 5
+
     @classmethod
     def setUpClass(cls):
         cls.agent = Agent(conf={
             "vars": {"host_root": os.path.realpath(FIXTURE)},
             "irs": {"multipathd_socket": "vdsmc-functional-no-mpathd-%d" % os.getpid(),
-                    "lvm_timeout": "5"}})
+                    "lvm_timeout": str(cls.lvm_timeout)}})
         cls.agent.start()
         cls.agent.wait_ready()
 
@@ -32,6 +36,9 @@ class DeviceListTest(unittest.TestCase):
             cls.agent.stop()
         finally:
             cls.agent.__exit__(None, None, None)
+
+
+class DeviceListTest(FixtureHostTest):
 
     def devlist(self, *args):
         r = self.agent.call("getDeviceList", *args)

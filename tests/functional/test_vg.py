@@ -3,32 +3,16 @@ that come before any lvm command writes. As in test_devices.py the agent sees th
 fixture tests/data/storage (maps of 1-2 GiB, no multipathd; the real blkid and lvm read
 the fixture's /dev/mapper nodes, empty files). A real VG on real multipath maps is the
 lab tier's (tests/lab/tests/storage-agent-sd-block.sh)."""
-import os
 import unittest
 import uuid
 
-from vdsmtest import Agent
+from test_devices import FixtureHostTest
 
-FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "storage")
 G1, G2 = "36001405abc000001", "36001405abc000002"
 
 
-class VGTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = Agent(conf={
-            "vars": {"host_root": os.path.realpath(FIXTURE)},
-            "irs": {"multipathd_socket": "vdsmc-functional-no-mpathd-%d" % os.getpid(),
-                    "lvm_timeout": "10"}})
-        cls.agent.start()
-        cls.agent.wait_ready()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.agent.stop()
-        finally:
-            cls.agent.__exit__(None, None, None)
+class VGTest(FixtureHostTest):
+    lvm_timeout = 10
 
     def code(self, verb, *args):
         return self.agent.call(verb, *args)["status"]["code"]
