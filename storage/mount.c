@@ -29,6 +29,8 @@ static struct {
 	char *mountinfo;
 	char *mount;
 	char *umount;
+	char *setpriv;
+	int access_uid, access_gid;
 	double timeout;
 	bool started;
 	pthread_mutex_t lock;                 /* guards busy[] */
@@ -46,7 +48,11 @@ int stg_start(const struct stg_opts *o)
 	stg.mount = strdup(o->mount);
 	stg.umount = strdup(o->umount);
 	stg.timeout = o->mount_timeout;
-	if (!stg.repository || !stg.mnt_dir || !stg.mountinfo || !stg.mount || !stg.umount) {
+	stg.access_uid = o->access_uid;
+	stg.access_gid = o->access_gid;
+	stg.setpriv = strdup(o->setpriv && o->setpriv[0] ? o->setpriv : "/usr/bin/setpriv");
+	if (!stg.repository || !stg.mnt_dir || !stg.mountinfo || !stg.mount || !stg.umount ||
+	    !stg.setpriv) {
 		stg_stop();
 		return -ENOMEM;
 	}
@@ -69,7 +75,8 @@ void stg_stop(void)
 	free(stg.mountinfo);
 	free(stg.mount);
 	free(stg.umount);
-	stg.repository = stg.mnt_dir = stg.mountinfo = stg.mount = stg.umount = NULL;
+	free(stg.setpriv);
+	stg.repository = stg.mnt_dir = stg.mountinfo = stg.mount = stg.umount = stg.setpriv = NULL;
 }
 
 char *stg_mount_point(const struct stg_conn *c)
@@ -149,6 +156,49 @@ static int run_tool(const char *const *argv, int code, const char *what, const c
 	return -1;
 }
 
+/* VDSM's check after a mount (validateDirAccess): the mount root must give the agent's
+ * storage user read, write and search access, or nothing could use the domain. Run as
+ * a child (setpriv switching to uid:gid with no supplementary groups, then test(1)),
+ * bounded by the mount timeout: a server that dies now cannot hang the call. */
+static int check_access(const char *path, struct vd_error *err)
+{
+	char uid[16], gid[16];
+	const char *argv[] = { stg.setpriv, "--reuid", uid, "--regid", gid, "--clear-groups",
+			       "--", "/usr/bin/test", "-r", path, "-a", "-w", path, "-a", "-x", path, NULL };
+	struct util_exec_opts o = { .timeout = stg.timeout, .cap = 4096 };
+	struct util_exec_result res = { 0 };
+	char line[200];
+	int r;
+
+	if (stg.access_uid < 0 || stg.access_gid < 0)
+		return 0;
+	snprintf(uid, sizeof(uid), "%d", stg.access_uid);
+	snprintf(gid, sizeof(gid), "%d", stg.access_gid);
+	r = util_exec(argv, &o, &res);
+	if (r == 0) {
+		util_exec_result_clear(&res);
+		return 0;
+	}
+	if (r == -ECHILD && !res.signal && res.status == 1)
+		vd_error_set(err, VD_ERR_STORAGE_SERVER_ACCESS_PERMISSION,
+			     "%s: path = %s (uid %d gid %d needs read, write and search access)",
+			     vd_code_message(VD_ERR_STORAGE_SERVER_ACCESS_PERMISSION), path,
+			     stg.access_uid, stg.access_gid);
+	else if (r == -ETIME)
+		vd_error_set(err, VD_ERR_STORAGE_SERVER_ACCESS_PERMISSION,
+			     "%s: path = %s (the access check timed out after %.0f s)",
+			     vd_code_message(VD_ERR_STORAGE_SERVER_ACCESS_PERMISSION), path,
+			     stg.timeout);
+	else
+		vd_error_set(err, VD_ERR_STORAGE_SERVER_ACCESS_PERMISSION,
+			     "%s: path = %s (cannot run the access check '%s': %s)",
+			     vd_code_message(VD_ERR_STORAGE_SERVER_ACCESS_PERMISSION), path,
+			     stg.setpriv, r == -ECHILD ? util_exec_last_line(&res, line, sizeof(line))
+						       : strerror(-r));
+	util_exec_result_clear(&res);
+	return -1;
+}
+
 static int connect_mount(const struct stg_conn *c, const char *path, struct vd_error *err)
 {
 	char opts[STG_OPTS_MAX + 128];
@@ -196,6 +246,17 @@ static int connect_mount(const struct stg_conn *c, const char *path, struct vd_e
 		 * and is found by the next connect. */
 		if (is_mounted(path) == 0)
 			rmdir(path);
+		return -1;
+	}
+	if (check_access(path, err) < 0) {
+		/* as VDSM: a mount nobody can use is not kept */
+		const char *uargv[] = { stg.umount, "-f", "-l", "--", path, NULL };
+		struct vd_error uerr = { 0 };
+		if (run_tool(uargv, VD_ERR_STORAGE_SERVER_DISCONNECTION, "umount", path, &uerr) < 0)
+			log_warning("storage: %s", uerr.msg);
+		else if (rmdir(path) < 0)
+			log_warning("storage: cannot remove mount point '%s': %s", path,
+				    strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -93,6 +93,9 @@ struct stg_opts {
 	const char *mount;        /* absolute path of mount(8) */
 	const char *umount;       /* absolute path of umount(8) */
 	double mount_timeout;     /* seconds for one mount or umount child */
+	int access_uid;           /* after a mount: rwx for uid:gid on its root (-1: no check) */
+	int access_gid;
+	const char *setpriv;      /* absolute path of setpriv(1), runs the check as that user */
 };
 
 int stg_start(const struct stg_opts *o) _wur_;
@@ -100,7 +103,8 @@ void stg_stop(void);
 
 /* Connects c (mount / symlink); already connected = success. Blocks for at most the
  * mount timeout (+ the kill grace). Returns 0 or -1 with err set (477 mount failed or
- * timed out, 469 LOCALFS not a directory / no access, 451 otherwise). */
+ * timed out, 469 LOCALFS not a directory / no access, or a new mount whose root denies
+ * the configured user rwx — it is unmounted again —, 451 otherwise). */
 int stg_connect(const struct stg_conn *c, struct vd_error *err) _wur_;
 /* Disconnects c (lazy umount + rmdir / unlink); not connected = success. Returns 0 or
  * -1 with err set (452). */

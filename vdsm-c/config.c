@@ -87,6 +87,12 @@ static const struct conf_key keys[] = {
 	INT("irs", mount_timeout, 1, 3600, "60"),
 	STR("irs", mount_cmd, "/usr/bin/mount"),
 	STR("irs", umount_cmd, "/usr/bin/umount"),
+	/* Not VDSM keys: after an NFS/POSIXFS mount the mount root must give this user and
+	 * group read, write and search access (VDSM checks vdsm:kvm = 36:36, code 469);
+	 * -1 turns the check off. The check runs setpriv + test with the mount timeout. */
+	INT("irs", storage_access_uid, -1, 2147483647, "36"),
+	INT("irs", storage_access_gid, -1, 2147483647, "36"),
+	STR("irs", setpriv_cmd, "/usr/bin/setpriv"),
 	STR("irs", iscsiadm_cmd, "/usr/sbin/iscsiadm"),
 	/* Not a VDSM key: the bound of one iscsiadm run (discovery of a dead portal). */
 	INT("irs", iscsi_timeout, 1, 3600, "30"),

@@ -65,6 +65,9 @@ struct vd_config {
 	int mount_timeout;               /* seconds one mount/umount may take before it is killed */
 	char mount_cmd[VD_CONF_STR_MAX];
 	char umount_cmd[VD_CONF_STR_MAX];
+	int storage_access_uid;          /* rwx on a new mount root for uid:gid (-1 = no check) */
+	int storage_access_gid;
+	char setpriv_cmd[VD_CONF_STR_MAX];
 	char iscsiadm_cmd[VD_CONF_STR_MAX];
 	int iscsi_timeout;               /* seconds one iscsiadm run may take */
 	char lvm_cmd[VD_CONF_STR_MAX];

@@ -184,6 +184,9 @@ static int storage_module_start(void)
 		.mount = c->mount_cmd,
 		.umount = c->umount_cmd,
 		.mount_timeout = c->mount_timeout,
+		.access_uid = c->storage_access_uid,
+		.access_gid = c->storage_access_gid,
+		.setpriv = c->setpriv_cmd,
 	};
 
 	const struct stg_iscsi_opts io = {

@@ -116,6 +116,20 @@ class StorageTest(unittest.TestCase):
         self.assertEqual(mounts_under(self.agent.root), [os.path.join(self.mnt, "tmpfs")])
         self.assertEqual(os.listdir(self.mnt), ["tmpfs"])
 
+    def test_mount_root_without_access_is_469_and_unmounted(self):
+        # VDSM's check after a mount: the root must allow rwx to the storage user (here
+        # root, see vdsmtest; even root cannot write a read-only mount). The mount is
+        # undone; the other connection of the call connects.
+        ro = self.conn(connection="rofs", vfs_type="tmpfs", mnt_options="ro")
+        good = self.conn(connection="tmpfs", vfs_type="tmpfs")
+        r = self.call("connectStorageServer", POSIXFS, [ro, good])
+        self.assertEqual(self.statuses(r), [(ro["id"], 469), (good["id"], 0)])
+        self.assertEqual(mounts_under(self.agent.root), [os.path.join(self.mnt, "tmpfs")])
+        self.assertEqual(os.listdir(self.mnt), ["tmpfs"])
+        self.assertIn("path = %s" % os.path.join(self.mnt, "rofs"),
+                      [e for e in r["statuslist"] if e["id"] == ro["id"]][0].get("message", "") +
+                      open(self.agent.log_path).read())
+
     def test_bad_nfs_inputs_have_codes_and_no_side_effect(self):
         cases = [
             ("srv:/exports/../../etc", {}, 390),

@@ -163,7 +163,11 @@ class Agent:
                 # Never the host's own libvirtd: tests that need one start a private
                 # libvirtd and pass its URI.
                 "libvirt_uri": "qemu:///system?socket=/nonexistent/libvirt-sock",
-            }
+            },
+            # The access check after a mount runs as root here: the agent's root is a
+            # 0700 temp dir that uid 36 cannot traverse (on a host it is /). Root still
+            # fails on a read-only mount (test_storage); the lab tier checks uid 36.
+            "irs": {"storage_access_uid": "0", "storage_access_gid": "0"},
         }
         for sec, kv in (conf or {}).items():
             self.conf.setdefault(sec, {}).update(kv)

@@ -154,6 +154,9 @@ lab_agent() {
 		"$LAB_SRC/scripts/vdsm-c-certs" --dir "$LAB_AGENT_PKI" --cn localhost >/dev/null
 	LAB_AGENT_ROOT=$LAB_TMP/root-$name
 	mkdir -p "$LAB_AGENT_ROOT"
+	# the agent's root stands for /: its storage user (36) must reach the mount points
+	chmod 0711 "$LAB_TMP"
+	chmod 0755 "$LAB_AGENT_ROOT"
 	conf=$LAB_TMP/$name.conf
 	{
 		printf '[vars]\ntrust_store_path = %s\nroot = %s\n' "$LAB_AGENT_PKI" "$LAB_AGENT_ROOT"

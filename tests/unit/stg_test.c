@@ -220,6 +220,7 @@ struct exec_log {
 	char argv[16][512];
 	int n;
 	int ret;
+	int deny;                   /* the access check (setpriv … test) answers 1 */
 	const char *mountinfo;      /* written by the fake mount */
 	const char *line;
 };
@@ -233,11 +234,17 @@ static int fake_exec(const char *const *argv, struct util_exec_result *ret, void
 		o += (size_t)snprintf(l->argv[l->n] + o, sizeof(l->argv[0]) - o, "%s%s",
 				      i ? " " : "", argv[i]);
 	l->n++;
+	if (l->deny && strstr(argv[0], "setpriv")) {
+		ret->out = strdup("");
+		ret->err = strdup("");
+		ret->status = 1;
+		return -ECHILD;
+	}
 	ret->out = strdup("");
 	ret->err = strdup(l->ret ? "mount.nfs: Connection refused\n" : "");
 	ret->err_len = strlen(ret->err);
 	ret->status = l->ret ? 32 : 0;
-	if (l->ret == 0 && l->mountinfo) {
+	if (l->ret == 0 && l->mountinfo && strstr(argv[0], "/mount")) {
 		FILE *f = fopen(l->mountinfo, "a");
 		fprintf(f, "%s", l->line);
 		fclose(f);
@@ -259,7 +266,8 @@ static void test_mount_argv(void **state)
 	snprintf(repo, sizeof(repo), "%s/rhev/data-center", dir);
 	assert_int_equal(util_write_atomic(mi, "", 0, 0644), 0);
 	struct stg_opts o = { .repository = repo, .mountinfo = mi, .mount = "/bin/mount",
-			      .umount = "/bin/umount", .mount_timeout = 5 };
+			      .umount = "/bin/umount", .mount_timeout = 5, .access_uid = 36,
+			      .access_gid = 36, .setpriv = "/usr/bin/setpriv" };
 	assert_int_equal(stg_start(&o), 0);
 	util_exec_set_hook(fake_exec, &log);
 
@@ -269,17 +277,35 @@ static void test_mount_argv(void **state)
 	log.mountinfo = mi;
 	log.line = line;
 	assert_int_equal(stg_connect(&c, &err), 0);
-	assert_int_equal(log.n, 1);
+	assert_int_equal(log.n, 2);
 	char want[1200];
 	snprintf(want, sizeof(want), "/bin/mount -t nfs -o soft,nosharecache,timeo=600,retrans=6,"
 		 "nfsvers=3,noatime -- srv:/e_1 %s", mp);
 	assert_string_equal(log.argv[0], want);
+	/* then VDSM's access check of the mount root, as uid:gid 36:36 */
+	snprintf(want, sizeof(want), "/usr/bin/setpriv --reuid 36 --regid 36 --clear-groups -- "
+		 "/usr/bin/test -r %s -a -w %s -a -x %s", mp, mp, mp);
+	assert_string_equal(log.argv[1], want);
 	/* idempotent: mounted per mountinfo, nothing run */
 	assert_int_equal(stg_connect(&c, &err), 0);
-	assert_int_equal(log.n, 1);
+	assert_int_equal(log.n, 2);
 	assert_int_equal(stg_disconnect(&c, &err), 0);
 	snprintf(want, sizeof(want), "/bin/umount -f -l -- %s", mp);
-	assert_string_equal(log.argv[1], want);
+	assert_string_equal(log.argv[2], want);
+
+	/* the root denies 36:36: 469 naming the path, unmounted again, no mount point left */
+	assert_int_equal(util_write_atomic(mi, "", 0, 0644), 0);
+	log.deny = 1;
+	vd_error_clear(&err);
+	assert_int_equal(stg_connect(&c, &err), -1);
+	assert_int_equal(err.code, 469);
+	if (!strstr(err.msg, mp) || !strstr(err.msg, "uid 36 gid 36"))
+		fail_msg("message: %s", err.msg);
+	assert_int_equal(log.n, 6);
+	assert_string_equal(log.argv[5], want);
+	struct stat st;
+	assert_int_equal(stat(mp, &st), -1);
+	log.deny = 0;
 
 	/* failure: 477 with mount's last line, the mount point removed */
 	assert_int_equal(util_write_atomic(mi, "", 0, 0644), 0);
@@ -289,7 +315,6 @@ static void test_mount_argv(void **state)
 	assert_int_equal(err.code, 477);
 	if (!strstr(err.msg, "Connection refused"))
 		fail_msg("message: %s", err.msg);
-	struct stat st;
 	assert_int_equal(stat(mp, &st), -1);
 	/* disconnect of what is not mounted: success, nothing run */
 	int before = log.n;

@@ -63,6 +63,26 @@ call connectStorageServer 1 "$BLANK" "$(conn "$id4" "$s:/data" 4.1)" >"$LAB_TMP/
 lab_check "v4.1 connect: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id4")" = 0 ]
 lab_check "v4.1 mounted at $p4 with VDSM's options" check_mount "$p4" nfs4 4.1
 
+# VDSM's access check after a mount (469): an export whose root is root's 0755 denies
+# the storage user 36 write access; the mount is undone, the other entry of the same
+# call connects (v4.1 again: idempotent). The export owned by 36:36 then connects.
+lab_nfs_export closed
+chmod 0755 "$LAB_NFS_DIR"
+idc=$(cat /proc/sys/kernel/random/uuid)
+pc=$mnt/$(echo "$s:$LAB_NFS_DIR" | sed 's/_/__/g; s|/|_|g')
+one() { conn "$@" | sed 's/^\[//; s/\]$//'; }
+call connectStorageServer 1 "$BLANK" "[$(one "$idc" "$s:$LAB_NFS_DIR" 3),$(one "$id4" "$s:/data" 4.1)]" >"$LAB_TMP/r.json"
+lab_check "export root 0755 root:root: 469; the other entry 0" \
+	[ "$(status_of "$LAB_TMP/r.json" "$idc") $(status_of "$LAB_TMP/r.json" "$id4")" = "469 0" ]
+lab_check "... unmounted again, no mount point left" sh -c "! findmnt --mountpoint '$pc' >/dev/null && [ ! -e '$pc' ]"
+lab_wait 10 "the agent's log to name the path and the user" \
+	grep -qF "path = $pc (uid 36 gid 36 needs read, write and search access)" "$LAB_DAEMON_LOGDIR/vdsmd.log"
+chown 36:36 "$LAB_NFS_DIR"
+call connectStorageServer 1 "$BLANK" "$(conn "$idc" "$s:$LAB_NFS_DIR" 3)" >"$LAB_TMP/r.json"
+lab_check "export root owned by 36:36: status 0, mounted" \
+	sh -c "[ '$(status_of "$LAB_TMP/r.json" "$idc")' = 0 ] && findmnt --mountpoint '$pc' >/dev/null"
+call disconnectStorageServer 1 "$BLANK" "$(conn "$idc" "$s:$LAB_NFS_DIR" 3)" >/dev/null
+
 call disconnectStorageServer 1 "$BLANK" "$(conn "$id4" "$s:/data" 4.1)" >"$LAB_TMP/r.json"
 lab_check "v4.1 disconnect: status 0" [ "$(status_of "$LAB_TMP/r.json" "$id4")" = 0 ]
 lab_check "v4.1 unmounted, mount point removed" sh -c "! findmnt --mountpoint '$p4' >/dev/null && [ ! -e '$p4' ]"
