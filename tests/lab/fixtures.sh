@@ -440,6 +440,24 @@ lab_iscsi_portals() {
 	done
 }
 
+# lab_iscsi_node_defaults KEY=VALUE...  — iscsid.conf's defaults for the node records
+# the agent creates (e.g. a replacement timeout of seconds, so a path fails over fast);
+# the file is restored at exit (the guest's /etc is a per-boot overlay anyway).
+lab_iscsi_node_defaults() {
+	local kv
+	cp /etc/iscsi/iscsid.conf "$LAB_TMP/iscsid.conf.orig"
+	lab_defer "cp '$LAB_TMP/iscsid.conf.orig' /etc/iscsi/iscsid.conf"
+	for kv in "$@"; do
+		python3 - /etc/iscsi/iscsid.conf "${kv%%=*}" "${kv#*=}" <<'PY'
+import sys
+path, key, value = sys.argv[1:]
+lines = open(path).read().split("\n")
+lines = [key + " = " + value if l.split("=")[0].strip() == key else l for l in lines]
+open(path, "w").write("\n".join(lines))
+PY
+	done
+}
+
 # lab_iscsi_conlist ID PORTAL IQN [USER PASSWORD]  — a one-entry iSCSI conList (port 3260)
 lab_iscsi_conlist() {
 	printf '[{"id":"%s","connection":"%s","port":"3260","iqn":"%s","user":"%s","password":"%s"}]' \

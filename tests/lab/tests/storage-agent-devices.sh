@@ -101,12 +101,8 @@ a1=$1 a2=$2
 
 # Node defaults for the records the agent creates: fail over within seconds (as
 # lab_iscsi_login sets per node); the guest's /etc is a per-boot overlay, restored anyway.
-cp /etc/iscsi/iscsid.conf "$LAB_TMP/iscsid.conf.orig"
-lab_defer "cp '$LAB_TMP/iscsid.conf.orig' /etc/iscsi/iscsid.conf"
-sed -i -e 's/^node.session.timeo.replacement_timeout = .*/node.session.timeo.replacement_timeout = 5/' \
-	-e 's/^node.conn\[0\].timeo.noop_out_interval = .*/node.conn[0].timeo.noop_out_interval = 2/' \
-	-e 's/^node.conn\[0\].timeo.noop_out_timeout = .*/node.conn[0].timeo.noop_out_timeout = 2/' \
-	/etc/iscsi/iscsid.conf
+lab_iscsi_node_defaults node.session.timeo.replacement_timeout=5 \
+	"node.conn[0].timeo.noop_out_interval=2" "node.conn[0].timeo.noop_out_timeout=2"
 
 BLANK=00000000-0000-0000-0000-000000000000
 i1=$(cat /proc/sys/kernel/random/uuid) i2=$(cat /proc/sys/kernel/random/uuid)
@@ -238,15 +234,19 @@ for m in $maps; do lab_mpath_wait "$m" 2 90; done
 lab_log "paths back"
 
 # multipathd gone: the verb still answers, states from the SCSI devices
-lab_daemon_stop multipathd
-timed d7 3 '[]' false
-lab_check "multipathd stopped: both maps, every path active (from sysfs)" \
+# all_paths_active REPLY GUID...: each map in the getDeviceList reply has two active paths
+all_paths_active() {
 	python3 -c '
 import json, sys
 d = {x["GUID"]: x for x in json.load(open(sys.argv[1]))["devList"]}
 for g in sys.argv[2:]:
     assert [p["state"] for p in d[g]["pathstatus"]] == ["active", "active"], d[g]["pathstatus"]
-' "$LAB_TMP/d7.json" $maps
+' "$@"
+}
+lab_daemon_stop multipathd
+timed d7 3 '[]' false
+lab_check "multipathd stopped: both maps, every path active (from sysfs)" \
+	all_paths_active "$LAB_TMP/d7.json" $maps
 call getVdsStats >"$LAB_TMP/st.json"
 lab_check "multipathd stopped: ping and getVdsStats answer" sh -c "[ -s '$LAB_TMP/st.json' ] && '$CLIENT' --port '$port' --pki '$pki' ping >/dev/null"
 lab_multipathd
@@ -256,12 +256,7 @@ for m in $maps; do lab_mpath_wait "$m" 2 90; done
 nsys=$(grep -c "path states from sysfs" "$LAB_DAEMON_LOGDIR/vdsmd.log")
 timed d8 3 '[]' false
 lab_check "multipathd back: both maps, every path active" \
-	python3 -c '
-import json, sys
-d = {x["GUID"]: x for x in json.load(open(sys.argv[1]))["devList"]}
-for g in sys.argv[2:]:
-    assert [p["state"] for p in d[g]["pathstatus"]] == ["active", "active"], d[g]["pathstatus"]
-' "$LAB_TMP/d8.json" $maps
+	all_paths_active "$LAB_TMP/d8.json" $maps
 lab_check "multipathd back: no sysfs fallback for the last call" \
 	[ "$(grep -c "path states from sysfs" "$LAB_DAEMON_LOGDIR/vdsmd.log")" = "$nsys" ]
 

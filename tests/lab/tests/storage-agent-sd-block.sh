@@ -22,10 +22,7 @@ iqn=$LAB_ISCSI_IQN
 set -- $LAB_ISCSI_ADDRS
 a1=$1 a2=$2
 
-cp /etc/iscsi/iscsid.conf "$LAB_TMP/iscsid.conf.orig"
-lab_defer "cp '$LAB_TMP/iscsid.conf.orig' /etc/iscsi/iscsid.conf"
-sed -i -e 's/^node.session.timeo.replacement_timeout = .*/node.session.timeo.replacement_timeout = 5/' \
-	/etc/iscsi/iscsid.conf
+lab_iscsi_node_defaults node.session.timeo.replacement_timeout=5
 
 lab_agent vdsmd "[irs]" "iscsi_timeout = 20" "lvm_timeout = 60"
 call() { lab_call "$@"; }
