@@ -50,11 +50,13 @@ static size_t put_utf8(uint32_t cp, char *out)
 	return 4;
 }
 
-/* A character a metadata line may hold: no C0 control, no DEL, no C1 control. */
+/* A character a metadata line may hold: no C0 control, no DEL, no C1 control, and
+ * nothing util/utf8 refuses (surrogates, U+FFFE, U+FFFF: XML cannot carry them). */
 static bool line_char_ok(uint32_t cp)
 {
 	return cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f) &&
-	       !(cp >= 0xd800 && cp <= 0xdfff) && cp <= 0x10ffff;
+	       !(cp >= 0xd800 && cp <= 0xdfff) && cp != 0xfffe && cp != 0xffff &&
+	       cp <= 0x10ffff;
 }
 
 int stg_mdtag_encode(const char *line, char *buf, size_t size)

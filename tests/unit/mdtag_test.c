@@ -59,6 +59,7 @@ static void test_decode(void **state)
 	static const char *const bad[] = {
 		"MDT_A=&", "MDT_A=&&", "MDT_A=&x&", "MDT_A=&65", "MDT_A=&0&", "MDT_A=&10&",
 		"MDT_A=&127&", "MDT_A=&55296&", "MDT_A=&1114112&", "MDT_A=&00000065&",
+		"MDT_A=&65534&", "MDT_A=&65535&",
 		"MDT_A=b c", "MDT_A=\xc3\xa9", "MDT_A=\t",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
